@@ -1,0 +1,18 @@
+//! The connector's domain: pure types and rules, no AWS, no Lambda, no HTTP client.
+//!
+//! Adapters (DynamoDB, the embedded store, SQS, the VTEX client) implement the traits in [`ports`];
+//! functions parse wire DTOs into these types, call the rules here, and map the result back.
+
+pub mod catalog;
+pub mod clock;
+pub mod duration;
+pub mod lifecycle;
+pub mod memory;
+pub mod money;
+pub mod order;
+pub mod ports;
+pub mod shipping;
+pub mod simulation;
+
+pub use duration::VtexDuration;
+pub use money::Cents;

@@ -1,0 +1,164 @@
+//! Ports: what the domain needs from storage and queues. Adapters live in `aws-adapters` (DynamoDB,
+//! SQS) and `embedded-store` (SQLite, local queue); every adapter of a port passes the same contract
+//! tests (`tests/` package, `contract` module).
+
+use crate::catalog::{LocationId, Sku, SkuId};
+use crate::order::{LogEntry, Order, OrderId};
+use crate::shipping::ShippingRules;
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
+
+/// Infrastructure failure. Business refusals are never `StoreError`s; they are outcome variants.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("store unavailable: {0}")]
+    Unavailable(String),
+    #[error("stored data is corrupt: {0}")]
+    Corrupt(String),
+    #[error("request exceeds a store limit: {0}")]
+    Limit(String),
+}
+
+/// Read side of the catalog, used on the simulation hot path.
+#[async_trait]
+pub trait CatalogReader: Send + Sync {
+    /// The SKUs that exist among `ids` (unknown ids are simply absent). Duplicate ids are allowed.
+    /// Adapters must batch: a DynamoDB adapter costs at most ⌈distinct ids / 100⌉ round trips.
+    async fn get_skus(&self, ids: &[SkuId]) -> Result<HashMap<SkuId, Sku>, StoreError>;
+
+    /// The current shipping rules, or `None` if none were loaded yet.
+    async fn shipping_rules(&self) -> Result<Option<ShippingRules>, StoreError>;
+}
+
+/// Write side of the catalog (ERP sync, bulk loads).
+#[async_trait]
+pub trait CatalogWriter: Send + Sync {
+    /// Creates or replaces a SKU's data. For stock, only `on_hand` is taken from `sku`: each
+    /// location's `reserved` counter already in the store is kept, so a catalog reload never frees
+    /// or double-counts reservations.
+    async fn upsert_sku(&self, sku: &Sku) -> Result<(), StoreError>;
+
+    /// Sets the absolute on-hand stock of one location, keeping its reservations. Sellable stock
+    /// becomes `max(0, on_hand - reserved)`. Creates the location if missing. Returns `false` if the
+    /// SKU does not exist.
+    async fn set_on_hand(
+        &self,
+        sku_id: &str,
+        location: &str,
+        on_hand: i64,
+    ) -> Result<bool, StoreError>;
+
+    async fn put_shipping_rules(&self, rules: &ShippingRules) -> Result<(), StoreError>;
+}
+
+/// Outcome of creating an order with its reservation.
+#[derive(Debug, Clone, PartialEq)]
+pub enum PlaceOutcome {
+    /// The order and its stock holds were written together.
+    Created(Order),
+    /// An order with the same `(an, marketplaceOrderId)` already exists; nothing was written.
+    Existing(Order),
+    /// Not enough sellable stock at `location_id` for `sku_id`; nothing was written.
+    OutOfStock {
+        sku_id: SkuId,
+        location_id: LocationId,
+    },
+    /// `sku_id` is not in the catalog; nothing was written.
+    UnknownSku { sku_id: SkuId },
+}
+
+/// What an order write does to stock, atomically with the order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StockEffect {
+    None,
+    /// Give the held units back: `reserved -= q` (cancel, expiry).
+    Release,
+    /// The units left the building: `reserved -= q` and `on_hand -= q` (invoiced / shipped).
+    Ship,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum SaveOutcome {
+    /// Written; the returned order carries the new version.
+    Saved(Order),
+    /// Someone else wrote first (stored version differs); nothing was written. Re-read and decide.
+    Conflict,
+}
+
+/// Orders, reservations, the marketplace-id mapping and the per-order log.
+#[async_trait]
+pub trait OrderStore: Send + Sync {
+    /// Writes `order` (status `Reserved`, version 0), its `(an, marketplaceOrderId)` mapping and a
+    /// hold of each line's quantity at the line's location, all or nothing. Sellable stock never goes
+    /// below zero, whatever the concurrency. Idempotent on `(an, marketplaceOrderId)`.
+    async fn create_reserved(&self, order: &Order) -> Result<PlaceOutcome, StoreError>;
+
+    async fn get(&self, order_id: &str) -> Result<Option<Order>, StoreError>;
+
+    async fn get_by_marketplace_id(
+        &self,
+        an: &str,
+        marketplace_order_id: &str,
+    ) -> Result<Option<Order>, StoreError>;
+
+    /// Replaces the order if its stored version is `order.version`, applying `effect` to the stock of
+    /// `order.lines` in the same atomic write. The saved order has `version + 1`.
+    async fn save(&self, order: &Order, effect: StockEffect) -> Result<SaveOutcome, StoreError>;
+
+    /// Reserved orders whose `expires_at` is at or before `now`, oldest first, at most `limit`.
+    async fn expired_reservations(
+        &self,
+        now: DateTime<Utc>,
+        limit: usize,
+    ) -> Result<Vec<Order>, StoreError>;
+
+    /// Appends to the order's log. Entries read back in the order they were appended.
+    async fn append_log(&self, order_id: &str, entry: &LogEntry) -> Result<(), StoreError>;
+
+    async fn read_log(&self, order_id: &str) -> Result<Vec<LogEntry>, StoreError>;
+}
+
+/// Events the seller's ERP reads from its queue (CONTRACT.md §8; README "Order events").
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct OrderEvent {
+    /// `order.authorized`, `order.canceled`, `order.expired`.
+    #[serde(rename = "type")]
+    pub kind: OrderEventKind,
+    pub version: u32,
+    /// Stable per (order, kind): the ERP de-duplicates on it.
+    pub event_id: String,
+    pub order_id: OrderId,
+    pub marketplace_order_id: String,
+    pub an: String,
+    pub at: DateTime<Utc>,
+    pub lines: Vec<OrderEventLine>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum OrderEventKind {
+    #[serde(rename = "order.authorized")]
+    Authorized,
+    #[serde(rename = "order.canceled")]
+    Canceled,
+    #[serde(rename = "order.expired")]
+    Expired,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct OrderEventLine {
+    pub sku_id: SkuId,
+    pub quantity: i64,
+    pub location_id: LocationId,
+}
+
+/// The queue the ERP reads.
+#[async_trait]
+pub trait OrderEvents: Send + Sync {
+    async fn publish(&self, event: &OrderEvent) -> Result<(), StoreError>;
+}

@@ -1,0 +1,1 @@
+//! The fulfillment simulation engine (CONTRACT.md §5.1).

@@ -1,0 +1,12 @@
+//! Glue every HTTP function shares, so handlers stay thin: one error type mapped to HTTP in one
+//! place, VTEX's error envelope, bounded JSON parsing, route matching on the path suffix (the
+//! registered fulfillment base may carry any prefix), and tracing setup.
+
+pub mod error;
+pub mod http_util;
+pub mod routes;
+pub mod telemetry;
+
+pub use error::ApiError;
+pub use http_util::{body_bytes, empty_ok, header, json_response, parse_json, query_param};
+pub use routes::Route;

@@ -1,0 +1,1 @@
+//! Simulation request/response DTOs (CONTRACT.md §5.1).
