@@ -1,0 +1,1 @@
+//! fulfillment handler.
