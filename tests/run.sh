@@ -16,6 +16,9 @@ if [ ! -x "$VENV/bin/moto_server" ]; then
   "$VENV/bin/pip" install -q --disable-pip-version-check 'moto[server]>=5.1,<6'
 fi
 
+echo "==> linting template.yaml (cfn-lint, SAM transform included)"
+"$VENV/bin/cfn-lint" template.yaml
+
 PORT=$("$VENV/bin/python" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 LOG="${TMPDIR:-/tmp}/moto-$PORT.log"
 "$VENV/bin/moto_server" -H 127.0.0.1 -p "$PORT" >"$LOG" 2>&1 &

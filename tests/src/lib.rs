@@ -1,1 +1,5 @@
 //! Shared test support.
+
+pub mod aws_env;
+pub mod contract;
+pub mod schema;

@@ -1,1 +1,252 @@
-//! fulfillment handler.
+//! Authorize fulfillment, marketplace cancellation and the operator view of an order:
+//! - `POST …/pvt/orders/{sellerOrderId}/fulfill` (CONTRACT.md §5.3): reservation → authorized
+//!   order, `{date, marketplaceOrderId, orderId, receipt}`, the same receipt on every repeat;
+//! - `POST …/pvt/orders/{orderId}/cancel` (§5.4): confirm with the same body shape while nothing
+//!   is invoiced, answer an empty `200` when the request is being evaluated or is refused
+//!   (invoiced / shipped: the invoice is the refusal); the path id is our id first, then the body's
+//!   (or the path's) marketplace order id (§10 C25);
+//! - `GET …/admin/orders/{orderId}`: status, ids, lines, totals, timestamps and the order log,
+//!   never customer data.
+//!
+//! | Answer | HTTP | code |
+//! |---|---|---|
+//! | malformed body | 400 | `ORD008` (`REQ002` for unparseable JSON) |
+//! | unknown order | 404 | `ORD005` |
+//! | `marketplaceOrderId` differs from the stored order's | 409 | `ORD006` |
+//! | fulfill of a canceled or expired order | 409 | `ORD007` |
+//!
+//! Nothing here is Lambda-specific: the local runner calls [`handle`] too.
+
+pub mod admin;
+
+use domain::clock::Clock;
+use domain::lifecycle::{
+    CancelOutcome, ConfigError, FulfillOutcome, IdGen, Lifecycle, LifecycleConfig, RandomIds,
+};
+use domain::ports::{CatalogReader, OrderEvents, OrderStore};
+use lambda_http::http::StatusCode;
+use lambda_http::{Body, Request, Response};
+use lambda_kit::auth::InboundAuth;
+use lambda_kit::{ApiError, Route, body_bytes, empty_ok, json_response, parse_json, query_param};
+use serde_json::Value;
+use std::sync::Arc;
+use tracing::Instrument;
+use vtex::orders::{
+    InvalidOrderRequest, OrderReceiptResponse, cancel_request, codes, fulfill_request,
+};
+
+/// Settings read once per cold start.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub lifecycle: LifecycleConfig,
+    /// Largest accepted fulfill / cancel body (`FULFILLMENT_MAX_BODY_BYTES`, default 64 KiB).
+    pub max_body_bytes: usize,
+    /// `an` when the query has none (`DEFAULT_AN`); must match what placement used.
+    pub default_an: Option<String>,
+    pub auth: InboundAuth,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            lifecycle: LifecycleConfig::default(),
+            max_body_bytes: Self::DEFAULT_MAX_BODY_BYTES,
+            default_an: None,
+            auth: InboundAuth::default(),
+        }
+    }
+}
+
+impl Config {
+    pub const DEFAULT_MAX_BODY_BYTES: usize = 64 * 1024;
+
+    pub fn from_env() -> Result<Self, ConfigError> {
+        let mut c = Self::from_lookup(|k| std::env::var(k).ok())?;
+        c.auth = InboundAuth::from_env();
+        Ok(c)
+    }
+
+    /// Everything but the inbound credentials, through `get` (a map in tests).
+    pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let value = |k: &str| {
+            get(k)
+                .map(|v| v.trim().to_string())
+                .filter(|v| !v.is_empty())
+        };
+        let max_body_bytes = match value("FULFILLMENT_MAX_BODY_BYTES") {
+            None => Self::DEFAULT_MAX_BODY_BYTES,
+            Some(v) => v.parse().ok().filter(|n| *n > 0).ok_or_else(|| {
+                ConfigError(format!(
+                    "FULFILLMENT_MAX_BODY_BYTES must be a positive integer, got {v:?}"
+                ))
+            })?,
+        };
+        Ok(Config {
+            lifecycle: LifecycleConfig::from_lookup(&get)?,
+            max_body_bytes,
+            default_an: value("DEFAULT_AN"),
+            auth: InboundAuth::default(),
+        })
+    }
+}
+
+/// The ports this function uses, built once by the composition root (or the local runner).
+#[derive(Clone)]
+pub struct Deps {
+    pub store: Arc<dyn OrderStore>,
+    pub catalog: Arc<dyn CatalogReader>,
+    pub events: Arc<dyn OrderEvents>,
+    pub clock: Arc<dyn Clock>,
+    pub ids: Arc<dyn IdGen>,
+    pub config: Config,
+}
+
+impl Deps {
+    pub fn new(
+        store: Arc<dyn OrderStore>,
+        catalog: Arc<dyn CatalogReader>,
+        events: Arc<dyn OrderEvents>,
+        clock: Arc<dyn Clock>,
+        config: Config,
+    ) -> Self {
+        Deps {
+            store,
+            catalog,
+            events,
+            clock,
+            ids: Arc::new(RandomIds),
+            config,
+        }
+    }
+
+    /// Replaces the id source (tests: predictable receipts).
+    pub fn with_ids(mut self, ids: Arc<dyn IdGen>) -> Self {
+        self.ids = ids;
+        self
+    }
+
+    pub fn lifecycle(&self) -> Lifecycle {
+        Lifecycle {
+            store: self.store.clone(),
+            catalog: self.catalog.clone(),
+            events: self.events.clone(),
+            clock: self.clock.clone(),
+            ids: self.ids.clone(),
+            config: self.config.lifecycle.clone(),
+        }
+    }
+
+    fn an(&self, req: &Request) -> String {
+        query_param(req, "an")
+            .filter(|v| !v.trim().is_empty())
+            .or_else(|| self.config.default_an.clone())
+            .unwrap_or_default()
+    }
+}
+
+/// Routes fulfill, cancel and the admin view. Always a response: refusals and failures become
+/// VTEX's error envelope.
+pub async fn handle(deps: &Deps, req: Request) -> Response<Body> {
+    let span = tracing::info_span!(
+        "fulfillment",
+        operation_id = lambda_kit::header(&req, "x-vtex-operation-id").unwrap_or("-"),
+        traceparent = lambda_kit::header(&req, "traceparent").unwrap_or("-"),
+    );
+    async {
+        match route(deps, &req).await {
+            Ok(resp) => resp,
+            Err(e) => e.into_response(),
+        }
+    }
+    .instrument(span)
+    .await
+}
+
+async fn route(deps: &Deps, req: &Request) -> Result<Response<Body>, ApiError> {
+    let Some(route) = Route::match_path(req.uri().path()) else {
+        return Err(ApiError::not_found("HTTP404", "No such route"));
+    };
+    if !route.allows(req.method()) {
+        return Err(ApiError::MethodNotAllowed);
+    }
+    match route {
+        Route::Fulfill(id) => {
+            deps.config.auth.check(req)?;
+            fulfill(deps, req, id).await
+        }
+        Route::Cancel(id) => {
+            deps.config.auth.check(req)?;
+            cancel(deps, req, id).await
+        }
+        Route::AdminOrder(id) => {
+            deps.config.auth.check(req)?;
+            admin::view(deps, &id, &deps.an(req)).await
+        }
+        _ => Err(ApiError::not_found("HTTP404", "No such route")),
+    }
+}
+
+fn invalid(e: InvalidOrderRequest) -> ApiError {
+    ApiError::bad_request(codes::INVALID_REQUEST, e.0)
+}
+
+fn not_found(id: &str) -> ApiError {
+    ApiError::not_found(codes::ORDER_NOT_FOUND, format!("Order {id} not found"))
+}
+
+fn mismatch() -> ApiError {
+    ApiError::conflict(
+        codes::MARKETPLACE_ORDER_MISMATCH,
+        "marketplaceOrderId does not match this order",
+    )
+}
+
+async fn fulfill(deps: &Deps, req: &Request, id: String) -> Result<Response<Body>, ApiError> {
+    let body: Value = parse_json(body_bytes(req), deps.config.max_body_bytes)?;
+    let request = fulfill_request(&id, &body).map_err(invalid)?;
+    match deps.lifecycle().fulfill(request).await? {
+        FulfillOutcome::Authorized { order, receipt, .. } => Ok(json_response(
+            StatusCode::OK,
+            &OrderReceiptResponse::new(
+                receipt.date,
+                &order.marketplace_order_id,
+                &order.order_id,
+                receipt.receipt,
+            ),
+        )),
+        FulfillOutcome::NotFound => Err(not_found(&id)),
+        FulfillOutcome::MarketplaceOrderMismatch => Err(mismatch()),
+        FulfillOutcome::NotAuthorizable { status } => Err(ApiError::conflict(
+            codes::ORDER_NOT_AUTHORIZABLE,
+            format!("Order {id} is {status} and cannot be fulfilled"),
+        )),
+    }
+}
+
+async fn cancel(deps: &Deps, req: &Request, id: String) -> Result<Response<Body>, ApiError> {
+    let bytes = body_bytes(req);
+    let body: Option<Value> = if bytes.iter().all(u8::is_ascii_whitespace) {
+        None
+    } else {
+        Some(parse_json(bytes, deps.config.max_body_bytes)?)
+    };
+    let request = cancel_request(&id, &deps.an(req), body.as_ref()).map_err(invalid)?;
+    match deps.lifecycle().cancel(request).await? {
+        CancelOutcome::Confirmed {
+            order,
+            cancellation,
+            ..
+        } => Ok(json_response(
+            StatusCode::OK,
+            &OrderReceiptResponse::new(
+                cancellation.date,
+                &order.marketplace_order_id,
+                &order.order_id,
+                cancellation.receipt,
+            ),
+        )),
+        CancelOutcome::Evaluating { .. } | CancelOutcome::Refused { .. } => Ok(empty_ok()),
+        CancelOutcome::NotFound => Err(not_found(&id)),
+        CancelOutcome::MarketplaceOrderMismatch => Err(mismatch()),
+    }
+}

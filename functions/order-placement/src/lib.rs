@@ -1,1 +1,230 @@
-//! order-placement handler.
+//! Order placement: `POST …/pvt/orders` (CONTRACT.md §5.2).
+//!
+//! Parse the body (an array of orders, or one order object: the answer has the same shape) →
+//! one [`PlacementRequest`] per order → [`Lifecycle::place`] (reservation and stock in one atomic
+//! store write, idempotent on `(an, marketplaceOrderId)`) → each order echoed with our `orderId`
+//! and `followUpEmail`.
+//!
+//! Every order of the body is parsed before anything is reserved, so a malformed second order
+//! reserves nothing for the first. Orders are then placed in sequence; the first refusal answers
+//! the whole call with a 4xx, and orders placed before it stay reserved: VTEX's retry gets them
+//! back unchanged, and an order VTEX abandons expires at its `lockTTL`.
+//!
+//! | Refusal | HTTP | code |
+//! |---|---|---|
+//! | malformed body, money not in cents, bad duration, invalid order | 400 | `ORD001` |
+//! | unknown SKU | 400 | `ORD002` |
+//! | not enough stock (or no location to take it from) | 409 | `ORD003` |
+//! | `shippingData.updateStatus` = `outdated` | 409 | `ORD004` |
+//!
+//! Nothing here is Lambda-specific: the local runner calls [`handle`] too.
+
+use domain::clock::Clock;
+use domain::lifecycle::{
+    ConfigError, IdGen, Lifecycle, LifecycleConfig, PlacementDecision, PlacementRefusal,
+    PlacementRequest, RandomIds,
+};
+use domain::ports::{CatalogReader, OrderEvents, OrderStore};
+use lambda_http::http::{Method, StatusCode};
+use lambda_http::{Body, Request, Response};
+use lambda_kit::auth::InboundAuth;
+use lambda_kit::{ApiError, Route, body_bytes, json_response, parse_json, query_param};
+use serde_json::Value;
+use std::sync::Arc;
+use tracing::Instrument;
+use vtex::orders::{PlacementBody, codes, placement_echo, placement_request};
+
+/// Settings read once per cold start.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub lifecycle: LifecycleConfig,
+    /// Largest accepted body (`PLACEMENT_MAX_BODY_BYTES`, default 1 MiB).
+    pub max_body_bytes: usize,
+    /// `an` when the query has none (`DEFAULT_AN`); `""` when neither.
+    pub default_an: Option<String>,
+    /// `sc` when the query has none (`DEFAULT_SC`).
+    pub default_sc: Option<String>,
+    pub auth: InboundAuth,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            lifecycle: LifecycleConfig::default(),
+            max_body_bytes: Self::DEFAULT_MAX_BODY_BYTES,
+            default_an: None,
+            default_sc: None,
+            auth: InboundAuth::default(),
+        }
+    }
+}
+
+impl Config {
+    pub const DEFAULT_MAX_BODY_BYTES: usize = 1024 * 1024;
+
+    pub fn from_env() -> Result<Self, ConfigError> {
+        let mut c = Self::from_lookup(|k| std::env::var(k).ok())?;
+        c.auth = InboundAuth::from_env();
+        Ok(c)
+    }
+
+    /// Everything but the inbound credentials, through `get` (a map in tests).
+    pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let value = |k: &str| {
+            get(k)
+                .map(|v| v.trim().to_string())
+                .filter(|v| !v.is_empty())
+        };
+        let max_body_bytes = match value("PLACEMENT_MAX_BODY_BYTES") {
+            None => Self::DEFAULT_MAX_BODY_BYTES,
+            Some(v) => v.parse().ok().filter(|n| *n > 0).ok_or_else(|| {
+                ConfigError(format!(
+                    "PLACEMENT_MAX_BODY_BYTES must be a positive integer, got {v:?}"
+                ))
+            })?,
+        };
+        Ok(Config {
+            lifecycle: LifecycleConfig::from_lookup(&get)?,
+            max_body_bytes,
+            default_an: value("DEFAULT_AN"),
+            default_sc: value("DEFAULT_SC"),
+            auth: InboundAuth::default(),
+        })
+    }
+}
+
+/// The ports this function uses, built once by the composition root (or the local runner).
+#[derive(Clone)]
+pub struct Deps {
+    pub store: Arc<dyn OrderStore>,
+    pub catalog: Arc<dyn CatalogReader>,
+    pub events: Arc<dyn OrderEvents>,
+    pub clock: Arc<dyn Clock>,
+    pub ids: Arc<dyn IdGen>,
+    pub config: Config,
+}
+
+impl Deps {
+    pub fn new(
+        store: Arc<dyn OrderStore>,
+        catalog: Arc<dyn CatalogReader>,
+        events: Arc<dyn OrderEvents>,
+        clock: Arc<dyn Clock>,
+        config: Config,
+    ) -> Self {
+        Deps {
+            store,
+            catalog,
+            events,
+            clock,
+            ids: Arc::new(RandomIds),
+            config,
+        }
+    }
+
+    /// Replaces the id source (tests: predictable order ids).
+    pub fn with_ids(mut self, ids: Arc<dyn IdGen>) -> Self {
+        self.ids = ids;
+        self
+    }
+
+    fn lifecycle(&self) -> Lifecycle {
+        Lifecycle {
+            store: self.store.clone(),
+            catalog: self.catalog.clone(),
+            events: self.events.clone(),
+            clock: self.clock.clone(),
+            ids: self.ids.clone(),
+            config: self.config.lifecycle.clone(),
+        }
+    }
+}
+
+/// `POST …/pvt/orders`. Always a response: refusals and failures become VTEX's error envelope.
+pub async fn handle(deps: &Deps, req: Request) -> Response<Body> {
+    let span = tracing::info_span!(
+        "order_placement",
+        operation_id = lambda_kit::header(&req, "x-vtex-operation-id").unwrap_or("-"),
+        traceparent = lambda_kit::header(&req, "traceparent").unwrap_or("-"),
+    );
+    async {
+        match place(deps, &req).await {
+            Ok(resp) => resp,
+            Err(e) => e.into_response(),
+        }
+    }
+    .instrument(span)
+    .await
+}
+
+async fn place(deps: &Deps, req: &Request) -> Result<Response<Body>, ApiError> {
+    match Route::match_path(req.uri().path()) {
+        Some(Route::PlaceOrders) => {}
+        _ => return Err(ApiError::not_found("HTTP404", "No such route")),
+    }
+    if req.method() != Method::POST {
+        return Err(ApiError::MethodNotAllowed);
+    }
+    deps.config.auth.check(req)?;
+
+    let an = query_param(req, "an")
+        .filter(|v| !v.trim().is_empty())
+        .or_else(|| deps.config.default_an.clone())
+        .unwrap_or_default();
+    let sc = query_param(req, "sc")
+        .filter(|v| !v.trim().is_empty())
+        .or_else(|| deps.config.default_sc.clone());
+    let value: Value = parse_json(body_bytes(req), deps.config.max_body_bytes)?;
+    let body = PlacementBody::from_value(value).map_err(invalid)?;
+    let requests: Vec<PlacementRequest> = body
+        .orders()
+        .iter()
+        .enumerate()
+        .map(|(i, o)| placement_request(o, &body.path(i), &an, sc.as_deref()))
+        .collect::<Result<_, _>>()
+        .map_err(invalid)?;
+
+    let follow_up_email = deps
+        .catalog
+        .shipping_rules()
+        .await?
+        .map(|r| r.follow_up_email)
+        .unwrap_or_default();
+    let lifecycle = deps.lifecycle();
+    let mut echoes = Vec::with_capacity(requests.len());
+    for (request, incoming) in requests.into_iter().zip(body.orders()) {
+        let marketplace_order_id = request.marketplace_order_id.clone();
+        match lifecycle.place(request).await? {
+            PlacementDecision::Placed { order, .. } => {
+                echoes.push(placement_echo(incoming, &order.order_id, &follow_up_email));
+            }
+            PlacementDecision::Refused(refusal) => {
+                tracing::info!(
+                    marketplace_order_id = %marketplace_order_id,
+                    refusal = %refusal,
+                    "placement refused"
+                );
+                return Err(refusal_error(refusal));
+            }
+        }
+    }
+    Ok(json_response(StatusCode::OK, &body.respond(echoes)))
+}
+
+fn invalid(e: vtex::orders::InvalidOrderRequest) -> ApiError {
+    ApiError::bad_request(codes::INVALID_ORDER, e.0)
+}
+
+fn refusal_error(refusal: PlacementRefusal) -> ApiError {
+    let message = refusal.to_string();
+    match refusal {
+        PlacementRefusal::Invalid { .. } => ApiError::bad_request(codes::INVALID_ORDER, message),
+        PlacementRefusal::UnknownSku { .. } => ApiError::bad_request(codes::UNKNOWN_SKU, message),
+        PlacementRefusal::OutOfStock { .. } | PlacementRefusal::NoStockLocation { .. } => {
+            ApiError::conflict(codes::OUT_OF_STOCK, message)
+        }
+        PlacementRefusal::ShippingDataOutdated => {
+            ApiError::conflict(codes::SHIPPING_OUTDATED, message)
+        }
+    }
+}

@@ -1,1 +1,110 @@
-//! reservation-sweeper handler.
+//! Reservation sweeper: on a schedule (an EventBridge rule), releases every reservation whose
+//! `lockTTL` passed without `/fulfill` or `/cancel` (CONTRACT.md §5.2): status `EXPIRED`, stock
+//! released in the same store write, an `order.expired` event for the ERP, a log entry.
+//!
+//! DynamoDB TTL is not the mechanism (it is lazy, DESIGN.md §4): the store answers "which
+//! reservations are due at `now`" and each is moved with its optimistic version check, so a fulfill
+//! or cancel racing the sweep wins or loses cleanly. Nothing here is Lambda-specific: the local
+//! runner calls [`handle`] on its own timer.
+
+use aws_lambda_events::eventbridge::EventBridgeEvent;
+use domain::clock::Clock;
+use domain::lifecycle::{ConfigError, IdGen, Lifecycle, LifecycleConfig, RandomIds, SweepReport};
+use domain::ports::{CatalogReader, OrderEvents, OrderStore, StoreError};
+use std::sync::Arc;
+use tracing::Instrument;
+
+/// Settings read once per cold start (`SWEEP_BATCH_SIZE`, `SWEEP_MAX_BATCHES`, …; see
+/// [`LifecycleConfig::from_lookup`]).
+#[derive(Debug, Clone, Default)]
+pub struct Config {
+    pub lifecycle: LifecycleConfig,
+}
+
+impl Config {
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_lookup(|k| std::env::var(k).ok())
+    }
+
+    pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        Ok(Config {
+            lifecycle: LifecycleConfig::from_lookup(get)?,
+        })
+    }
+}
+
+/// The ports this function uses, built once by the composition root (or the local runner).
+#[derive(Clone)]
+pub struct Deps {
+    pub store: Arc<dyn OrderStore>,
+    pub catalog: Arc<dyn CatalogReader>,
+    pub events: Arc<dyn OrderEvents>,
+    pub clock: Arc<dyn Clock>,
+    pub ids: Arc<dyn IdGen>,
+    pub config: Config,
+}
+
+impl Deps {
+    pub fn new(
+        store: Arc<dyn OrderStore>,
+        catalog: Arc<dyn CatalogReader>,
+        events: Arc<dyn OrderEvents>,
+        clock: Arc<dyn Clock>,
+        config: Config,
+    ) -> Self {
+        Deps {
+            store,
+            catalog,
+            events,
+            clock,
+            ids: Arc::new(RandomIds),
+            config,
+        }
+    }
+
+    fn lifecycle(&self) -> Lifecycle {
+        Lifecycle {
+            store: self.store.clone(),
+            catalog: self.catalog.clone(),
+            events: self.events.clone(),
+            clock: self.clock.clone(),
+            ids: self.ids.clone(),
+            config: self.config.lifecycle.clone(),
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum SweepError {
+    /// The store could not list due reservations; nothing was done. The next run retries.
+    #[error("sweep failed: {0}")]
+    Store(#[from] StoreError),
+    /// Some orders failed (see the log); the invocation fails so the error metric and its alarm
+    /// see it. Expired orders whose `order.expired` event was not published carry an `Error`
+    /// entry in their order log.
+    #[error(
+        "sweep incomplete: {} order(s) failed, {} expired",
+        report.failed.len(),
+        report.expired.len()
+    )]
+    Incomplete { report: SweepReport },
+}
+
+/// One scheduled run. The event's content does not matter (any schedule, any manual invoke);
+/// "now" is the injected clock's.
+pub async fn handle(deps: &Deps, event: EventBridgeEvent) -> Result<SweepReport, SweepError> {
+    let span = tracing::info_span!(
+        "reservation_sweep",
+        event_id = event.id.as_deref().unwrap_or("-"),
+        scheduled_at = event.time.map(|t| t.to_rfc3339()).unwrap_or_default(),
+    );
+    let report = deps.lifecycle().sweep().instrument(span).await?;
+    if report.failed.is_empty() {
+        Ok(report)
+    } else {
+        for id in &report.failed {
+            tracing::error!(order_id = %id, "reservation not expired or its event not published");
+        }
+        Err(SweepError::Incomplete { report })
+    }
+}

@@ -1,1 +1,431 @@
-//! Simulation handler.
+//! Fulfillment simulation: `POST` and `GET …/pvt/orderForms/simulation` (CONTRACT.md §5.1).
+//!
+//! Parse (body, or the URL-encoded `purchaseContext` of a GET) → read the cart's SKUs with one
+//! batched [`CatalogReader::get_skus`] call and the shipping rules from an in-memory cache, both
+//! within a time budget → [`domain::simulation::simulate`] → the ESF response.
+//!
+//! VTEX gives a seller 2.5 s. If the store fails or is slower than the budget, the answer is still a
+//! `200` with every item unavailable (§5.1.5), marked uncacheable and logged; bad input is a 4xx with
+//! VTEX's error envelope. Nothing here is Lambda-specific: the local runner calls [`handle`] too.
+
+use chrono::{DateTime, Utc};
+use domain::catalog::{Sku, SkuId};
+use domain::clock::Clock;
+use domain::ports::{CatalogReader, StoreError};
+use domain::shipping::ShippingRules;
+use domain::simulation::{SimulationContext, simulate};
+use lambda_http::http::{HeaderValue, Method, StatusCode, header};
+use lambda_http::{Body, Request, Response};
+use lambda_kit::{ApiError, Route, body_bytes, json_response, parse_json, query_param};
+use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, RwLock};
+use std::time::{Duration, Instant};
+use tracing::Instrument;
+use vtex::simulation::{SimulationRequestDto, SimulationResponse};
+
+/// Settings read once per cold start.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Config {
+    /// DynamoDB catalog table (`CATALOG_TABLE`); only the composition root uses it.
+    pub table_name: String,
+    /// Largest accepted body or decoded `purchaseContext` (`SIMULATION_MAX_BODY_BYTES`).
+    pub max_body_bytes: usize,
+    /// Largest accepted cart (`SIMULATION_MAX_ITEMS`).
+    pub max_items: usize,
+    /// `max-age` of GET answers (`SIMULATION_CACHE_MAX_AGE`, seconds).
+    pub cache_max_age_secs: u32,
+    /// How long cached shipping rules are used before re-reading them
+    /// (`SIMULATION_RULES_REFRESH_SECS`).
+    pub rules_refresh_secs: u32,
+    /// Time allowed for the store reads before answering "unavailable"
+    /// (`SIMULATION_STORE_BUDGET_MS`).
+    pub store_budget: Duration,
+    /// `sc` when neither the query nor the body has one (`DEFAULT_SC`).
+    pub default_sc: Option<String>,
+    /// `an` when the query and body have none (`DEFAULT_AN`).
+    pub default_an: Option<String>,
+    /// `merchantName` to send; unset (null) when the marketplace processes payments
+    /// (`SIMULATION_MERCHANT_NAME`).
+    pub merchant_name: Option<String>,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            table_name: String::new(),
+            max_body_bytes: 256 * 1024,
+            max_items: 500,
+            cache_max_age_secs: 60,
+            rules_refresh_secs: 60,
+            store_budget: Duration::from_millis(1500),
+            default_sc: None,
+            default_an: None,
+            merchant_name: None,
+        }
+    }
+}
+
+/// A setting that is present but unusable.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigError(pub String);
+
+impl std::fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for ConfigError {}
+
+impl Config {
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    /// Reads the settings through `get` (the environment in production, a map in tests). Unset or
+    /// blank values take the defaults of [`Config::default`].
+    pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let value = |name: &str| {
+            get(name)
+                .map(|v| v.trim().to_string())
+                .filter(|v| !v.is_empty())
+        };
+        fn number<T: std::str::FromStr>(
+            value: impl Fn(&str) -> Option<String>,
+            name: &str,
+            default: T,
+        ) -> Result<T, ConfigError> {
+            match value(name) {
+                None => Ok(default),
+                Some(v) => v.parse().map_err(|_| {
+                    ConfigError(format!("{name} must be a non-negative integer, got {v:?}"))
+                }),
+            }
+        }
+        let d = Config::default();
+        let config = Config {
+            table_name: value("CATALOG_TABLE").unwrap_or_default(),
+            max_body_bytes: number(value, "SIMULATION_MAX_BODY_BYTES", d.max_body_bytes)?,
+            max_items: number(value, "SIMULATION_MAX_ITEMS", d.max_items)?,
+            cache_max_age_secs: number(value, "SIMULATION_CACHE_MAX_AGE", d.cache_max_age_secs)?,
+            rules_refresh_secs: number(
+                value,
+                "SIMULATION_RULES_REFRESH_SECS",
+                d.rules_refresh_secs,
+            )?,
+            store_budget: Duration::from_millis(number(
+                value,
+                "SIMULATION_STORE_BUDGET_MS",
+                d.store_budget.as_millis() as u64,
+            )?),
+            default_sc: value("DEFAULT_SC"),
+            default_an: value("DEFAULT_AN"),
+            merchant_name: value("SIMULATION_MERCHANT_NAME"),
+        };
+        if config.max_items == 0 || config.max_body_bytes == 0 {
+            return Err(ConfigError(
+                "SIMULATION_MAX_ITEMS and SIMULATION_MAX_BODY_BYTES must be positive".into(),
+            ));
+        }
+        if config.store_budget > Duration::from_millis(2000) {
+            return Err(ConfigError(
+                "SIMULATION_STORE_BUDGET_MS above 2000 would miss VTEX's 2.5 s deadline".into(),
+            ));
+        }
+        Ok(config)
+    }
+}
+
+/// The shipping rules, read from the store at most once per refresh period. When a refresh fails,
+/// the previous rules keep being served (they change rarely; an answer with yesterday's freight
+/// beats no answer).
+#[derive(Debug)]
+pub struct RulesCache {
+    refresh: chrono::Duration,
+    current: RwLock<Option<CachedRules>>,
+    /// One refresh at a time; the others wait for it (or serve stale rules when the budget ends).
+    refreshing: tokio::sync::Mutex<()>,
+}
+
+#[derive(Debug, Clone)]
+struct CachedRules {
+    rules: Arc<ShippingRules>,
+    fetched_at: DateTime<Utc>,
+}
+
+impl RulesCache {
+    pub fn new(refresh_secs: u32) -> Self {
+        RulesCache {
+            refresh: chrono::Duration::seconds(i64::from(refresh_secs)),
+            current: RwLock::new(None),
+            refreshing: tokio::sync::Mutex::new(()),
+        }
+    }
+
+    fn cached(&self) -> Option<CachedRules> {
+        self.current
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
+    fn fresh(&self, now: DateTime<Utc>) -> Option<Arc<ShippingRules>> {
+        self.cached()
+            .filter(|c| now - c.fetched_at < self.refresh && c.fetched_at <= now)
+            .map(|c| c.rules)
+    }
+
+    /// The rules to quote with, or `None` when none could be read (nothing cached and the store
+    /// failed or timed out by `deadline`). Rules missing from the store are cached as empty rules,
+    /// so every item is unavailable until a seller loads them.
+    pub async fn get(
+        &self,
+        catalog: &dyn CatalogReader,
+        now: DateTime<Utc>,
+        deadline: tokio::time::Instant,
+    ) -> Option<Arc<ShippingRules>> {
+        if let Some(rules) = self.fresh(now) {
+            return Some(rules);
+        }
+        let stale = || self.cached().map(|c| c.rules);
+        let Ok(_guard) = tokio::time::timeout_at(deadline, self.refreshing.lock()).await else {
+            return stale();
+        };
+        if let Some(rules) = self.fresh(now) {
+            return Some(rules);
+        }
+        match tokio::time::timeout_at(deadline, catalog.shipping_rules()).await {
+            Ok(Ok(found)) => {
+                let rules = Arc::new(found.unwrap_or_else(|| {
+                    tracing::error!("no shipping rules in the store: every item is unavailable");
+                    ShippingRules::empty()
+                }));
+                let problems = rules.validate();
+                if !problems.is_empty() {
+                    tracing::warn!(problems = ?problems, "shipping rules have problems");
+                }
+                *self.current.write().unwrap_or_else(|e| e.into_inner()) = Some(CachedRules {
+                    rules: rules.clone(),
+                    fetched_at: now,
+                });
+                Some(rules)
+            }
+            Ok(Err(e)) => {
+                tracing::warn!(error = %e, stale = self.cached().is_some(), "shipping rules refresh failed");
+                stale()
+            }
+            Err(_) => {
+                tracing::warn!(
+                    stale = self.cached().is_some(),
+                    "shipping rules refresh timed out"
+                );
+                stale()
+            }
+        }
+    }
+}
+
+/// What the handler needs, built once per cold start.
+pub struct Deps {
+    pub catalog: Arc<dyn CatalogReader>,
+    pub clock: Arc<dyn Clock>,
+    pub config: Config,
+    pub rules: RulesCache,
+}
+
+impl Deps {
+    pub fn new(catalog: Arc<dyn CatalogReader>, clock: Arc<dyn Clock>, config: Config) -> Self {
+        let rules = RulesCache::new(config.rules_refresh_secs);
+        Deps {
+            catalog,
+            clock,
+            config,
+            rules,
+        }
+    }
+}
+
+/// Answers one request. Never fails: refusals are 4xx responses with VTEX's error envelope.
+pub async fn handle(deps: &Deps, req: Request) -> Response<Body> {
+    let span = tracing::info_span!(
+        "simulation",
+        operation_id = lambda_kit::header(&req, "x-vtex-operation-id").unwrap_or("-"),
+        traceparent = lambda_kit::header(&req, "traceparent").unwrap_or("-"),
+    );
+    async {
+        match respond(deps, &req).await {
+            Ok(response) => response,
+            Err(e) => {
+                let method_not_allowed = matches!(e, ApiError::MethodNotAllowed);
+                let mut response = e.into_response();
+                if method_not_allowed {
+                    response
+                        .headers_mut()
+                        .insert(header::ALLOW, HeaderValue::from_static("GET, POST"));
+                }
+                set_cache(&mut response, None);
+                response
+            }
+        }
+    }
+    .instrument(span)
+    .await
+}
+
+async fn respond(deps: &Deps, req: &Request) -> Result<Response<Body>, ApiError> {
+    let started = Instant::now();
+    if Route::match_path(req.uri().path()) != Some(Route::Simulation) {
+        return Err(ApiError::not_found(
+            "HTTP404",
+            "No such route; this function serves /pvt/orderForms/simulation",
+        ));
+    }
+    let method = req.method();
+    if !Route::Simulation.allows(method) {
+        return Err(ApiError::MethodNotAllowed);
+    }
+    let limit = deps.config.max_body_bytes;
+    let dto: SimulationRequestDto = if method == Method::GET {
+        let context = query_param(req, "purchaseContext").ok_or_else(|| {
+            ApiError::bad_request(
+                "SIM002",
+                "GET needs a purchaseContext query parameter (the URL-encoded POST body)",
+            )
+        })?;
+        if context.len() > limit {
+            return Err(ApiError::bad_request(
+                "SIM002",
+                format!("purchaseContext is larger than the {limit}-byte limit"),
+            ));
+        }
+        serde_json::from_str(&context).map_err(|e| {
+            ApiError::bad_request("SIM002", format!("purchaseContext is not valid JSON: {e}"))
+        })?
+    } else {
+        parse_json(body_bytes(req), limit)?
+    };
+    let (request, body_scope) = dto
+        .into_domain(deps.config.max_items)
+        .map_err(|e| ApiError::bad_request("SIM001", e.0))?;
+    // Query first, then body, then configuration (§10 C6).
+    let pick = |name: &str, body: Option<String>, default: &Option<String>| {
+        query_param(req, name)
+            .filter(|v| !v.trim().is_empty())
+            .or(body)
+            .or_else(|| default.clone())
+    };
+    let sc = pick("sc", body_scope.sc, &deps.config.default_sc);
+    let an = pick("an", body_scope.an, &deps.config.default_an);
+
+    let now = deps.clock.now();
+    let ids: Vec<SkuId> = {
+        let mut seen = HashSet::new();
+        request
+            .items
+            .iter()
+            .filter(|i| seen.insert(i.id.as_str()))
+            .map(|i| i.id.clone())
+            .collect()
+    };
+    let (skus, rules, failure) = load(deps, &ids, now).await;
+    let empty_rules;
+    let rules_ref = match &rules {
+        Some(r) => r.as_ref(),
+        None => {
+            empty_rules = ShippingRules::empty();
+            &empty_rules
+        }
+    };
+    let result = simulate(
+        &request,
+        &SimulationContext {
+            skus: &skus,
+            rules: rules_ref,
+            an: an.as_deref(),
+            sc: sc.as_deref(),
+            now,
+        },
+    );
+    let degraded = failure.is_some();
+    if let Some(why) = &failure {
+        tracing::warn!(reason = %why, items = request.items.len(), "store unavailable: answering every item as unavailable");
+    }
+    tracing::info!(
+        mode = result.mode.as_str(),
+        method = %method,
+        sc = sc.as_deref().unwrap_or("-"),
+        an = an.as_deref().unwrap_or("-"),
+        items = result.items.len(),
+        unavailable = result.unavailable_count(),
+        degraded,
+        elapsed_ms = started.elapsed().as_millis() as u64,
+        "simulation"
+    );
+    let body = SimulationResponse::from_result(&result, deps.config.merchant_name.as_deref());
+    let mut response = json_response(StatusCode::OK, &body);
+    let cacheable = method == Method::GET && !degraded;
+    set_cache(
+        &mut response,
+        cacheable.then_some(deps.config.cache_max_age_secs),
+    );
+    Ok(response)
+}
+
+/// Reads the SKUs and the rules concurrently within the store budget. On failure the SKUs are
+/// empty (every item unavailable) and the reason is returned for the log.
+async fn load(
+    deps: &Deps,
+    ids: &[SkuId],
+    now: DateTime<Utc>,
+) -> (
+    HashMap<SkuId, Sku>,
+    Option<Arc<ShippingRules>>,
+    Option<String>,
+) {
+    let deadline = tokio::time::Instant::now() + deps.config.store_budget;
+    let skus = async {
+        if ids.is_empty() {
+            return Ok(Ok(HashMap::new()));
+        }
+        tokio::time::timeout_at(deadline, deps.catalog.get_skus(ids)).await
+    };
+    let rules = deps.rules.get(deps.catalog.as_ref(), now, deadline);
+    let (skus, rules) = tokio::join!(skus, rules);
+    let (skus, mut failure) = match skus {
+        Ok(Ok(found)) => (found, None),
+        Ok(Err(e)) => (HashMap::new(), Some(describe(&e))),
+        Err(_) => (
+            HashMap::new(),
+            Some(format!(
+                "SKU read exceeded the {} ms budget",
+                deps.config.store_budget.as_millis()
+            )),
+        ),
+    };
+    if rules.is_none() && failure.is_none() {
+        failure = Some("shipping rules could not be read".to_string());
+    }
+    (skus, rules, failure)
+}
+
+fn describe(e: &StoreError) -> String {
+    format!("SKU read failed: {e}")
+}
+
+/// `public, max-age=N` for cacheable GET answers (plus `Vary`, so a CDN never serves a compressed
+/// copy to a client that cannot read it); `no-store` for everything else, so neither a CDN nor
+/// VTEX keeps a POST answer, an error or a degraded "unavailable".
+fn set_cache(response: &mut Response<Body>, max_age: Option<u32>) {
+    let headers = response.headers_mut();
+    match max_age {
+        Some(secs) => {
+            if let Ok(v) = HeaderValue::from_str(&format!("public, max-age={secs}")) {
+                headers.insert(header::CACHE_CONTROL, v);
+            }
+            headers.insert(header::VARY, HeaderValue::from_static("Accept-Encoding"));
+        }
+        None => {
+            headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+        }
+    }
+}

@@ -1,1 +1,29 @@
-fn main() {}
+//! Composition root of the simulation Lambda: configuration, the DynamoDB catalog, then the runtime
+//! loop. Everything else lives in the library so the local runner and the tests share it.
+
+use aws_adapters::dynamo::DynamoCatalog;
+use domain::clock::SystemClock;
+use lambda_http::{Error, Request, run, service_fn};
+use simulation::{Config, Deps, handle};
+use std::convert::Infallible;
+use std::sync::Arc;
+
+#[tokio::main]
+async fn main() -> Result<(), Error> {
+    lambda_kit::telemetry::init();
+    let config = Config::from_env()?;
+    if config.table_name.is_empty() {
+        return Err("CATALOG_TABLE is not set".into());
+    }
+    let sdk = aws_adapters::sdk_config().await;
+    let catalog = DynamoCatalog::new(
+        aws_sdk_dynamodb::Client::new(&sdk),
+        config.table_name.clone(),
+    );
+    let deps = Arc::new(Deps::new(Arc::new(catalog), Arc::new(SystemClock), config));
+    run(service_fn(move |req: Request| {
+        let deps = Arc::clone(&deps);
+        async move { Ok::<_, Infallible>(handle(&deps, req).await) }
+    }))
+    .await
+}

@@ -1,1 +1,22 @@
 //! DynamoDB and SQS adapters of the domain ports.
+//!
+//! - [`dynamo::DynamoCatalog`]: `CatalogReader` + `CatalogWriter` over the catalog table.
+//! - [`dynamo::DynamoOrders`]: `OrderStore` over the orders table (and the catalog table's stock,
+//!   written in the same transactions).
+//! - [`sqs::SqsOrderEvents`]: `OrderEvents` over an SQS (FIFO) queue.
+//! - [`schema`]: creates the tables exactly as `template.yaml` declares them, for tests and tools.
+
+pub mod dispatch_queue;
+pub mod dynamo;
+pub mod invoices;
+pub mod schema;
+pub mod sqs;
+
+/// The SDK configuration from the environment (region, credentials, `AWS_ENDPOINT_URL` /
+/// `AWS_ENDPOINT_URL_DYNAMODB` / `AWS_ENDPOINT_URL_SQS`), so the same binary talks to AWS or to a
+/// local stand-in without an `if local` branch.
+pub async fn sdk_config() -> aws_config::SdkConfig {
+    aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .load()
+        .await
+}

@@ -6,6 +6,9 @@
 pub mod catalog;
 pub mod clock;
 pub mod duration;
+pub mod erp;
+pub mod invoice_store;
+pub mod invoicing;
 pub mod lifecycle;
 pub mod memory;
 pub mod money;
@@ -13,6 +16,7 @@ pub mod order;
 pub mod ports;
 pub mod shipping;
 pub mod simulation;
+pub mod store_support;
 
 pub use duration::VtexDuration;
 pub use money::Cents;

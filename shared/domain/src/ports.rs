@@ -54,6 +54,8 @@ pub trait CatalogWriter: Send + Sync {
 }
 
 /// Outcome of creating an order with its reservation.
+// Outcomes live for one call; boxing the order would only add noise at every match.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq)]
 pub enum PlaceOutcome {
     /// The order and its stock holds were written together.
@@ -79,6 +81,7 @@ pub enum StockEffect {
     Ship,
 }
 
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq)]
 pub enum SaveOutcome {
     /// Written; the returned order carries the new version.

@@ -2,6 +2,7 @@
 //! place, VTEX's error envelope, bounded JSON parsing, route matching on the path suffix (the
 //! registered fulfillment base may carry any prefix), and tracing setup.
 
+pub mod auth;
 pub mod error;
 pub mod http_util;
 pub mod routes;

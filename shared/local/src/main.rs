@@ -1,1 +1,117 @@
-fn main() {}
+//! The local runner: the whole connector on one port, no AWS and no VTEX account needed.
+//!
+//! - every inbound protocol route (simulation, placement, fulfill, cancel, admin, mse invoice) is
+//!   served by the same handler code the Lambda functions run;
+//! - the embedded SQLite store (persistent, `CONNECTOR_DATA`) holds catalog, orders and queues;
+//! - the sample catalog (`CATALOG_FILE`) is loaded on first start;
+//! - local queues stand in for SQS: the ERP posts to `/_local/queues/{name}` and reads order events
+//!   from `/_local/queues/order-events`; workers poll them as Lambda's event-source mapping would;
+//! - unless `VTEX_BASE_URL` is set, an in-process stand-in for VTEX answers outbound calls.
+
+mod bridge;
+mod config;
+mod queues;
+mod workers;
+
+use axum::Router;
+use axum::extract::State;
+use axum::response::{IntoResponse, Response};
+use config::LocalConfig;
+use domain::clock::{Clock, SystemClock};
+use domain::ports::CatalogReader;
+use embedded_store::EmbeddedStore;
+use lambda_kit::Route;
+use lambda_kit::auth::InboundAuth;
+use std::sync::Arc;
+
+/// Everything the routes need, built once.
+pub struct App {
+    pub store: EmbeddedStore,
+    pub auth: InboundAuth,
+    pub simulation: simulation::Deps,
+}
+
+#[tokio::main]
+async fn main() {
+    lambda_kit::telemetry::init_pretty();
+    if let Err(e) = run().await {
+        eprintln!("connector-local: {e}");
+        std::process::exit(1);
+    }
+}
+
+async fn run() -> Result<(), String> {
+    let cfg = LocalConfig::from_env_and_args()?;
+    if cfg.reset && cfg.data_file.exists() {
+        std::fs::remove_file(&cfg.data_file).map_err(|e| format!("cannot reset data: {e}"))?;
+    }
+    if let Some(dir) = cfg.data_file.parent() {
+        std::fs::create_dir_all(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+    }
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    let store = EmbeddedStore::open(&cfg.data_file)
+        .map_err(|e| format!("cannot open {}: {e}", cfg.data_file.display()))?;
+
+    if store.shipping_rules().await.map_err(|e| e.to_string())?.is_none() {
+        let text = std::fs::read_to_string(&cfg.catalog_file)
+            .map_err(|e| format!("cannot read catalog {}: {e}", cfg.catalog_file.display()))?;
+        let file: domain::catalog::CatalogFile = serde_json::from_str(&text)
+            .map_err(|e| format!("catalog {} is invalid: {e}", cfg.catalog_file.display()))?;
+        let n = domain::store_support::load_catalog(&store, &file)
+            .await
+            .map_err(|e| e.to_string())?;
+        tracing::info!(skus = n, file = %cfg.catalog_file.display(), "sample catalog loaded");
+    }
+
+    let sim_config = simulation::Config::from_env().map_err(|e| e.0)?;
+    let app = Arc::new(App {
+        store: store.clone(),
+        auth: InboundAuth::from_env(),
+        simulation: simulation::Deps::new(Arc::new(store.clone()), clock.clone(), sim_config),
+    });
+    if app.auth.is_open() {
+        tracing::warn!("inbound authentication is off (no INBOUND_PATH_SECRET / INBOUND_APP_KEY set)");
+    }
+
+    let router = Router::new()
+        .merge(queues::router())
+        .fallback(protocol)
+        .with_state(app.clone());
+    let listener = tokio::net::TcpListener::bind(("127.0.0.1", cfg.port))
+        .await
+        .map_err(|e| format!("cannot listen on 127.0.0.1:{}: {e}", cfg.port))?;
+    tracing::info!(
+        url = %format!("http://127.0.0.1:{}", cfg.port),
+        data = %cfg.data_file.display(),
+        "connector running; try: curl -s -XPOST localhost:{}/pvt/orderForms/simulation -d @events/…",
+        cfg.port
+    );
+    workers::spawn(app.clone(), &cfg);
+    axum::serve(listener, router)
+        .with_graceful_shutdown(async {
+            let _ = tokio::signal::ctrl_c().await;
+        })
+        .await
+        .map_err(|e| e.to_string())
+}
+
+/// Every protocol route, dispatched exactly as API Gateway would to each function.
+async fn protocol(State(app): State<Arc<App>>, req: axum::extract::Request) -> Response {
+    let req = match bridge::to_lambda(req).await {
+        Ok(r) => r,
+        Err(resp) => return resp,
+    };
+    let Some(route) = Route::match_path(req.uri().path()) else {
+        return bridge::from_lambda(
+            lambda_kit::ApiError::not_found("HTTP404", "No such route").into_response(),
+        );
+    };
+    if let Err(e) = app.auth.check(&req) {
+        return bridge::from_lambda(e.into_response());
+    }
+    let resp = match route {
+        Route::Simulation => simulation::handle(&app.simulation, req).await,
+        _ => lambda_kit::ApiError::not_found("HTTP404", "Route not served yet").into_response(),
+    };
+    bridge::from_lambda(resp).into_response()
+}

@@ -1,0 +1,196 @@
+//! Handler tests: the sample scheduled event through `handle`, against the in-memory store loaded
+//! with the sample catalog and a hand-moved clock (GIVEN / WHEN / THEN).
+
+use async_trait::async_trait;
+use aws_lambda_events::eventbridge::EventBridgeEvent;
+use chrono::{Duration, TimeZone, Utc};
+use domain::catalog::CatalogFile;
+use domain::clock::ManualClock;
+use domain::lifecycle::{
+    FulfillRequest, Lifecycle, PlacementDecision, PlacementLine, PlacementRequest,
+};
+use domain::memory::MemoryStore;
+use domain::order::OrderStatus;
+use domain::ports::{
+    CatalogReader, OrderEvent, OrderEventKind, OrderEvents, OrderStore, StoreError,
+};
+use domain::{Cents, VtexDuration};
+use reservation_sweeper::{Config, Deps, SweepError, handle};
+use std::sync::Arc;
+
+const SCHEDULED: &str = include_str!("../../../events/reservation-sweeper.scheduled.json");
+
+fn sample() -> CatalogFile {
+    serde_json::from_str(include_str!("../../../shared/sample/catalog.json")).unwrap()
+}
+
+fn event() -> EventBridgeEvent {
+    serde_json::from_str(SCHEDULED).unwrap()
+}
+
+fn placement(mkp_id: &str, lock_ttl: VtexDuration) -> PlacementRequest {
+    PlacementRequest {
+        an: "marketplacedemo".into(),
+        sc: Some("1".into()),
+        marketplace_order_id: mkp_id.into(),
+        marketplace_services_endpoint: None,
+        marketplace_payment_value: Cents(11080),
+        shipping_outdated: false,
+        lines: vec![PlacementLine {
+            sku_id: "2002495".into(),
+            quantity: 2,
+            unit_price: Cents(4990),
+            freight: Cents(1100),
+            selected_sla: Some("Normal".into()),
+            lock_ttl: Some(lock_ttl),
+            shipping_estimate: None,
+            delivery_window: None,
+        }],
+        address: None,
+        customer: None,
+    }
+}
+
+struct World {
+    deps: Deps,
+    store: MemoryStore,
+    clock: Arc<ManualClock>,
+}
+
+fn world() -> World {
+    let store = MemoryStore::with_catalog(&sample());
+    let clock = Arc::new(ManualClock::new(
+        Utc.with_ymd_and_hms(2026, 11, 30, 12, 0, 0).unwrap(),
+    ));
+    let deps = Deps::new(
+        Arc::new(store.clone()),
+        Arc::new(store.clone()),
+        Arc::new(store.clone()),
+        clock.clone(),
+        Config::default(),
+    );
+    World { deps, store, clock }
+}
+
+impl World {
+    fn lifecycle(&self) -> Lifecycle {
+        Lifecycle::new(
+            Arc::new(self.store.clone()),
+            Arc::new(self.store.clone()),
+            Arc::new(self.store.clone()),
+            self.clock.clone(),
+        )
+    }
+
+    async fn place(&self, mkp_id: &str, ttl: VtexDuration) -> String {
+        match self
+            .lifecycle()
+            .place(placement(mkp_id, ttl))
+            .await
+            .unwrap()
+        {
+            PlacementDecision::Placed { order, .. } => order.order_id,
+            other => panic!("{other:?}"),
+        }
+    }
+
+    async fn reserved(&self) -> i64 {
+        let skus = self.store.get_skus(&["2002495".to_string()]).await.unwrap();
+        skus["2002495"].stock["cd-cajamar"].reserved
+    }
+
+    async fn status(&self, id: &str) -> OrderStatus {
+        self.store.get(id).await.unwrap().unwrap().status
+    }
+}
+
+#[tokio::test]
+async fn scheduled_run_expires_lapsed_reservations_and_returns_their_stock() {
+    let w = world();
+    let lapsing = w.place("mkp-1", VtexDuration::Hours(4)).await;
+    let holding = w.place("mkp-2", VtexDuration::Days(8)).await;
+    let paid = w.place("mkp-3", VtexDuration::Hours(4)).await;
+    w.lifecycle()
+        .fulfill(FulfillRequest {
+            order_id: paid.clone(),
+            marketplace_order_id: "mkp-3".into(),
+            marketplace_order_group: None,
+        })
+        .await
+        .unwrap();
+    assert_eq!(w.reserved().await, 6);
+
+    w.clock.advance(Duration::hours(4));
+    let report = handle(&w.deps, event()).await.unwrap();
+    assert_eq!(report.expired, vec![lapsing.clone()]);
+    assert_eq!(w.status(&lapsing).await, OrderStatus::Expired);
+    assert_eq!(w.status(&holding).await, OrderStatus::Reserved);
+    assert_eq!(w.status(&paid).await, OrderStatus::Authorized);
+    assert_eq!(w.reserved().await, 4);
+    let expired: Vec<_> = w
+        .store
+        .events()
+        .into_iter()
+        .filter(|e| e.kind == OrderEventKind::Expired)
+        .collect();
+    assert_eq!(expired.len(), 1);
+    assert_eq!(expired[0].order_id, lapsing);
+    let log = w.store.read_log(&lapsing).await.unwrap();
+    assert_eq!(log.last().unwrap().step, "expiry");
+
+    // The next run has nothing to do.
+    let again = handle(&w.deps, event()).await.unwrap();
+    assert_eq!(again.examined, 0);
+    assert_eq!(w.reserved().await, 4);
+}
+
+#[tokio::test]
+async fn nothing_due_is_a_quiet_success() {
+    let w = world();
+    w.place("mkp-1", VtexDuration::Days(1)).await;
+    let report = handle(&w.deps, event()).await.unwrap();
+    assert_eq!(report, Default::default());
+    assert_eq!(w.reserved().await, 2);
+}
+
+struct DownQueue;
+
+#[async_trait]
+impl OrderEvents for DownQueue {
+    async fn publish(&self, _: &OrderEvent) -> Result<(), StoreError> {
+        Err(StoreError::Unavailable("queue down".into()))
+    }
+}
+
+#[tokio::test]
+async fn a_failed_publish_fails_the_invocation() {
+    let mut w = world();
+    let id = w.place("mkp-1", VtexDuration::Hours(1)).await;
+    w.deps.events = Arc::new(DownQueue);
+    w.clock.advance(Duration::hours(2));
+    match handle(&w.deps, event()).await {
+        Err(SweepError::Incomplete { report }) => assert_eq!(report.failed, vec![id.clone()]),
+        other => panic!("{other:?}"),
+    }
+    // The stock went back all the same; the log says what is missing.
+    assert_eq!(w.reserved().await, 0);
+    let log = w.store.read_log(&id).await.unwrap();
+    assert!(
+        log.iter()
+            .any(|e| e.detail.contains("could not be published"))
+    );
+}
+
+#[test]
+fn the_sample_event_is_an_eventbridge_schedule() {
+    let e = event();
+    assert_eq!(e.detail_type, "Scheduled Event");
+    assert_eq!(e.source, "aws.events");
+}
+
+#[test]
+fn config_reads_the_sweep_settings() {
+    let c = Config::from_lookup(|k| (k == "SWEEP_BATCH_SIZE").then(|| "10".into())).unwrap();
+    assert_eq!(c.lifecycle.sweep_batch_size, 10);
+    assert!(Config::from_lookup(|k| (k == "SWEEP_MAX_BATCHES").then(|| "-1".into())).is_err());
+}

@@ -1,0 +1,84 @@
+//! Creates the tables exactly as `template.yaml` declares them (keys, the sparse `gsi1`,
+//! on-demand billing), for tests and local tools. Production tables come from the template.
+
+use aws_sdk_dynamodb::Client;
+use aws_sdk_dynamodb::error::BuildError;
+use aws_sdk_dynamodb::types::{
+    AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType, Projection,
+    ProjectionType, ScalarAttributeType,
+};
+
+pub use crate::dynamo::GSI1;
+
+fn string_attribute(name: &str) -> Result<AttributeDefinition, BuildError> {
+    AttributeDefinition::builder()
+        .attribute_name(name)
+        .attribute_type(ScalarAttributeType::S)
+        .build()
+}
+
+fn key(name: &str, key_type: KeyType) -> Result<KeySchemaElement, BuildError> {
+    KeySchemaElement::builder()
+        .attribute_name(name)
+        .key_type(key_type)
+        .build()
+}
+
+/// The catalog table: `pk` (S) only.
+pub async fn create_catalog_table(
+    client: &Client,
+    name: &str,
+) -> Result<(), aws_sdk_dynamodb::Error> {
+    client
+        .create_table()
+        .table_name(name)
+        .billing_mode(BillingMode::PayPerRequest)
+        .attribute_definitions(string_attribute("pk")?)
+        .key_schema(key("pk", KeyType::Hash)?)
+        .send()
+        .await?;
+    Ok(())
+}
+
+/// The orders table: `pk` (S) + `sk` (S), and `gsi1` (`gsi1pk` + `gsi1sk`, projection ALL).
+pub async fn create_orders_table(
+    client: &Client,
+    name: &str,
+) -> Result<(), aws_sdk_dynamodb::Error> {
+    let gsi1 = GlobalSecondaryIndex::builder()
+        .index_name(GSI1)
+        .key_schema(key("gsi1pk", KeyType::Hash)?)
+        .key_schema(key("gsi1sk", KeyType::Range)?)
+        .projection(
+            Projection::builder()
+                .projection_type(ProjectionType::All)
+                .build(),
+        )
+        .build()?;
+    client
+        .create_table()
+        .table_name(name)
+        .billing_mode(BillingMode::PayPerRequest)
+        .attribute_definitions(string_attribute("pk")?)
+        .attribute_definitions(string_attribute("sk")?)
+        .attribute_definitions(string_attribute("gsi1pk")?)
+        .attribute_definitions(string_attribute("gsi1sk")?)
+        .key_schema(key("pk", KeyType::Hash)?)
+        .key_schema(key("sk", KeyType::Range)?)
+        .global_secondary_indexes(gsi1)
+        .send()
+        .await?;
+    Ok(())
+}
+
+/// Both tables, named `{prefix}-catalog` and `{prefix}-orders`; returns the two names.
+pub async fn create_tables(
+    client: &Client,
+    prefix: &str,
+) -> Result<(String, String), aws_sdk_dynamodb::Error> {
+    let catalog = format!("{prefix}-catalog");
+    let orders = format!("{prefix}-orders");
+    create_catalog_table(client, &catalog).await?;
+    create_orders_table(client, &orders).await?;
+    Ok((catalog, orders))
+}

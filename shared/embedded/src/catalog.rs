@@ -1,0 +1,159 @@
+//! Catalog ports: `skus` holds each SKU without its stock (JSON), `stock` one row per
+//! (SKU, location) with the two counters, `settings` the shipping rules.
+
+use crate::{EmbeddedStore, corrupt_json, sql_error, to_json};
+use async_trait::async_trait;
+use domain::catalog::{LocationId, Sku, SkuId, StockLevel};
+use domain::ports::{CatalogReader, CatalogWriter, StoreError};
+use domain::shipping::ShippingRules;
+use domain::store_support::merge_stock;
+use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
+use std::collections::{BTreeMap, HashMap, HashSet};
+
+const RULES_KEY: &str = "shipping_rules";
+
+pub(crate) fn read_stock(
+    conn: &Connection,
+    sku_id: &str,
+) -> Result<BTreeMap<LocationId, StockLevel>, StoreError> {
+    let mut stmt = conn
+        .prepare_cached("SELECT location, on_hand, reserved FROM stock WHERE sku_id = ?1")
+        .map_err(sql_error)?;
+    let rows = stmt
+        .query_map([sku_id], |row| {
+            Ok((
+                row.get::<_, String>(0)?,
+                StockLevel {
+                    on_hand: row.get(1)?,
+                    reserved: row.get(2)?,
+                },
+            ))
+        })
+        .map_err(sql_error)?;
+    rows.collect::<Result<_, _>>().map_err(sql_error)
+}
+
+pub(crate) fn sku_exists(conn: &Connection, sku_id: &str) -> Result<bool, StoreError> {
+    conn.prepare_cached("SELECT 1 FROM skus WHERE id = ?1")
+        .and_then(|mut s| s.exists([sku_id]))
+        .map_err(sql_error)
+}
+
+#[async_trait]
+impl CatalogReader for EmbeddedStore {
+    async fn get_skus(&self, ids: &[SkuId]) -> Result<HashMap<SkuId, Sku>, StoreError> {
+        let mut seen = HashSet::new();
+        let ids: Vec<SkuId> = ids
+            .iter()
+            .filter(|id| seen.insert(id.as_str()))
+            .cloned()
+            .collect();
+        self.with_conn(move |conn| {
+            let tx = conn.transaction().map_err(sql_error)?;
+            let mut found = HashMap::new();
+            for id in ids {
+                let data: Option<String> = tx
+                    .prepare_cached("SELECT data FROM skus WHERE id = ?1")
+                    .and_then(|mut s| s.query_row([&id], |row| row.get(0)).optional())
+                    .map_err(sql_error)?;
+                let Some(data) = data else { continue };
+                let mut sku: Sku =
+                    serde_json::from_str(&data).map_err(|e| corrupt_json("SKU", e))?;
+                sku.stock = read_stock(&tx, &id)?;
+                found.insert(id, sku);
+            }
+            tx.commit().map_err(sql_error)?;
+            Ok(found)
+        })
+        .await
+    }
+
+    async fn shipping_rules(&self) -> Result<Option<ShippingRules>, StoreError> {
+        let data: Option<String> = self
+            .with_conn(|conn| {
+                conn.query_row(
+                    "SELECT data FROM settings WHERE key = ?1",
+                    [RULES_KEY],
+                    |row| row.get(0),
+                )
+                .optional()
+                .map_err(sql_error)
+            })
+            .await?;
+        data.map(|d| serde_json::from_str(&d).map_err(|e| corrupt_json("shipping rules", e)))
+            .transpose()
+    }
+}
+
+#[async_trait]
+impl CatalogWriter for EmbeddedStore {
+    async fn upsert_sku(&self, sku: &Sku) -> Result<(), StoreError> {
+        let mut data = sku.clone();
+        data.stock.clear();
+        let data = to_json("SKU", &data)?;
+        let sku = sku.clone();
+        self.with_conn(move |conn| {
+            let tx = conn
+                .transaction_with_behavior(TransactionBehavior::Immediate)
+                .map_err(sql_error)?;
+            let merged = merge_stock(&sku.stock, &read_stock(&tx, &sku.id)?);
+            tx.execute(
+                "INSERT INTO skus (id, data) VALUES (?1, ?2)
+                 ON CONFLICT (id) DO UPDATE SET data = excluded.data",
+                params![sku.id, data],
+            )
+            .map_err(sql_error)?;
+            tx.execute("DELETE FROM stock WHERE sku_id = ?1", [&sku.id])
+                .map_err(sql_error)?;
+            for (loc, level) in merged {
+                tx.execute(
+                    "INSERT INTO stock (sku_id, location, on_hand, reserved) VALUES (?1, ?2, ?3, ?4)",
+                    params![sku.id, loc, level.on_hand, level.reserved],
+                )
+                .map_err(sql_error)?;
+            }
+            tx.commit().map_err(sql_error)
+        })
+        .await
+    }
+
+    async fn set_on_hand(
+        &self,
+        sku_id: &str,
+        location: &str,
+        on_hand: i64,
+    ) -> Result<bool, StoreError> {
+        let (sku_id, location) = (sku_id.to_string(), location.to_string());
+        self.with_conn(move |conn| {
+            let tx = conn
+                .transaction_with_behavior(TransactionBehavior::Immediate)
+                .map_err(sql_error)?;
+            if !sku_exists(&tx, &sku_id)? {
+                return Ok(false);
+            }
+            tx.execute(
+                "INSERT INTO stock (sku_id, location, on_hand, reserved) VALUES (?1, ?2, ?3, 0)
+                 ON CONFLICT (sku_id, location) DO UPDATE SET on_hand = excluded.on_hand",
+                params![sku_id, location, on_hand],
+            )
+            .map_err(sql_error)?;
+            tx.commit().map_err(sql_error)?;
+            Ok(true)
+        })
+        .await
+    }
+
+    async fn put_shipping_rules(&self, rules: &ShippingRules) -> Result<(), StoreError> {
+        let data = to_json("shipping rules", rules)?;
+        self.with_conn(move |conn| {
+            conn.execute(
+                "INSERT INTO settings (key, data) VALUES (?1, ?2)
+                 ON CONFLICT (key) DO UPDATE SET data = excluded.data",
+                params![RULES_KEY, data],
+            )
+            .map_err(sql_error)?;
+            Ok(())
+        })
+        .await
+    }
+}

@@ -1,0 +1,328 @@
+//! A local stand-in for VTEX. It plays VTEX's side of the calls the connector makes, checks them the
+//! way CONTRACT.md describes, answers like VTEX, keeps every request it received, and can be told
+//! to fail or to be slow. Tests start it in-process with [`serve`]; the `vtex-standin` binary runs
+//! it for the local runner.
+//!
+//! Routes:
+//! - VTEX's own (behind the [`gate`]: auth headers, fault injection, journal): [`oms`] today.
+//!   To add catalog / notificator / suggestion / import-flow routes: a new module with
+//!   `pub fn routes() -> Router<Shared>` and its state behind a `Mutex` field of [`StandIn`], merged
+//!   in [`vtex_routes`].
+//! - Control (`/_standin/…`, no auth): `GET requests`, `POST faults`, `POST reset`, `POST orders`.
+
+pub mod oms;
+
+use axum::body::{Body, Bytes, to_bytes};
+use axum::extract::{Request, State};
+use axum::http::{HeaderValue, StatusCode};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+use std::collections::VecDeque;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+use vtex::client::AppCredentials;
+use vtex::oms::OmsErrorEnvelope;
+
+/// Largest request body the stand-in reads (an invoice with an embedded XML fits).
+const MAX_BODY: usize = 2 * 1024 * 1024;
+
+/// Credentials the stand-in expects unless told otherwise (local runs and tests).
+pub const DEFAULT_APP_KEY: &str = "vtexappkey-standin-LOCAL";
+pub const DEFAULT_APP_TOKEN: &str = "standin-token";
+
+#[derive(Debug, Clone)]
+pub struct StandInConfig {
+    pub credentials: AppCredentials,
+}
+
+impl Default for StandInConfig {
+    fn default() -> Self {
+        StandInConfig {
+            credentials: AppCredentials::new(DEFAULT_APP_KEY, DEFAULT_APP_TOKEN),
+        }
+    }
+}
+
+/// Everything the stand-in knows. Each protocol area keeps its state behind its own lock.
+#[derive(Debug)]
+pub struct StandIn {
+    pub config: StandInConfig,
+    journal: Mutex<Vec<RecordedRequest>>,
+    faults: Mutex<Faults>,
+    pub oms: Mutex<oms::OmsState>,
+}
+
+pub type Shared = Arc<StandIn>;
+
+/// One request as received, and how it was answered. Credentials are never kept, only whether
+/// they matched.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RecordedRequest {
+    pub seq: u64,
+    pub method: String,
+    /// Path as received (percent-encoding kept).
+    pub path: String,
+    pub query: Option<String>,
+    /// JSON body, or the raw text as a JSON string if it was not JSON, or null when empty.
+    pub body: Value,
+    pub status: u16,
+    /// Answered by an injected fault: VTEX did not act on it.
+    pub faulted: bool,
+    pub authorized: bool,
+}
+
+impl RecordedRequest {
+    /// Accepted and acted upon (2xx, not a fault).
+    pub fn accepted(&self) -> bool {
+        (200..300).contains(&self.status) && !self.faulted
+    }
+}
+
+/// `POST /_standin/faults` body. Every field optional; a new body replaces the previous plan.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct FaultPlan {
+    /// Fail every n-th VTEX call (counting from this plan) with `status`.
+    #[serde(default)]
+    pub fail_every: Option<u64>,
+    /// Status for `failEvery` (default 500).
+    #[serde(default)]
+    pub status: Option<u16>,
+    /// Statuses for the next calls, in order, before `failEvery` applies.
+    #[serde(default)]
+    pub next: Vec<u16>,
+    /// Delay before answering each VTEX call.
+    #[serde(default)]
+    pub delay_ms: Option<u64>,
+    /// `Retry-After` seconds sent with 429 (and 503) answers; default 1.
+    #[serde(default)]
+    pub retry_after: Option<u64>,
+}
+
+#[derive(Debug, Default)]
+struct Faults {
+    plan: FaultPlan,
+    next: VecDeque<u16>,
+    calls: u64,
+}
+
+impl StandIn {
+    pub fn new(config: StandInConfig) -> Shared {
+        Arc::new(StandIn {
+            config,
+            journal: Mutex::new(Vec::new()),
+            faults: Mutex::new(Faults::default()),
+            oms: Mutex::new(oms::OmsState::default()),
+        })
+    }
+
+    /// Every request received so far, oldest first.
+    pub fn requests(&self) -> Vec<RecordedRequest> {
+        lock(&self.journal).clone()
+    }
+
+    pub fn set_faults(&self, plan: FaultPlan) {
+        let mut f = lock(&self.faults);
+        f.next = plan.next.iter().copied().collect();
+        f.plan = plan;
+        f.calls = 0;
+    }
+
+    /// Forgets requests, faults and every protocol area's state.
+    pub fn reset(&self) {
+        lock(&self.journal).clear();
+        *lock(&self.faults) = Faults::default();
+        *lock(&self.oms) = oms::OmsState::default();
+    }
+
+    fn record(&self, mut r: RecordedRequest) {
+        let mut j = lock(&self.journal);
+        r.seq = j.len() as u64 + 1;
+        j.push(r);
+    }
+
+    /// The fault (status, retry-after, delay) for the next VTEX call, if any.
+    fn next_fault(&self) -> (Option<(u16, u64)>, Duration) {
+        let mut f = lock(&self.faults);
+        f.calls += 1;
+        let delay = Duration::from_millis(f.plan.delay_ms.unwrap_or(0));
+        let retry_after = f.plan.retry_after.unwrap_or(1);
+        if let Some(s) = f.next.pop_front() {
+            return (Some((s, retry_after)), delay);
+        }
+        let fault = match f.plan.fail_every {
+            Some(n) if n > 0 && f.calls % n == 0 => {
+                Some((f.plan.status.unwrap_or(500), retry_after))
+            }
+            _ => None,
+        };
+        (fault, delay)
+    }
+}
+
+pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// An OMS-style error answer.
+pub fn oms_error(status: StatusCode, code: &str, message: impl Into<String>) -> Response {
+    (status, Json(OmsErrorEnvelope::new(code, message))).into_response()
+}
+
+/// Routes VTEX would serve, wrapped by the gate.
+pub fn vtex_routes(state: Shared) -> Router {
+    Router::new()
+        .merge(oms::routes())
+        .layer(middleware::from_fn_with_state(state.clone(), gate))
+        .with_state(state)
+}
+
+/// The whole stand-in: VTEX routes plus `/_standin/…` control routes.
+pub fn router(state: Shared) -> Router {
+    let control = Router::new()
+        .route("/_standin/requests", get(list_requests))
+        .route("/_standin/faults", post(set_faults))
+        .route("/_standin/reset", post(reset))
+        .route("/_standin/orders", post(oms::seed_order))
+        .with_state(state.clone());
+    control.merge(vtex_routes(state))
+}
+
+async fn list_requests(State(s): State<Shared>) -> Json<Vec<RecordedRequest>> {
+    Json(s.requests())
+}
+
+async fn set_faults(State(s): State<Shared>, body: Bytes) -> Response {
+    match serde_json::from_slice::<FaultPlan>(&body) {
+        Ok(plan) => {
+            s.set_faults(plan);
+            StatusCode::NO_CONTENT.into_response()
+        }
+        Err(e) => oms_error(StatusCode::BAD_REQUEST, "STANDIN001", e.to_string()),
+    }
+}
+
+async fn reset(State(s): State<Shared>) -> StatusCode {
+    s.reset();
+    StatusCode::NO_CONTENT
+}
+
+/// Every VTEX route passes here: faults first (VTEX fails before it acts), then the auth headers,
+/// then the handler; whatever happens is journaled.
+async fn gate(State(s): State<Shared>, req: Request, next: Next) -> Response {
+    let (parts, body) = req.into_parts();
+    let bytes = to_bytes(body, MAX_BODY).await.unwrap_or_default();
+    let header = |n: &str| parts.headers.get(n).and_then(|v| v.to_str().ok());
+    let authorized = match (header("x-vtex-api-appkey"), header("x-vtex-api-apptoken")) {
+        (Some(k), Some(t)) => s.config.credentials.matches(k, t),
+        _ => false,
+    };
+    let mut rec = RecordedRequest {
+        seq: 0,
+        method: parts.method.to_string(),
+        path: parts.uri.path().to_string(),
+        query: parts.uri.query().map(str::to_string),
+        body: if bytes.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_slice(&bytes)
+                .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into_owned()))
+        },
+        status: 0,
+        faulted: false,
+        authorized,
+    };
+    let (fault, delay) = s.next_fault();
+    if !delay.is_zero() {
+        tokio::time::sleep(delay).await;
+    }
+    let resp = if let Some((status, retry_after)) = fault {
+        rec.faulted = true;
+        let code = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        let mut r = oms_error(code, "STANDIN-FAULT", "injected fault");
+        if status == 429 || status == 503 {
+            if let Ok(v) = HeaderValue::from_str(&retry_after.to_string()) {
+                r.headers_mut().insert("retry-after", v);
+            }
+        }
+        r
+    } else if header("x-vtex-api-appkey").is_none() || header("x-vtex-api-apptoken").is_none() {
+        oms_error(
+            StatusCode::UNAUTHORIZED,
+            "AUTH001",
+            "X-VTEX-API-AppKey and X-VTEX-API-AppToken are required",
+        )
+    } else if !authorized {
+        oms_error(
+            StatusCode::FORBIDDEN,
+            "AUTH002",
+            "The credentials are not valid for this account",
+        )
+    } else {
+        next.run(Request::from_parts(parts, Body::from(bytes))).await
+    };
+    rec.status = resp.status().as_u16();
+    s.record(rec);
+    resp
+}
+
+/// Serves the stand-in on `addr` (port 0 picks a free one) with the default credentials.
+pub async fn serve(addr: SocketAddr) -> std::io::Result<(SocketAddr, ServerHandle)> {
+    serve_with(addr, StandInConfig::default()).await
+}
+
+pub async fn serve_with(
+    addr: SocketAddr,
+    config: StandInConfig,
+) -> std::io::Result<(SocketAddr, ServerHandle)> {
+    let state = StandIn::new(config);
+    let listener = tokio::net::TcpListener::bind(addr).await?;
+    let local = listener.local_addr()?;
+    let app = router(state.clone());
+    let task = tokio::spawn(async move {
+        if let Err(e) = axum::serve(listener, app).await {
+            tracing::error!(error = %e, "stand-in server stopped");
+        }
+    });
+    Ok((local, ServerHandle { state, task }))
+}
+
+/// A running stand-in. Dropping it stops the server.
+#[derive(Debug)]
+pub struct ServerHandle {
+    state: Shared,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl ServerHandle {
+    /// Direct access to what the stand-in holds (tests may also use the HTTP control routes).
+    pub fn state(&self) -> &Shared {
+        &self.state
+    }
+
+    pub fn credentials(&self) -> AppCredentials {
+        self.state.config.credentials.clone()
+    }
+}
+
+impl Drop for ServerHandle {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+/// `{date, orderId, receipt}` answer.
+pub fn receipt(order_id: &str) -> Response {
+    Json(json!({
+        "date": chrono::Utc::now().to_rfc3339(),
+        "orderId": order_id,
+        "receipt": uuid::Uuid::new_v4().simple().to_string(),
+    }))
+    .into_response()
+}

@@ -1,0 +1,455 @@
+//! OMS as the connector sees it (CONTRACT.md §6.4–§6.8): invoice notification, tracking PATCH,
+//! carrier-status PUT, seller cancel and get order. Checks follow the contract; where real OMS
+//! behaviour is unknown the stand-in is the stricter of the plausible choices, so a connector bug
+//! shows up here rather than in production.
+
+use crate::{Shared, lock, oms_error, receipt};
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, patch, post, put};
+use serde::Deserialize;
+use serde_json::{Map, Value, json};
+use std::collections::HashMap;
+
+#[derive(Debug, Default)]
+pub struct OmsState {
+    pub orders: HashMap<String, OmsOrder>,
+}
+
+/// An order as OMS holds it.
+#[derive(Debug, Default, Clone)]
+pub struct OmsOrder {
+    /// Order total in cents, when the stand-in was told it (`POST /_standin/orders`).
+    pub value: Option<i64>,
+    pub canceled: bool,
+    pub cancel_reason: Option<String>,
+    /// Invoices in arrival order.
+    pub invoices: Vec<OmsInvoice>,
+}
+
+#[derive(Debug, Clone)]
+pub struct OmsInvoice {
+    pub number: String,
+    pub kind: String,
+    pub value: i64,
+    /// The body of the first POST (a re-POST changes nothing, C15).
+    pub body: Value,
+    pub tracking_number: Option<String>,
+    pub courier: Option<String>,
+    pub tracking_url: Option<String>,
+    pub dispatched_date: Option<String>,
+    /// Every carrier event received by PUT, in order (recorded, not replaced: S1).
+    pub events: Vec<Value>,
+    pub delivered_date: Option<String>,
+    pub is_delivered: bool,
+}
+
+impl OmsOrder {
+    fn sum(&self, kind: &str) -> i64 {
+        self.invoices
+            .iter()
+            .filter(|i| i.kind == kind)
+            .map(|i| i.value)
+            .sum()
+    }
+
+    /// OMS-like status name.
+    pub fn status(&self) -> &'static str {
+        let out = self.sum("Output");
+        if self.canceled {
+            "canceled"
+        } else if out == 0 {
+            "handling"
+        } else if self.value.is_some_and(|v| out < v) {
+            "partial-invoiced"
+        } else {
+            "invoiced"
+        }
+    }
+
+    fn fully_invoiced(&self) -> bool {
+        let out = self.sum("Output");
+        out > 0 && self.value.is_none_or(|v| out == v)
+    }
+}
+
+pub fn routes() -> Router<Shared> {
+    Router::new()
+        .route("/api/oms/pvt/orders/{id}", get(get_order))
+        .route("/api/oms/pvt/orders/{id}/invoice", post(post_invoice))
+        .route("/api/oms/pvt/orders/{id}/invoice/{number}", patch(patch_tracking))
+        .route(
+            "/api/oms/pvt/orders/{id}/invoice/{number}/tracking",
+            put(put_tracking),
+        )
+        .route("/api/oms/pvt/orders/{id}/cancel", post(cancel))
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SeedOrder {
+    pub marketplace_order_id: String,
+    /// Order total in cents (items + freight).
+    pub value: i64,
+}
+
+/// `POST /_standin/orders {marketplaceOrderId, value}`: tells OMS an order's total, so invoice sums
+/// are checked against it.
+pub async fn seed_order(State(s): State<Shared>, body: Bytes) -> Response {
+    match serde_json::from_slice::<SeedOrder>(&body) {
+        Ok(seed) => {
+            lock(&s.oms)
+                .orders
+                .entry(seed.marketplace_order_id)
+                .or_default()
+                .value = Some(seed.value);
+            StatusCode::NO_CONTENT.into_response()
+        }
+        Err(e) => oms_error(StatusCode::BAD_REQUEST, "STANDIN002", e.to_string()),
+    }
+}
+
+fn bad(message: impl Into<String>) -> Response {
+    oms_error(StatusCode::BAD_REQUEST, "OMS001", message)
+}
+
+fn json_object(body: &Bytes) -> Result<Map<String, Value>, Response> {
+    match serde_json::from_slice::<Value>(body) {
+        Ok(Value::Object(m)) => Ok(m),
+        Ok(_) => Err(bad("Body must be a JSON object")),
+        Err(e) => Err(bad(format!("Invalid JSON: {e}"))),
+    }
+}
+
+fn required_str<'a>(m: &'a Map<String, Value>, key: &str) -> Result<&'a str, Response> {
+    match m.get(key) {
+        Some(Value::String(s)) if !s.trim().is_empty() => Ok(s),
+        Some(Value::String(_)) => Err(bad(format!("{key} must not be empty"))),
+        Some(_) => Err(bad(format!("{key} must be a string"))),
+        None => Err(bad(format!("{key} is required"))),
+    }
+}
+
+/// Optional string field: absent, null or a string.
+fn optional_str<'a>(m: &'a Map<String, Value>, key: &str) -> Result<Option<&'a str>, Response> {
+    match m.get(key) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(s)) => Ok(Some(s)),
+        Some(_) => Err(bad(format!("{key} must be a string or null"))),
+    }
+}
+
+/// Present (possibly null) string field, for bodies whose keys OMS marks required.
+fn present_nullable_str<'a>(
+    m: &'a Map<String, Value>,
+    key: &str,
+) -> Result<Option<&'a str>, Response> {
+    if !m.contains_key(key) {
+        return Err(bad(format!("{key} is required (null allowed)")));
+    }
+    optional_str(m, key)
+}
+
+/// An integer number of cents: a JSON integer, not a float and not a string.
+fn cents(v: Option<&Value>, key: &str) -> Result<i64, Response> {
+    match v {
+        Some(Value::Number(n)) if n.is_i64() => n.as_i64().ok_or_else(|| bad(key.to_string())),
+        Some(Value::Number(_)) => Err(bad(format!("{key} must be an integer in cents"))),
+        Some(_) => Err(bad(format!(
+            "{key} must be a JSON integer in cents (the connector sends integers)"
+        ))),
+        None => Err(bad(format!("{key} is required"))),
+    }
+}
+
+/// `yyyy-mm-dd` followed by `T` or a space and `hh:mm`.
+fn has_time(s: &str) -> bool {
+    let b = s.as_bytes();
+    let digits = |r: std::ops::Range<usize>| r.clone().all(|i| b.get(i).is_some_and(u8::is_ascii_digit));
+    b.len() >= 16
+        && digits(0..4)
+        && b[4] == b'-'
+        && digits(5..7)
+        && b[7] == b'-'
+        && digits(8..10)
+        && (b[10] == b'T' || b[10] == b' ')
+        && digits(11..13)
+        && b[13] == b':'
+        && digits(14..16)
+}
+
+async fn post_invoice(State(s): State<Shared>, Path(id): Path<String>, body: Bytes) -> Response {
+    let m = match json_object(&body) {
+        Ok(m) => m,
+        Err(r) => return r,
+    };
+    let parsed = (|| -> Result<OmsInvoice, Response> {
+        let kind = required_str(&m, "type")?;
+        if kind != "Output" && kind != "Input" {
+            return Err(bad("type must be Output or Input"));
+        }
+        let issuance = required_str(&m, "issuanceDate")?;
+        if !has_time(issuance) {
+            return Err(bad("issuanceDate must include date and time"));
+        }
+        let number = required_str(&m, "invoiceNumber")?;
+        let value = cents(m.get("invoiceValue"), "invoiceValue")?;
+        if value <= 0 {
+            return Err(bad("invoiceValue must be greater than zero"));
+        }
+        let items = match m.get("items") {
+            Some(Value::Array(a)) if !a.is_empty() => a,
+            _ => return Err(bad("items is required and must not be empty")),
+        };
+        for (i, item) in items.iter().enumerate() {
+            let Value::Object(it) = item else {
+                return Err(bad(format!("items[{i}] must be an object")));
+            };
+            required_str(it, "id")?;
+            if cents(it.get("price"), "items[].price")? < 0 {
+                return Err(bad("items[].price must not be negative"));
+            }
+            if cents(it.get("quantity"), "items[].quantity")? <= 0 {
+                return Err(bad("items[].quantity must be greater than zero"));
+            }
+            optional_str(it, "description")?;
+        }
+        for k in [
+            "invoiceKey",
+            "invoiceUrl",
+            "embeddedInvoice",
+            "courier",
+            "trackingNumber",
+            "trackingUrl",
+            "dispatchedDate",
+        ] {
+            optional_str(&m, k)?;
+        }
+        let text = |k: &str| {
+            optional_str(&m, k)
+                .ok()
+                .flatten()
+                .filter(|v| !v.trim().is_empty())
+                .map(str::to_string)
+        };
+        Ok(OmsInvoice {
+            number: number.to_string(),
+            kind: kind.to_string(),
+            value,
+            body: Value::Object(m.clone()),
+            tracking_number: text("trackingNumber"),
+            courier: text("courier"),
+            tracking_url: text("trackingUrl"),
+            dispatched_date: text("dispatchedDate"),
+            events: Vec::new(),
+            delivered_date: None,
+            is_delivered: false,
+        })
+    })();
+    let invoice = match parsed {
+        Ok(i) => i,
+        Err(r) => return r,
+    };
+    let mut oms = lock(&s.oms);
+    let order = oms.orders.entry(id.clone()).or_default();
+    if order.invoices.iter().any(|i| i.number == invoice.number) {
+        // C15: same invoiceNumber again → a new receipt, nothing else changes.
+        return receipt(&id);
+    }
+    if order.canceled {
+        return oms_error(StatusCode::CONFLICT, "OMS011", "Order is canceled");
+    }
+    let out = order.sum("Output");
+    if invoice.kind == "Output" {
+        if let Some(total) = order.value {
+            if out + invoice.value > total {
+                return bad(format!(
+                    "Invoices would add up to {} but the order value is {total}",
+                    out + invoice.value
+                ));
+            }
+        }
+    } else {
+        if !order.fully_invoiced() {
+            return bad("A return invoice needs the order fully invoiced first");
+        }
+        if order.sum("Input") + invoice.value > out {
+            return bad("Return invoices would exceed the invoiced value");
+        }
+    }
+    order.invoices.push(invoice);
+    receipt(&id)
+}
+
+async fn patch_tracking(
+    State(s): State<Shared>,
+    Path((id, number)): Path<(String, String)>,
+    body: Bytes,
+) -> Response {
+    let m = match json_object(&body) {
+        Ok(m) => m,
+        Err(r) => return r,
+    };
+    let checked = (|| -> Result<[Option<String>; 4], Response> {
+        if m.contains_key("isDelivered") {
+            return Err(bad(
+                "isDelivered is not a PATCH field: use PUT …/tracking (C18)",
+            ));
+        }
+        let tn = required_str(&m, "trackingNumber")?.to_string();
+        let mut out = [Some(tn), None, None, None];
+        for (i, k) in ["trackingUrl", "courier", "dispatchedDate"].iter().enumerate() {
+            let v = present_nullable_str(&m, k)?;
+            if v.is_some_and(|v| v.trim().is_empty()) {
+                return Err(bad(format!(
+                    "{k} is blank: a blank string would erase the stored value (C18)"
+                )));
+            }
+            out[i + 1] = v.map(str::to_string);
+        }
+        Ok(out)
+    })();
+    let [tn, url, courier, dispatched] = match checked {
+        Ok(v) => v,
+        Err(r) => return r,
+    };
+    let mut oms = lock(&s.oms);
+    let Some(inv) = oms
+        .orders
+        .get_mut(&id)
+        .and_then(|o| o.invoices.iter_mut().find(|i| i.number == number))
+    else {
+        return oms_error(StatusCode::NOT_FOUND, "OMS404", "Invoice not found");
+    };
+    inv.tracking_number = tn;
+    inv.tracking_url = url;
+    inv.courier = courier;
+    inv.dispatched_date = dispatched;
+    receipt(&id)
+}
+
+async fn put_tracking(
+    State(s): State<Shared>,
+    Path((id, number)): Path<(String, String)>,
+    body: Bytes,
+) -> Response {
+    let m = match json_object(&body) {
+        Ok(m) => m,
+        Err(r) => return r,
+    };
+    let checked = (|| -> Result<(bool, Option<String>, Vec<Value>), Response> {
+        let delivered = match m.get("isDelivered") {
+            Some(Value::Bool(b)) => *b,
+            _ => return Err(bad("isDelivered is required and must be a boolean")),
+        };
+        let date = present_nullable_str(&m, "deliveredDate")?;
+        if delivered && date.is_none_or(|d| !has_time(d)) {
+            return Err(bad(
+                "deliveredDate (yyyy-mm-dd hh:mm) is required when isDelivered is true",
+            ));
+        }
+        let events = match m.get("events") {
+            Some(Value::Array(a)) => a.clone(),
+            _ => return Err(bad("events is required and must be an array")),
+        };
+        for (i, e) in events.iter().enumerate() {
+            let Value::Object(e) = e else {
+                return Err(bad(format!("events[{i}] must be an object")));
+            };
+            for k in ["city", "state", "description", "date"] {
+                if !matches!(e.get(k), Some(Value::String(_))) {
+                    return Err(bad(format!("events[{i}].{k} is required (string)")));
+                }
+            }
+        }
+        Ok((delivered, date.map(str::to_string), events))
+    })();
+    let (delivered, date, events) = match checked {
+        Ok(v) => v,
+        Err(r) => return r,
+    };
+    let mut oms = lock(&s.oms);
+    let Some(inv) = oms
+        .orders
+        .get_mut(&id)
+        .and_then(|o| o.invoices.iter_mut().find(|i| i.number == number))
+    else {
+        return oms_error(StatusCode::NOT_FOUND, "OMS404", "Invoice not found");
+    };
+    if inv.tracking_number.is_none() {
+        return bad("The invoice has no tracking number: PATCH tracking first");
+    }
+    inv.events.extend(events);
+    if delivered {
+        inv.is_delivered = true;
+        inv.delivered_date = date;
+    }
+    receipt(&id)
+}
+
+async fn cancel(State(s): State<Shared>, Path(id): Path<String>, body: Bytes) -> Response {
+    let m = match json_object(&body) {
+        Ok(m) => m,
+        Err(r) => return r,
+    };
+    let reason = match required_str(&m, "reason") {
+        Ok(r) => r.to_string(),
+        Err(r) => return r,
+    };
+    let mut oms = lock(&s.oms);
+    let order = oms.orders.entry(id.clone()).or_default();
+    if order.canceled {
+        return receipt(&id);
+    }
+    let out = order.sum("Output");
+    if out > 0 && !order.fully_invoiced() {
+        return bad("A partially invoiced order cannot be canceled");
+    }
+    if out > 0 && order.sum("Input") < out {
+        return oms_error(
+            StatusCode::BAD_REQUEST,
+            "OMS002",
+            "An invoiced order cannot be canceled: send a return (Input) invoice first",
+        );
+    }
+    order.canceled = true;
+    order.cancel_reason = Some(reason);
+    receipt(&id)
+}
+
+/// `GET /api/oms/pvt/orders/{id}` (§6.8), reduced to what reconciliation reads.
+async fn get_order(State(s): State<Shared>, Path(id): Path<String>) -> Response {
+    let oms = lock(&s.oms);
+    let Some(o) = oms.orders.get(&id) else {
+        return oms_error(StatusCode::NOT_FOUND, "OMS404", "Order not found");
+    };
+    let packages: Vec<Value> = o
+        .invoices
+        .iter()
+        .map(|i| {
+            json!({
+                "invoiceNumber": i.number,
+                "invoiceValue": i.value,
+                "type": i.kind,
+                "trackingNumber": i.tracking_number,
+                "courier": i.courier,
+                "trackingUrl": i.tracking_url,
+                "courierStatus": {
+                    "finished": i.is_delivered,
+                    "deliveredDate": i.delivered_date,
+                    "data": i.events,
+                },
+            })
+        })
+        .collect();
+    axum::Json(json!({
+        "orderId": id,
+        "status": o.status(),
+        "value": o.value,
+        "packageAttachment": { "packages": packages },
+    }))
+    .into_response()
+}

@@ -1,0 +1,437 @@
+//! The outbound VTEX client (OMS calls of CONTRACT.md §6.4–§6.7). Every call answers a
+//! [`CallOutcome`]: the caller decides about retries (through its queue, never by sleeping), this
+//! client only classifies what VTEX said.
+
+use crate::oms::{CancelRequest, InvoiceRequest, OmsReceipt, TrackingPatch, TrackingStatusRequest};
+use reqwest::header::{ACCEPT, CONTENT_TYPE, HeaderMap, HeaderValue, RETRY_AFTER};
+use reqwest::{Method, StatusCode};
+use serde::Serialize;
+use std::fmt;
+use std::time::Duration;
+use url::Url;
+
+/// Production base: the marketplace account host. `{an}` is replaced by the order's account.
+pub const PRODUCTION_BASE_URL: &str = "https://{an}.vtexcommercestable.com.br";
+
+/// Default per-call timeout: long enough for a slow OMS, short enough to leave the Lambda time
+/// to record the outcome.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Longest error body kept in a [`CallOutcome::Rejected`] (it lands in the order log).
+const MAX_ERROR_BODY: usize = 600;
+
+/// The VTEX app key and token. `Debug` and `Display` never show them.
+#[derive(Clone, PartialEq, Eq)]
+pub struct AppCredentials {
+    key: String,
+    token: String,
+}
+
+impl AppCredentials {
+    pub fn new(key: impl Into<String>, token: impl Into<String>) -> Self {
+        AppCredentials {
+            key: key.into(),
+            token: token.into(),
+        }
+    }
+
+    /// Parses the Secrets Manager secret `{"appKey": "…", "appToken": "…"}`. The error never
+    /// quotes the secret.
+    pub fn from_secret_json(text: &str) -> Result<Self, ClientError> {
+        #[derive(serde::Deserialize)]
+        #[serde(rename_all = "camelCase")]
+        struct Secret {
+            app_key: String,
+            app_token: String,
+        }
+        let s: Secret = serde_json::from_str(text).map_err(|_| {
+            ClientError::Config(
+                "credentials secret must be JSON {\"appKey\": \"…\", \"appToken\": \"…\"}".into(),
+            )
+        })?;
+        if s.app_key.trim().is_empty() || s.app_token.trim().is_empty() {
+            return Err(ClientError::Config(
+                "credentials secret has an empty appKey or appToken".into(),
+            ));
+        }
+        Ok(AppCredentials::new(s.app_key.trim(), s.app_token.trim()))
+    }
+
+    /// Whether `key`/`token` equal these credentials (for stand-ins and inbound checks).
+    pub fn matches(&self, key: &str, token: &str) -> bool {
+        // Length-independent compare; these are not hot paths.
+        let eq = |a: &str, b: &str| {
+            a.len() == b.len() && a.bytes().zip(b.bytes()).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+        };
+        eq(&self.key, key) & eq(&self.token, token)
+    }
+
+    fn headers(&self) -> Result<HeaderMap, ClientError> {
+        let mut h = HeaderMap::new();
+        let secret = |v: &str| {
+            let mut hv = HeaderValue::from_str(v)
+                .map_err(|_| ClientError::Config("app key/token is not a valid header value".into()))?;
+            hv.set_sensitive(true);
+            Ok::<_, ClientError>(hv)
+        };
+        h.insert("X-VTEX-API-AppKey", secret(&self.key)?);
+        h.insert("X-VTEX-API-AppToken", secret(&self.token)?);
+        h.insert(ACCEPT, HeaderValue::from_static("application/json"));
+        h.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+        Ok(h)
+    }
+}
+
+impl fmt::Debug for AppCredentials {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("AppCredentials(<redacted>)")
+    }
+}
+
+impl fmt::Display for AppCredentials {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("<redacted>")
+    }
+}
+
+/// What VTEX said to one call.
+#[derive(Debug, Clone, PartialEq)]
+pub enum CallOutcome {
+    /// 2xx; the receipt as parsed (fields may be absent).
+    Success(OmsReceipt),
+    /// 429, 5xx, timeout or connection failure: try again later, after `retry_after` if VTEX said.
+    Retryable {
+        retry_after: Option<Duration>,
+        reason: String,
+    },
+    /// Any other 4xx (and unexpected 1xx/3xx): retrying the same call will not help.
+    Rejected { status: u16, body: String },
+}
+
+/// A call that could not even be built: configuration, not VTEX.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ClientError {
+    #[error("VTEX client configuration: {0}")]
+    Config(String),
+}
+
+/// reqwest-based OMS client. Cheap to clone (shares the connection pool).
+#[derive(Clone)]
+pub struct VtexClient {
+    http: reqwest::Client,
+    base_url: String,
+    default_account: Option<String>,
+    creds: AppCredentials,
+}
+
+impl fmt::Debug for VtexClient {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("VtexClient")
+            .field("base_url", &self.base_url)
+            .field("default_account", &self.default_account)
+            .finish_non_exhaustive()
+    }
+}
+
+impl VtexClient {
+    /// `base_url` is either a fixed URL (a stand-in, a proxy) or a template containing `{an}`
+    /// ([`PRODUCTION_BASE_URL`]), filled per call with the order's account.
+    pub fn new(base_url: impl Into<String>, creds: AppCredentials) -> Result<Self, ClientError> {
+        Self::with_timeout(base_url, creds, DEFAULT_TIMEOUT)
+    }
+
+    pub fn with_timeout(
+        base_url: impl Into<String>,
+        creds: AppCredentials,
+        timeout: Duration,
+    ) -> Result<Self, ClientError> {
+        let base_url = base_url.into().trim_end_matches('/').to_string();
+        Url::parse(&base_url.replace("{an}", "account"))
+            .map_err(|e| ClientError::Config(format!("invalid VTEX base URL: {e}")))?;
+        creds.headers()?;
+        let http = reqwest::Client::builder()
+            .timeout(timeout)
+            .connect_timeout(timeout.min(Duration::from_secs(3)))
+            .build()
+            .map_err(|e| ClientError::Config(format!("HTTP client: {e}")))?;
+        Ok(VtexClient {
+            http,
+            base_url,
+            default_account: None,
+            creds,
+        })
+    }
+
+    /// The account used when an order carries no `an` (endpoint registered without it).
+    pub fn with_default_account(mut self, an: Option<String>) -> Self {
+        self.default_account = an.filter(|a| !a.trim().is_empty());
+        self
+    }
+
+    /// The base URL for `an`, with `{an}` filled in. Account names are host labels: refused unless
+    /// `[A-Za-z0-9-]+`, so an order's data can never redirect our credentials to another host.
+    pub fn base_for(&self, an: &str) -> Result<Url, ClientError> {
+        let text = if self.base_url.contains("{an}") {
+            let account = Some(an.trim())
+                .filter(|a| !a.is_empty())
+                .or(self.default_account.as_deref())
+                .ok_or_else(|| {
+                    ClientError::Config(
+                        "order has no marketplace account (an) and no default account is configured"
+                            .into(),
+                    )
+                })?;
+            if !account
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-')
+            {
+                return Err(ClientError::Config(format!(
+                    "account name {account:?} is not a valid host label"
+                )));
+            }
+            self.base_url.replace("{an}", account)
+        } else {
+            self.base_url.clone()
+        };
+        Url::parse(&text).map_err(|e| ClientError::Config(format!("invalid VTEX base URL: {e}")))
+    }
+
+    fn oms_url(&self, an: &str, segments: &[&str]) -> Result<Url, ClientError> {
+        let mut url = self.base_for(an)?;
+        {
+            let mut path = url
+                .path_segments_mut()
+                .map_err(|_| ClientError::Config("VTEX base URL cannot have a path".into()))?;
+            path.pop_if_empty();
+            // Each id is one percent-encoded segment (CONTRACT §2: URL-encode the invoice number).
+            path.extend(["api", "oms", "pvt", "orders"]);
+            path.extend(segments);
+        }
+        Ok(url)
+    }
+
+    /// `POST /api/oms/pvt/orders/{marketplaceOrderId}/invoice` (§6.4).
+    pub async fn send_invoice(
+        &self,
+        an: &str,
+        marketplace_order_id: &str,
+        body: &InvoiceRequest,
+    ) -> Result<CallOutcome, ClientError> {
+        let url = self.oms_url(an, &[marketplace_order_id, "invoice"])?;
+        self.call(Method::POST, url, body).await
+    }
+
+    /// `PATCH …/invoice/{invoiceNumber}` (§6.5).
+    pub async fn patch_tracking(
+        &self,
+        an: &str,
+        marketplace_order_id: &str,
+        invoice_number: &str,
+        body: &TrackingPatch,
+    ) -> Result<CallOutcome, ClientError> {
+        let url = self.oms_url(an, &[marketplace_order_id, "invoice", invoice_number])?;
+        self.call(Method::PATCH, url, body).await
+    }
+
+    /// `PUT …/invoice/{invoiceNumber}/tracking` (§6.6).
+    pub async fn put_tracking_status(
+        &self,
+        an: &str,
+        marketplace_order_id: &str,
+        invoice_number: &str,
+        body: &TrackingStatusRequest,
+    ) -> Result<CallOutcome, ClientError> {
+        let url = self.oms_url(
+            an,
+            &[marketplace_order_id, "invoice", invoice_number, "tracking"],
+        )?;
+        self.call(Method::PUT, url, body).await
+    }
+
+    /// `POST /api/oms/pvt/orders/{marketplaceOrderId}/cancel` (§6.7).
+    pub async fn cancel_order(
+        &self,
+        an: &str,
+        marketplace_order_id: &str,
+        body: &CancelRequest,
+    ) -> Result<CallOutcome, ClientError> {
+        let url = self.oms_url(an, &[marketplace_order_id, "cancel"])?;
+        self.call(Method::POST, url, body).await
+    }
+
+    async fn call<B: Serialize>(
+        &self,
+        method: Method,
+        url: Url,
+        body: &B,
+    ) -> Result<CallOutcome, ClientError> {
+        let headers = self.creds.headers()?;
+        let path = url.path().to_string();
+        let sent = self
+            .http
+            .request(method.clone(), url)
+            .headers(headers)
+            .json(body)
+            .send()
+            .await;
+        let resp = match sent {
+            Ok(r) => r,
+            Err(e) => {
+                let kind = if e.is_timeout() {
+                    "timeout"
+                } else if e.is_connect() {
+                    "connection failed"
+                } else {
+                    "transport error"
+                };
+                tracing::warn!(%method, path, kind, "VTEX call failed");
+                return Ok(CallOutcome::Retryable {
+                    retry_after: None,
+                    reason: format!("{kind} calling VTEX"),
+                });
+            }
+        };
+        let status = resp.status();
+        let retry_after = parse_retry_after(resp.headers().get(RETRY_AFTER));
+        let text = resp.text().await.unwrap_or_default();
+        tracing::info!(%method, path, status = status.as_u16(), "VTEX answered");
+        Ok(classify(status, retry_after, &text))
+    }
+}
+
+fn classify(status: StatusCode, retry_after: Option<Duration>, text: &str) -> CallOutcome {
+    if status.is_success() {
+        return CallOutcome::Success(serde_json::from_str(text).unwrap_or_default());
+    }
+    if status == StatusCode::TOO_MANY_REQUESTS
+        || status.is_server_error()
+        || status == StatusCode::REQUEST_TIMEOUT
+    {
+        return CallOutcome::Retryable {
+            retry_after,
+            reason: format!("VTEX answered {}", status.as_u16()),
+        };
+    }
+    CallOutcome::Rejected {
+        status: status.as_u16(),
+        body: text.chars().take(MAX_ERROR_BODY).collect(),
+    }
+}
+
+/// `Retry-After` as delta-seconds or an HTTP date.
+pub fn parse_retry_after(value: Option<&HeaderValue>) -> Option<Duration> {
+    let v = value?.to_str().ok()?.trim();
+    if let Ok(secs) = v.parse::<u64>() {
+        return Some(Duration::from_secs(secs));
+    }
+    let when = chrono::DateTime::parse_from_rfc2822(v).ok()?;
+    let delta = when.with_timezone(&chrono::Utc) - chrono::Utc::now();
+    Some(delta.to_std().unwrap_or(Duration::ZERO))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn client(base: &str) -> VtexClient {
+        VtexClient::new(base, AppCredentials::new("vtexappkey-x", "SECRET-TOKEN")).unwrap()
+    }
+
+    #[test]
+    fn credentials_never_show_in_debug_or_display() {
+        let c = AppCredentials::new("vtexappkey-x", "SECRET-TOKEN");
+        let shown = format!("{c:?} {c} {:?}", client("http://127.0.0.1:1"));
+        assert!(!shown.contains("SECRET") && !shown.contains("vtexappkey"), "{shown}");
+    }
+
+    #[test]
+    fn secret_json_parses_and_errors_do_not_quote_it() {
+        let c = AppCredentials::from_secret_json(r#"{"appKey":"k","appToken":"t"}"#).unwrap();
+        assert!(c.matches("k", "t"));
+        assert!(!c.matches("k", "x"));
+        let err = AppCredentials::from_secret_json(r#"{"appKey":"SECRET"}"#).unwrap_err();
+        assert!(!err.to_string().contains("SECRET"));
+    }
+
+    #[test]
+    fn production_base_takes_the_orders_account_or_the_default() {
+        let c = client(PRODUCTION_BASE_URL);
+        assert_eq!(
+            c.base_for("luxstore").unwrap().as_str(),
+            "https://luxstore.vtexcommercestable.com.br/"
+        );
+        assert!(c.base_for("").is_err());
+        let c = c.with_default_account(Some("mkp".into()));
+        assert_eq!(
+            c.base_for("").unwrap().host_str(),
+            Some("mkp.vtexcommercestable.com.br")
+        );
+        assert!(c.base_for("evil.com/x").is_err());
+    }
+
+    #[test]
+    fn ids_are_percent_encoded_path_segments() {
+        let c = client("http://127.0.0.1:9/prefix/");
+        let url = c
+            .oms_url("", &["959311095-01", "invoice", "NF 1/2"])
+            .unwrap();
+        assert_eq!(
+            url.path(),
+            "/prefix/api/oms/pvt/orders/959311095-01/invoice/NF%201%2F2"
+        );
+    }
+
+    #[test]
+    fn statuses_are_classified() {
+        assert!(matches!(
+            classify(StatusCode::OK, None, r#"{"receipt":"r"}"#),
+            CallOutcome::Success(OmsReceipt { receipt: Some(_), .. })
+        ));
+        assert!(matches!(
+            classify(StatusCode::OK, None, ""),
+            CallOutcome::Success(_)
+        ));
+        for s in [429u16, 500, 502, 503, 504] {
+            assert!(matches!(
+                classify(StatusCode::from_u16(s).unwrap(), None, ""),
+                CallOutcome::Retryable { .. }
+            ));
+        }
+        for s in [400u16, 401, 403, 404, 409] {
+            assert!(matches!(
+                classify(StatusCode::from_u16(s).unwrap(), None, "x"),
+                CallOutcome::Rejected { .. }
+            ));
+        }
+    }
+
+    #[test]
+    fn retry_after_reads_seconds_and_dates() {
+        assert_eq!(
+            parse_retry_after(Some(&HeaderValue::from_static("7"))),
+            Some(Duration::from_secs(7))
+        );
+        assert_eq!(
+            parse_retry_after(Some(&HeaderValue::from_static(
+                "Wed, 21 Oct 2015 07:28:00 GMT"
+            ))),
+            Some(Duration::ZERO)
+        );
+        assert_eq!(parse_retry_after(Some(&HeaderValue::from_static("soon"))), None);
+    }
+
+    #[tokio::test]
+    async fn an_unreachable_host_is_retryable() {
+        let c = VtexClient::with_timeout(
+            "http://127.0.0.1:9",
+            AppCredentials::new("k", "t"),
+            Duration::from_millis(500),
+        )
+        .unwrap();
+        let out = c
+            .cancel_order("", "1", &CancelRequest { reason: "x".into() })
+            .await
+            .unwrap();
+        assert!(matches!(out, CallOutcome::Retryable { .. }), "{out:?}");
+    }
+}
