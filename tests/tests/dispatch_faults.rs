@@ -51,7 +51,7 @@ struct Planned {
 fn plan(i: usize) -> (Planned, Vec<Line<'static>>) {
     let order_id = format!("SLR-FT{i:03}");
     let mkp_id = format!("{}-01", 5_000_000 + i);
-    let o = if i % 2 == 0 {
+    let o = if i.is_multiple_of(2) {
         OrderRef::by_order_id(&order_id)
     } else {
         OrderRef::by_marketplace_id(&mkp_id, None)
@@ -67,42 +67,85 @@ fn plan(i: usize) -> (Planned, Vec<Line<'static>>) {
         Story::Single => (
             vec![("FA", 1, 2000, 300)],
             vec![
-                ok(invoice_msg(&o, invoice(Output, "N1", 2300, &[("FA", 1, 2000)]))),
+                ok(invoice_msg(
+                    &o,
+                    invoice(Output, "N1", 2300, &[("FA", 1, 2000)]),
+                )),
                 ok(tracking_msg(&o, "N1", &format!("SR{i}"))),
-                ok(status_msg(&o, "N1", false, vec![event("Coletado", "2024-02-08"), event("Em transito", "2024-02-09")])),
+                ok(status_msg(
+                    &o,
+                    "N1",
+                    false,
+                    vec![
+                        event("Coletado", "2024-02-08"),
+                        event("Em transito", "2024-02-09"),
+                    ],
+                )),
                 ok(status_msg(
                     &o,
                     "N1",
                     true,
-                    vec![event("Coletado", "2024-02-08"), event("Em transito", "2024-02-09"), event("Entregue", "2024-02-10")],
+                    vec![
+                        event("Coletado", "2024-02-08"),
+                        event("Em transito", "2024-02-09"),
+                        event("Entregue", "2024-02-10"),
+                    ],
                 )),
             ],
         ),
         Story::Split => (
             vec![("FB1", 2, 1000, 200), ("FB2", 1, 1500, 100)],
             vec![
-                ok(invoice_msg(&o, invoice(Output, "P1", 2200, &[("FB1", 2, 1000)]))),
+                ok(invoice_msg(
+                    &o,
+                    invoice(Output, "P1", 2200, &[("FB1", 2, 1000)]),
+                )),
                 ok(tracking_msg(&o, "P1", &format!("SR{i}a"))),
-                ok(invoice_msg(&o, invoice(Output, "P2", 1600, &[("FB2", 1, 1500)]))),
+                ok(invoice_msg(
+                    &o,
+                    invoice(Output, "P2", 1600, &[("FB2", 1, 1500)]),
+                )),
                 ok(tracking_msg(&o, "P2", &format!("SR{i}b"))),
-                ok(status_msg(&o, "P1", true, vec![event("Entregue", "2024-02-10")])),
-                ok(status_msg(&o, "P2", true, vec![event("Entregue", "2024-02-11")])),
+                ok(status_msg(
+                    &o,
+                    "P1",
+                    true,
+                    vec![event("Entregue", "2024-02-10")],
+                )),
+                ok(status_msg(
+                    &o,
+                    "P2",
+                    true,
+                    vec![event("Entregue", "2024-02-11")],
+                )),
             ],
         ),
         Story::ReturnThenCancel => (
             vec![("FC", 1, 3000, 0)],
             vec![
-                ok(invoice_msg(&o, invoice(Output, "N1", 3000, &[("FC", 1, 3000)]))),
-                ok(invoice_msg(&o, invoice(Input, "R1", 3000, &[("FC", 1, 3000)]))),
+                ok(invoice_msg(
+                    &o,
+                    invoice(Output, "N1", 3000, &[("FC", 1, 3000)]),
+                )),
+                ok(invoice_msg(
+                    &o,
+                    invoice(Input, "R1", 3000, &[("FC", 1, 3000)]),
+                )),
                 ok(cancel_msg(&o, "Returned by the customer")),
             ],
         ),
         Story::RuleBreaker => (
             vec![("FD", 1, 1000, 100)],
             vec![
-                ok(invoice_msg(&o, invoice(Output, "N1", 1100, &[("FD", 1, 1000)]))),
+                ok(invoice_msg(
+                    &o,
+                    invoice(Output, "N1", 1100, &[("FD", 1, 1000)]),
+                )),
                 (cancel_msg(&o, "Too late"), true),
-                (invoice_msg(&o, invoice(Output, "N2", 1100, &[("FD", 1, 1000)])), true),
+                (
+                    invoice_msg(&o, invoice(Output, "N2", 1100, &[("FD", 1, 1000)])),
+                    true,
+                ),
                 ok(tracking_msg(&o, "N1", &format!("SR{i}"))),
             ],
         ),
@@ -179,7 +222,10 @@ async fn under_faults_duplicates_and_reordering_every_update_lands_exactly_once(
 
     let journal = b.standin.state().requests();
     let faulted = journal.iter().filter(|r| r.faulted).count();
-    assert!(faulted >= journal.len() / 6, "the stand-in failed a fifth of calls");
+    assert!(
+        faulted >= journal.len() / 6,
+        "the stand-in failed a fifth of calls"
+    );
 
     // What the stand-in accepted, by (method, path).
     let mut posts: BTreeMap<(String, String), usize> = BTreeMap::new();
@@ -208,13 +254,29 @@ async fn under_faults_duplicates_and_reordering_every_update_lands_exactly_once(
         }
     }
     let once = |counts: Vec<usize>| counts.iter().all(|c| *c == 1);
-    assert!(once(posts.values().copied().collect()), "an invoice POSTed twice: {posts:?}");
-    assert!(once(patches.values().copied().collect()), "a tracking PATCHed twice: {patches:?}");
-    assert!(once(delivered.values().copied().collect()), "delivery sent twice: {delivered:?}");
-    assert!(once(cancels.values().copied().collect()), "a cancel sent twice: {cancels:?}");
+    assert!(
+        once(posts.values().copied().collect()),
+        "an invoice POSTed twice: {posts:?}"
+    );
+    assert!(
+        once(patches.values().copied().collect()),
+        "a tracking PATCHed twice: {patches:?}"
+    );
+    assert!(
+        once(delivered.values().copied().collect()),
+        "delivery sent twice: {delivered:?}"
+    );
+    assert!(
+        once(cancels.values().copied().collect()),
+        "a cancel sent twice: {cancels:?}"
+    );
     for (path, evs) in &events {
         let distinct: BTreeSet<String> = evs.iter().map(Value::to_string).collect();
-        assert_eq!(distinct.len(), evs.len(), "an event was sent twice on {path}");
+        assert_eq!(
+            distinct.len(),
+            evs.len(),
+            "an event was sent twice on {path}"
+        );
     }
 
     let base = |p: &Planned| format!("/api/oms/pvt/orders/{}", p.mkp_id);
@@ -258,11 +320,26 @@ async fn under_faults_duplicates_and_reordering_every_update_lands_exactly_once(
 
     // Stock left exactly once per invoiced unit, and nothing is held any more.
     let count = |s: Story| planned.iter().filter(|p| p.story == s).count() as i64;
-    assert_eq!(b.stock("FA").await, (INITIAL_STOCK - count(Story::Single), 0));
-    assert_eq!(b.stock("FB1").await, (INITIAL_STOCK - 2 * count(Story::Split), 0));
-    assert_eq!(b.stock("FB2").await, (INITIAL_STOCK - count(Story::Split), 0));
-    assert_eq!(b.stock("FC").await, (INITIAL_STOCK - count(Story::ReturnThenCancel), 0));
-    assert_eq!(b.stock("FD").await, (INITIAL_STOCK - count(Story::RuleBreaker), 0));
+    assert_eq!(
+        b.stock("FA").await,
+        (INITIAL_STOCK - count(Story::Single), 0)
+    );
+    assert_eq!(
+        b.stock("FB1").await,
+        (INITIAL_STOCK - 2 * count(Story::Split), 0)
+    );
+    assert_eq!(
+        b.stock("FB2").await,
+        (INITIAL_STOCK - count(Story::Split), 0)
+    );
+    assert_eq!(
+        b.stock("FC").await,
+        (INITIAL_STOCK - count(Story::ReturnThenCancel), 0)
+    );
+    assert_eq!(
+        b.stock("FD").await,
+        (INITIAL_STOCK - count(Story::RuleBreaker), 0)
+    );
 
     // Nothing left but what the rules rejected.
     let dlq = b.drain_dlq().await;
@@ -270,6 +347,9 @@ async fn under_faults_duplicates_and_reordering_every_update_lands_exactly_once(
     assert_eq!(dlq.len(), expected_rejections, "DLQ: {codes:?}");
     assert_eq!(
         codes,
-        BTreeSet::from(["INVOICED_NEEDS_RETURN".to_string(), "QUANTITY_EXCEEDED".to_string()])
+        BTreeSet::from([
+            "INVOICED_NEEDS_RETURN".to_string(),
+            "QUANTITY_EXCEEDED".to_string()
+        ])
     );
 }

@@ -117,7 +117,11 @@ impl Config {
     }
 
     pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
-        let value = |k: &str| get(k).map(|v| v.trim().to_string()).filter(|v| !v.is_empty());
+        let value = |k: &str| {
+            get(k)
+                .map(|v| v.trim().to_string())
+                .filter(|v| !v.is_empty())
+        };
         let number = |k: &str, default: u64| -> Result<u64, ConfigError> {
             match value(k) {
                 None => Ok(default),
@@ -194,7 +198,11 @@ pub async fn handle(deps: &Deps, event: SqsEvent) -> SqsBatchResponse {
         };
         if let Some(delay) = delivery.group_id.and_then(|g| blocked.get(g)) {
             // Back with its predecessor, not after the queue's full visibility timeout.
-            if let Err(e) = deps.queue.retry_later(delivery.receipt_handle, *delay).await {
+            if let Err(e) = deps
+                .queue
+                .retry_later(delivery.receipt_handle, *delay)
+                .await
+            {
                 tracing::warn!(message_id = delivery.message_id, error = %e, "could not set the back-off");
             }
             failures.push(failure(delivery.message_id));
@@ -280,7 +288,12 @@ pub async fn settle(deps: &Deps, d: &Delivery<'_>) -> Option<Duration> {
             Some(after)
         }
         Disposition::DeadLetter { code, reason } => {
-            tracing::warn!(message_id = d.message_id, code, reason, "message parked in the DLQ");
+            tracing::warn!(
+                message_id = d.message_id,
+                code,
+                reason,
+                "message parked in the DLQ"
+            );
             match deps.queue.dead_letter(&queued, &code, &reason).await {
                 Ok(()) => None,
                 Err(e) => {
@@ -338,10 +351,7 @@ fn store_trouble(deps: &Deps, d: &Delivery<'_>, e: &StoreError) -> Disposition {
 }
 
 /// The order the message names, or why none matches.
-async fn resolve_order(
-    deps: &Deps,
-    r: &OrderRef,
-) -> Result<Result<Order, String>, StoreError> {
+async fn resolve_order(deps: &Deps, r: &OrderRef) -> Result<Result<Order, String>, StoreError> {
     if let Some(id) = &r.order_id {
         return Ok(match deps.orders.get(id).await? {
             None => Err(format!("no order {id}")),
@@ -392,7 +402,12 @@ impl Ctx<'_> {
     }
 
     async fn log(&self, order: &Order, step: &str, outcome: Outcome, detail: String) {
-        let entry = LogEntry::new(self.now(), step, outcome, format!("{}: {detail}", self.label));
+        let entry = LogEntry::new(
+            self.now(),
+            step,
+            outcome,
+            format!("{}: {detail}", self.label),
+        );
         if let Err(e) = self.deps.orders.append_log(&order.order_id, &entry).await {
             // The log is best effort; the bookkeeping that matters is already written.
             tracing::warn!(order_id = %order.order_id, error = %e, "order log append failed");
@@ -410,8 +425,13 @@ impl Ctx<'_> {
 
     /// Logs a rule break (Alert) and parks the message.
     async fn reject(&self, order: &Order, step: &str, r: invoicing::RuleBreak) -> Step {
-        self.log(order, step, Outcome::Alert, format!("refused, not sent: {r}"))
-            .await;
+        self.log(
+            order,
+            step,
+            Outcome::Alert,
+            format!("refused, not sent: {r}"),
+        )
+        .await;
         Ok(Disposition::dead(r.code(), r.to_string()))
     }
 
@@ -468,8 +488,13 @@ impl Ctx<'_> {
         let mut rec = match invoicing::decide_invoice(&order, &records, invoice) {
             Decision::Reject(r) => return self.reject(&order, step, r).await,
             Decision::Nothing(why) => {
-                self.log(&order, step, Outcome::Success, format!("duplicate, nothing sent: {why}"))
-                    .await;
+                self.log(
+                    &order,
+                    step,
+                    Outcome::Success,
+                    format!("duplicate, nothing sent: {why}"),
+                )
+                .await;
                 // A crash may have come between the bookkeeping and the order update.
                 self.sync_status(order).await?;
                 return Ok(Disposition::Done);
@@ -523,8 +548,13 @@ impl Ctx<'_> {
                     }
                 })
                 .await?;
-                self.log(&order, step, Outcome::Success, format!("{what} acknowledged, receipt {r}"))
-                    .await;
+                self.log(
+                    &order,
+                    step,
+                    Outcome::Success,
+                    format!("{what} acknowledged, receipt {r}"),
+                )
+                .await;
                 self.sync_status(order).await?;
                 Ok(Disposition::Done)
             }
@@ -621,7 +651,11 @@ impl Ctx<'_> {
         let what = format!(
             "{} new carrier event(s){} on invoice {number}",
             update.events.len(),
-            if update.is_delivered { ", delivered" } else { "" }
+            if update.is_delivered {
+                ", delivered"
+            } else {
+                ""
+            }
         );
         let outcome = match self
             .deps
@@ -700,8 +734,13 @@ impl Ctx<'_> {
             if current.status == OrderStatus::Canceled {
                 break;
             }
-            let (canceled, effect) =
-                invoicing::canceled_by_seller(&current, &r, reason.trim(), request_id.clone(), self.now());
+            let (canceled, effect) = invoicing::canceled_by_seller(
+                &current,
+                &r,
+                reason.trim(),
+                request_id.clone(),
+                self.now(),
+            );
             match self.deps.orders.save(&canceled, effect).await? {
                 SaveOutcome::Saved(saved) => {
                     self.log(
@@ -720,8 +759,13 @@ impl Ctx<'_> {
             }
         }
         if current.status == OrderStatus::Canceled {
-            self.log(&current, step, Outcome::Success, format!("{what} acknowledged, receipt {r}"))
-                .await;
+            self.log(
+                &current,
+                step,
+                Outcome::Success,
+                format!("{what} acknowledged, receipt {r}"),
+            )
+            .await;
             return Ok(Disposition::Done);
         }
         Err(StoreError::Unavailable(
@@ -734,8 +778,13 @@ impl Ctx<'_> {
         match d {
             Decision::Reject(r) => self.reject(order, step, r).await,
             Decision::Nothing(why) => {
-                self.log(order, step, Outcome::Success, format!("nothing sent: {why}"))
-                    .await;
+                self.log(
+                    order,
+                    step,
+                    Outcome::Success,
+                    format!("nothing sent: {why}"),
+                )
+                .await;
                 self.sync_status(order.clone()).await?;
                 Ok(Disposition::Done)
             }
@@ -791,7 +840,10 @@ impl Ctx<'_> {
                         &saved,
                         steps::STATUS,
                         Outcome::Success,
-                        format!("order {} → {} (stock: {effect:?})", order.status, saved.status),
+                        format!(
+                            "order {} → {} (stock: {effect:?})",
+                            order.status, saved.status
+                        ),
                     )
                     .await;
                     return Ok(());

@@ -27,25 +27,16 @@ fn optional(name: &str) -> Option<String> {
 /// plain variables (local runs only: the template never sets them).
 async fn credentials(sdk: &aws_config::SdkConfig) -> Result<AppCredentials, Error> {
     if let Some(arn) = optional("VTEX_CREDENTIALS_SECRET_ARN") {
-        let out = aws_sdk_secretsmanager::Client::new(sdk)
-            .get_secret_value()
-            .secret_id(arn)
-            .send()
+        let text = aws_adapters::secrets::secret_string(sdk, &arn)
             .await
-            .map_err(|e| {
-                format!(
-                    "reading the VTEX credentials secret failed: {}",
-                    aws_sdk_secretsmanager::error::DisplayErrorContext(&e)
-                )
-            })?;
-        let text = out
-            .secret_string()
-            .ok_or("the VTEX credentials secret has no string value")?;
-        return Ok(AppCredentials::from_secret_json(text)?);
+            .map_err(|e| format!("VTEX credentials: {e}"))?;
+        return Ok(AppCredentials::from_secret_json(&text)?);
     }
     match (optional("VTEX_APP_KEY"), optional("VTEX_APP_TOKEN")) {
         (Some(k), Some(t)) => Ok(AppCredentials::new(k, t)),
-        _ => Err("set VTEX_CREDENTIALS_SECRET_ARN (or VTEX_APP_KEY and VTEX_APP_TOKEN locally)".into()),
+        _ => Err(
+            "set VTEX_CREDENTIALS_SECRET_ARN (or VTEX_APP_KEY and VTEX_APP_TOKEN locally)".into(),
+        ),
     }
 }
 
@@ -67,7 +58,11 @@ async fn main() -> Result<(), Error> {
     .with_default_account(config.default_an.clone());
     let dynamo = aws_sdk_dynamodb::Client::new(&sdk);
     let deps = Arc::new(Deps {
-        orders: Arc::new(DynamoOrders::new(dynamo.clone(), orders_table, catalog_table)),
+        orders: Arc::new(DynamoOrders::new(
+            dynamo.clone(),
+            orders_table,
+            catalog_table,
+        )),
         invoices: Arc::new(DynamoInvoices::new(dynamo, invoices_table)),
         vtex,
         queue: Arc::new(SqsDispatchQueue::new(

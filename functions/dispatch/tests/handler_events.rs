@@ -12,7 +12,9 @@ use domain::invoice_store::MemoryInvoices;
 use domain::memory::MemoryStore;
 use domain::money::Cents;
 use domain::order::{Order, OrderLine, OrderStatus, Outcome};
-use domain::ports::{CatalogWriter, OrderStore, PlaceOutcome, SaveOutcome, StockEffect, StoreError};
+use domain::ports::{
+    CatalogWriter, OrderStore, PlaceOutcome, SaveOutcome, StockEffect, StoreError,
+};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use vtex::client::VtexClient;
@@ -40,7 +42,10 @@ impl DispatchQueue for RecordingQueue {
     }
 
     async fn retry_later(&self, handle: &str, delay: Duration) -> Result<(), StoreError> {
-        self.delayed.lock().unwrap().push((handle.to_string(), delay));
+        self.delayed
+            .lock()
+            .unwrap()
+            .push((handle.to_string(), delay));
         Ok(())
     }
 }
@@ -182,8 +187,14 @@ async fn invoice_tracking_and_delivery_reach_oms_once_under_the_marketplace_orde
     assert_eq!(
         w.accepted(),
         vec![
-            ("POST".into(), "/api/oms/pvt/orders/959311095/invoice".into()),
-            ("PATCH".into(), "/api/oms/pvt/orders/959311095/invoice/NFe-00001".into()),
+            (
+                "POST".into(),
+                "/api/oms/pvt/orders/959311095/invoice".into()
+            ),
+            (
+                "PATCH".into(),
+                "/api/oms/pvt/orders/959311095/invoice/NFe-00001".into()
+            ),
             (
                 "PUT".into(),
                 "/api/oms/pvt/orders/959311095/invoice/NFe-00001/tracking".into()
@@ -191,7 +202,10 @@ async fn invoice_tracking_and_delivery_reach_oms_once_under_the_marketplace_orde
         ]
     );
     let log = w.store.read_log("123543123").await.unwrap();
-    assert!(log.iter().any(|e| e.step == "dispatch.status" && e.detail.contains("INVOICED")));
+    assert!(
+        log.iter()
+            .any(|e| e.step == "dispatch.status" && e.detail.contains("INVOICED"))
+    );
     assert!(log.iter().all(|e| e.outcome == Outcome::Success));
     assert!(w.queue.dead.lock().unwrap().is_empty());
 }
@@ -232,14 +246,20 @@ async fn return_then_cancel_cancels_the_order_at_oms() {
 async fn cancel_of_an_invoiced_order_without_a_return_is_parked_with_the_reason() {
     let w = world().await;
     w.run(INVOICE).await;
-    assert!(w.run(CANCEL).await.is_empty(), "a rule break is not retried");
+    assert!(
+        w.run(CANCEL).await.is_empty(),
+        "a rule break is not retried"
+    );
     let dead = w.queue.dead.lock().unwrap().clone();
     assert_eq!(dead.len(), 1);
     assert_eq!(dead[0].1, "INVOICED_NEEDS_RETURN");
     assert_eq!(w.status().await, OrderStatus::Invoiced);
     let log = w.store.read_log("123543123").await.unwrap();
     let last = log.last().unwrap();
-    assert_eq!((last.step.as_str(), last.outcome), ("dispatch.cancel", Outcome::Alert));
+    assert_eq!(
+        (last.step.as_str(), last.outcome),
+        ("dispatch.cancel", Outcome::Alert)
+    );
     assert!(!w.accepted().iter().any(|(_, p)| p.ends_with("/cancel")));
 }
 
@@ -260,7 +280,10 @@ async fn throttling_returns_the_message_after_retry_after_and_logs_pending() {
         ..FaultPlan::default()
     });
     let failed = w.run(INVOICE).await;
-    assert_eq!(failed, vec!["6f1d2a4c-1b2e-4c7a-9e61-000000000001".to_string()]);
+    assert_eq!(
+        failed,
+        vec!["6f1d2a4c-1b2e-4c7a-9e61-000000000001".to_string()]
+    );
     assert_eq!(
         w.queue.delayed.lock().unwrap()[0].1,
         Duration::from_secs(42)
@@ -283,7 +306,11 @@ async fn after_a_failure_the_rest_of_the_group_waits_in_the_same_batch() {
     let mut batch = event(INVOICE);
     batch.records.extend(event(TRACKING).records);
     let failed = handle(&w.deps, batch).await.batch_item_failures;
-    assert_eq!(failed.len(), 2, "the tracking must not overtake its invoice");
+    assert_eq!(
+        failed.len(),
+        2,
+        "the tracking must not overtake its invoice"
+    );
     assert!(w.queue.dead.lock().unwrap().is_empty());
     assert_eq!(w.standin.state().requests().len(), 1);
 }
@@ -295,7 +322,14 @@ async fn unreadable_messages_and_unknown_orders_are_parked() {
     assert!(w.run(&bad).await.is_empty());
     let unknown = TRACKING.replace("123543123", "nope");
     assert!(w.run(&unknown).await.is_empty());
-    let codes: Vec<String> = w.queue.dead.lock().unwrap().iter().map(|d| d.1.clone()).collect();
+    let codes: Vec<String> = w
+        .queue
+        .dead
+        .lock()
+        .unwrap()
+        .iter()
+        .map(|d| d.1.clone())
+        .collect();
     assert_eq!(codes, vec!["UNSUPPORTED_VERSION", "UNKNOWN_ORDER"]);
 }
 

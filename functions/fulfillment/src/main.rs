@@ -20,11 +20,12 @@ fn required(name: &str) -> Result<String, Error> {
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     lambda_kit::telemetry::init();
-    let config = Config::from_env()?;
+    let mut config = Config::from_env()?;
     let catalog_table = required("CATALOG_TABLE")?;
     let orders_table = required("ORDERS_TABLE")?;
     let queue_url = required("ORDER_EVENTS_QUEUE_URL")?;
     let sdk = aws_adapters::sdk_config().await;
+    config.auth = aws_adapters::secrets::inbound_auth(&sdk).await?;
     let dynamo = aws_sdk_dynamodb::Client::new(&sdk);
     let deps = Arc::new(Deps::new(
         Arc::new(DynamoOrders::new(

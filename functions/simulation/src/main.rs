@@ -20,10 +20,18 @@ async fn main() -> Result<(), Error> {
         aws_sdk_dynamodb::Client::new(&sdk),
         config.table_name.clone(),
     );
+    let auth = Arc::new(aws_adapters::secrets::inbound_auth(&sdk).await?);
     let deps = Arc::new(Deps::new(Arc::new(catalog), Arc::new(SystemClock), config));
     run(service_fn(move |req: Request| {
         let deps = Arc::clone(&deps);
-        async move { Ok::<_, Infallible>(handle(&deps, req).await) }
+        let auth = Arc::clone(&auth);
+        async move {
+            // A failed check answers 401 at once: VTEX's 2.5 s budget applies to refusals too.
+            if let Err(e) = auth.check(&req) {
+                return Ok::<_, Infallible>(e.into_response());
+            }
+            Ok::<_, Infallible>(handle(&deps, req).await)
+        }
     }))
     .await
 }

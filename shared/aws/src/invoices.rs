@@ -62,7 +62,10 @@ impl DynamoInvoices {
     fn key(order_id: &str, invoice_number: &str) -> Item {
         HashMap::from([
             (PK.to_string(), AttributeValue::S(order_id.to_string())),
-            (SK.to_string(), AttributeValue::S(invoice_number.to_string())),
+            (
+                SK.to_string(),
+                AttributeValue::S(invoice_number.to_string()),
+            ),
         ])
     }
 
@@ -125,7 +128,10 @@ fn to_item(r: &InvoiceRecord) -> Result<Item, StoreError> {
         "kind".into(),
         AttributeValue::S(r.invoice.kind.as_str().into()),
     );
-    item.insert("state".into(), AttributeValue::S(state_name(r.state).into()));
+    item.insert(
+        "state".into(),
+        AttributeValue::S(state_name(r.state).into()),
+    );
     item.insert(
         "invoiceValue".into(),
         AttributeValue::N(r.invoice.invoice_value.value().to_string()),
@@ -237,7 +243,12 @@ pub async fn create_invoices_table(
             .attribute_type(ScalarAttributeType::S)
             .build()
     };
-    let key = |n: &str, t: KeyType| KeySchemaElement::builder().attribute_name(n).key_type(t).build();
+    let key = |n: &str, t: KeyType| {
+        KeySchemaElement::builder()
+            .attribute_name(n)
+            .key_type(t)
+            .build()
+    };
     client
         .create_table()
         .table_name(name)

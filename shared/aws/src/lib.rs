@@ -10,6 +10,7 @@ pub mod dispatch_queue;
 pub mod dynamo;
 pub mod invoices;
 pub mod schema;
+pub mod secrets;
 pub mod sqs;
 
 /// The SDK configuration from the environment (region, credentials, `AWS_ENDPOINT_URL` /

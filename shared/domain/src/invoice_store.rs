@@ -19,6 +19,8 @@ pub enum CreateOutcome {
     Existing(InvoiceRecord),
 }
 
+// Returned once per write and matched at once, never stored: boxing would only add noise.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq)]
 pub enum RecordSave {
     /// Written; the returned record carries the new version.
@@ -142,7 +144,10 @@ pub mod contract {
             tracking_url: None,
             dispatched_date: None,
         };
-        let at = Utc.with_ymd_and_hms(2024, 1, 31, 12, 0, 0).single().unwrap_or_default();
+        let at = Utc
+            .with_ymd_and_hms(2024, 1, 31, 12, 0, 0)
+            .single()
+            .unwrap_or_default();
         InvoiceRecord::pending(order_id, &invoice, at)
     }
 
@@ -159,7 +164,11 @@ pub mod contract {
 
         let mut changed = a.clone();
         changed.invoice.invoice_value = Cents(1);
-        match store.create_once(&changed).await.map_err(|e| e.to_string())? {
+        match store
+            .create_once(&changed)
+            .await
+            .map_err(|e| e.to_string())?
+        {
             CreateOutcome::Existing(r) => check(r == a, "existing record is the first one")?,
             CreateOutcome::Created(_) => return Err("second create_once wrote".into()),
         }
@@ -172,7 +181,10 @@ pub mod contract {
             .await
             .map_err(|e| e.to_string())?;
 
-        let got = store.get(&order, "NFe-1").await.map_err(|e| e.to_string())?;
+        let got = store
+            .get(&order, "NFe-1")
+            .await
+            .map_err(|e| e.to_string())?;
         check(got.as_ref() == Some(&a), "get returns the record")?;
         check(
             store
@@ -183,7 +195,10 @@ pub mod contract {
             "get of a missing record is None",
         )?;
 
-        let list = store.list_by_order(&order).await.map_err(|e| e.to_string())?;
+        let list = store
+            .list_by_order(&order)
+            .await
+            .map_err(|e| e.to_string())?;
         let numbers: Vec<&str> = list.iter().map(|r| r.number()).collect();
         check(
             numbers == ["NFe-0", "NFe-1"],
@@ -202,7 +217,10 @@ pub mod contract {
             store.save(&sent).await.map_err(|e| e.to_string())? == RecordSave::Conflict,
             "save at a stale version conflicts",
         )?;
-        let reread = store.get(&order, "NFe-1").await.map_err(|e| e.to_string())?;
+        let reread = store
+            .get(&order, "NFe-1")
+            .await
+            .map_err(|e| e.to_string())?;
         check(reread == Some(saved), "the saved record reads back")?;
         check(
             store
@@ -216,7 +234,11 @@ pub mod contract {
     }
 
     fn check(ok: bool, what: &str) -> Result<(), String> {
-        if ok { Ok(()) } else { Err(format!("contract broken: {what}")) }
+        if ok {
+            Ok(())
+        } else {
+            Err(format!("contract broken: {what}"))
+        }
     }
 }
 

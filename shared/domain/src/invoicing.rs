@@ -288,7 +288,9 @@ pub enum RuleBreak {
     ValueBelowItems { value: Cents, items: Cents },
     #[error("sale invoices would add up to {would_be}, above the order total {total}")]
     ExceedsTotal { total: Cents, would_be: Cents },
-    #[error("every unit would be invoiced but invoices add up to {would_be}, not the order total {total}")]
+    #[error(
+        "every unit would be invoiced but invoices add up to {would_be}, not the order total {total}"
+    )]
     IncompleteTotal { total: Cents, would_be: Cents },
     #[error("a return (Input) invoice needs the order fully invoiced and acknowledged first")]
     NotFullyInvoiced,
@@ -520,13 +522,14 @@ pub fn decide_invoice(
         .iter()
         .find(|r| r.invoice.invoice_number == invoice.invoice_number);
     // A duplicate of what VTEX already acknowledged is a no-op whatever happened since.
-    if let Some(rec) = existing {
-        if rec.state == SendState::Sent && rec.invoice == *invoice {
-            return Decision::Nothing(format!(
-                "invoice {} already acknowledged by VTEX",
-                invoice.invoice_number
-            ));
-        }
+    if let Some(rec) = existing
+        && rec.state == SendState::Sent
+        && rec.invoice == *invoice
+    {
+        return Decision::Nothing(format!(
+            "invoice {} already acknowledged by VTEX",
+            invoice.invoice_number
+        ));
     }
     if let Err(r) = check_authorized(order) {
         return Decision::Reject(r);

@@ -16,8 +16,15 @@ impl DispatchQueue for LocalQueue {
         code: &str,
         reason: &str,
     ) -> Result<(), StoreError> {
-        tracing::warn!(message_id = message.message_id, code, reason, "parked in the DLQ");
-        self.dlq().send(message.body, message.group_id, None).await?;
+        tracing::warn!(
+            message_id = message.message_id,
+            code,
+            reason,
+            "parked in the DLQ"
+        );
+        self.dlq()
+            .send(message.body, message.group_id, None)
+            .await?;
         Ok(())
     }
 

@@ -164,7 +164,9 @@ mod tests {
         {
             let store = EmbeddedStore::open(&dir).unwrap();
             let inv = SqliteInvoices::new(&store).unwrap();
-            inv.create_once(&contract::sample("SO-1", "N1")).await.unwrap();
+            inv.create_once(&contract::sample("SO-1", "N1"))
+                .await
+                .unwrap();
         }
         let store = EmbeddedStore::open(&dir).unwrap();
         let inv = SqliteInvoices::new(&store).unwrap();

@@ -29,6 +29,9 @@ pub struct App {
     pub store: EmbeddedStore,
     pub auth: InboundAuth,
     pub simulation: simulation::Deps,
+    pub placement: order_placement::Deps,
+    pub fulfillment: fulfillment::Deps,
+    pub sweeper: reservation_sweeper::Deps,
 }
 
 #[tokio::main]
@@ -64,10 +67,32 @@ async fn run() -> Result<(), String> {
     }
 
     let sim_config = simulation::Config::from_env().map_err(|e| e.0)?;
+    let shared = Arc::new(store.clone());
     let app = Arc::new(App {
         store: store.clone(),
         auth: InboundAuth::from_env(),
-        simulation: simulation::Deps::new(Arc::new(store.clone()), clock.clone(), sim_config),
+        simulation: simulation::Deps::new(shared.clone(), clock.clone(), sim_config),
+        placement: order_placement::Deps::new(
+            shared.clone(),
+            shared.clone(),
+            shared.clone(),
+            clock.clone(),
+            order_placement::Config::from_env().map_err(|e| e.to_string())?,
+        ),
+        fulfillment: fulfillment::Deps::new(
+            shared.clone(),
+            shared.clone(),
+            shared.clone(),
+            clock.clone(),
+            fulfillment::Config::from_env().map_err(|e| e.to_string())?,
+        ),
+        sweeper: reservation_sweeper::Deps::new(
+            shared.clone(),
+            shared.clone(),
+            shared.clone(),
+            clock.clone(),
+            reservation_sweeper::Config::from_env().map_err(|e| e.to_string())?,
+        ),
     });
     if app.auth.is_open() {
         tracing::warn!("inbound authentication is off (no INBOUND_PATH_SECRET / INBOUND_APP_KEY set)");
@@ -111,7 +136,15 @@ async fn protocol(State(app): State<Arc<App>>, req: axum::extract::Request) -> R
     }
     let resp = match route {
         Route::Simulation => simulation::handle(&app.simulation, req).await,
-        _ => lambda_kit::ApiError::not_found("HTTP404", "Route not served yet").into_response(),
+        Route::PlaceOrders => order_placement::handle(&app.placement, req).await,
+        Route::Fulfill(_) | Route::Cancel(_) | Route::AdminOrder(_) => {
+            fulfillment::handle(&app.fulfillment, req).await
+        }
+        Route::MseInvoice(_) => lambda_kit::ApiError::not_found(
+            "HTTP404",
+            "The marketplace-services endpoint is served only by deployments that import orders",
+        )
+        .into_response(),
     };
     bridge::from_lambda(resp).into_response()
 }

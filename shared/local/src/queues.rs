@@ -61,17 +61,24 @@ async fn send(
 }
 
 async fn drain(queue: embedded_store::LocalQueue, max: usize) -> Response {
-    let msgs = match queue.receive(max.clamp(1, 100), Duration::from_secs(30)).await {
-        Ok(m) => m,
-        Err(e) => return error(StatusCode::SERVICE_UNAVAILABLE, e.to_string()),
-    };
-    let mut out = Vec::with_capacity(msgs.len());
-    for m in msgs {
-        if let Err(e) = queue.delete(&m.receipt_handle).await {
-            return error(StatusCode::SERVICE_UNAVAILABLE, e.to_string());
+    let max = max.clamp(1, 100);
+    let mut out = Vec::new();
+    // FIFO queues hand out one message per group per receive; keep receiving until `max` or empty.
+    while out.len() < max {
+        let msgs = match queue.receive(max - out.len(), Duration::from_secs(30)).await {
+            Ok(m) => m,
+            Err(e) => return error(StatusCode::SERVICE_UNAVAILABLE, e.to_string()),
+        };
+        if msgs.is_empty() {
+            break;
         }
-        let body = serde_json::from_str::<Value>(&m.body).unwrap_or(Value::String(m.body));
-        out.push(json!({ "messageId": m.message_id, "groupId": m.group_id, "body": body }));
+        for m in msgs {
+            if let Err(e) = queue.delete(&m.receipt_handle).await {
+                return error(StatusCode::SERVICE_UNAVAILABLE, e.to_string());
+            }
+            let body = serde_json::from_str::<Value>(&m.body).unwrap_or(Value::String(m.body));
+            out.push(json!({ "messageId": m.message_id, "groupId": m.group_id, "body": body }));
+        }
     }
     Json(Value::Array(out)).into_response()
 }

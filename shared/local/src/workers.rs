@@ -5,6 +5,7 @@ use crate::App;
 use crate::config::LocalConfig;
 use embedded_store::LocalQueue;
 use std::sync::Arc;
+use std::time::Duration;
 
 /// Receives before a message is parked in its dead-letter queue, as the template's redrive policy.
 pub const MAX_RECEIVES: u32 = 5;
@@ -13,4 +14,35 @@ pub fn queue(app: &App, name: &str) -> LocalQueue {
     app.store.queue(name).with_max_receives(MAX_RECEIVES)
 }
 
-pub fn spawn(_app: Arc<App>, _cfg: &LocalConfig) {}
+pub fn spawn(app: Arc<App>, cfg: &LocalConfig) {
+    let every = Duration::from_secs(cfg.sweep_every_secs.max(1));
+    tokio::spawn(sweep_loop(app, every));
+}
+
+/// The EventBridge schedule of the template, locally.
+async fn sweep_loop(app: Arc<App>, every: Duration) {
+    let mut tick = tokio::time::interval(every);
+    loop {
+        tick.tick().await;
+        let event = scheduled_event();
+        match reservation_sweeper::handle(&app.sweeper, event).await {
+            Ok(report) => tracing::debug!(?report, "reservation sweep"),
+            Err(e) => tracing::warn!(error = %e, "reservation sweep failed"),
+        }
+    }
+}
+
+fn scheduled_event() -> aws_lambda_events::eventbridge::EventBridgeEvent {
+    let v = serde_json::json!({
+        "version": "0",
+        "id": "local-sweep",
+        "detail-type": "Scheduled Event",
+        "source": "aws.events",
+        "account": "000000000000",
+        "time": chrono::Utc::now().to_rfc3339(),
+        "region": "local",
+        "resources": [],
+        "detail": {}
+    });
+    serde_json::from_value(v).unwrap_or_default()
+}

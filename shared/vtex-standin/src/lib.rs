@@ -157,7 +157,7 @@ impl StandIn {
             return (Some((s, retry_after)), delay);
         }
         let fault = match f.plan.fail_every {
-            Some(n) if n > 0 && f.calls % n == 0 => {
+            Some(n) if n > 0 && f.calls.is_multiple_of(n) => {
                 Some((f.plan.status.unwrap_or(500), retry_after))
             }
             _ => None,
@@ -246,10 +246,10 @@ async fn gate(State(s): State<Shared>, req: Request, next: Next) -> Response {
         rec.faulted = true;
         let code = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
         let mut r = oms_error(code, "STANDIN-FAULT", "injected fault");
-        if status == 429 || status == 503 {
-            if let Ok(v) = HeaderValue::from_str(&retry_after.to_string()) {
-                r.headers_mut().insert("retry-after", v);
-            }
+        if (status == 429 || status == 503)
+            && let Ok(v) = HeaderValue::from_str(&retry_after.to_string())
+        {
+            r.headers_mut().insert("retry-after", v);
         }
         r
     } else if header("x-vtex-api-appkey").is_none() || header("x-vtex-api-apptoken").is_none() {
@@ -265,7 +265,8 @@ async fn gate(State(s): State<Shared>, req: Request, next: Next) -> Response {
             "The credentials are not valid for this account",
         )
     } else {
-        next.run(Request::from_parts(parts, Body::from(bytes))).await
+        next.run(Request::from_parts(parts, Body::from(bytes)))
+            .await
     };
     rec.status = resp.status().as_u16();
     s.record(rec);

@@ -80,7 +80,10 @@ pub fn routes() -> Router<Shared> {
     Router::new()
         .route("/api/oms/pvt/orders/{id}", get(get_order))
         .route("/api/oms/pvt/orders/{id}/invoice", post(post_invoice))
-        .route("/api/oms/pvt/orders/{id}/invoice/{number}", patch(patch_tracking))
+        .route(
+            "/api/oms/pvt/orders/{id}/invoice/{number}",
+            patch(patch_tracking),
+        )
         .route(
             "/api/oms/pvt/orders/{id}/invoice/{number}/tracking",
             put(put_tracking),
@@ -116,29 +119,29 @@ fn bad(message: impl Into<String>) -> Response {
     oms_error(StatusCode::BAD_REQUEST, "OMS001", message)
 }
 
-fn json_object(body: &Bytes) -> Result<Map<String, Value>, Response> {
+fn json_object(body: &Bytes) -> Result<Map<String, Value>, String> {
     match serde_json::from_slice::<Value>(body) {
         Ok(Value::Object(m)) => Ok(m),
-        Ok(_) => Err(bad("Body must be a JSON object")),
-        Err(e) => Err(bad(format!("Invalid JSON: {e}"))),
+        Ok(_) => Err(String::from("Body must be a JSON object")),
+        Err(e) => Err(format!("Invalid JSON: {e}")),
     }
 }
 
-fn required_str<'a>(m: &'a Map<String, Value>, key: &str) -> Result<&'a str, Response> {
+fn required_str<'a>(m: &'a Map<String, Value>, key: &str) -> Result<&'a str, String> {
     match m.get(key) {
         Some(Value::String(s)) if !s.trim().is_empty() => Ok(s),
-        Some(Value::String(_)) => Err(bad(format!("{key} must not be empty"))),
-        Some(_) => Err(bad(format!("{key} must be a string"))),
-        None => Err(bad(format!("{key} is required"))),
+        Some(Value::String(_)) => Err(format!("{key} must not be empty")),
+        Some(_) => Err(format!("{key} must be a string")),
+        None => Err(format!("{key} is required")),
     }
 }
 
 /// Optional string field: absent, null or a string.
-fn optional_str<'a>(m: &'a Map<String, Value>, key: &str) -> Result<Option<&'a str>, Response> {
+fn optional_str<'a>(m: &'a Map<String, Value>, key: &str) -> Result<Option<&'a str>, String> {
     match m.get(key) {
         None | Some(Value::Null) => Ok(None),
         Some(Value::String(s)) => Ok(Some(s)),
-        Some(_) => Err(bad(format!("{key} must be a string or null"))),
+        Some(_) => Err(format!("{key} must be a string or null")),
     }
 }
 
@@ -146,29 +149,30 @@ fn optional_str<'a>(m: &'a Map<String, Value>, key: &str) -> Result<Option<&'a s
 fn present_nullable_str<'a>(
     m: &'a Map<String, Value>,
     key: &str,
-) -> Result<Option<&'a str>, Response> {
+) -> Result<Option<&'a str>, String> {
     if !m.contains_key(key) {
-        return Err(bad(format!("{key} is required (null allowed)")));
+        return Err(format!("{key} is required (null allowed)"));
     }
     optional_str(m, key)
 }
 
 /// An integer number of cents: a JSON integer, not a float and not a string.
-fn cents(v: Option<&Value>, key: &str) -> Result<i64, Response> {
+fn cents(v: Option<&Value>, key: &str) -> Result<i64, String> {
     match v {
-        Some(Value::Number(n)) if n.is_i64() => n.as_i64().ok_or_else(|| bad(key.to_string())),
-        Some(Value::Number(_)) => Err(bad(format!("{key} must be an integer in cents"))),
-        Some(_) => Err(bad(format!(
+        Some(Value::Number(n)) if n.is_i64() => n.as_i64().ok_or_else(|| key.to_string()),
+        Some(Value::Number(_)) => Err(format!("{key} must be an integer in cents")),
+        Some(_) => Err(format!(
             "{key} must be a JSON integer in cents (the connector sends integers)"
-        ))),
-        None => Err(bad(format!("{key} is required"))),
+        )),
+        None => Err(format!("{key} is required")),
     }
 }
 
 /// `yyyy-mm-dd` followed by `T` or a space and `hh:mm`.
 fn has_time(s: &str) -> bool {
     let b = s.as_bytes();
-    let digits = |r: std::ops::Range<usize>| r.clone().all(|i| b.get(i).is_some_and(u8::is_ascii_digit));
+    let digits =
+        |r: std::ops::Range<usize>| r.clone().all(|i| b.get(i).is_some_and(u8::is_ascii_digit));
     b.len() >= 16
         && digits(0..4)
         && b[4] == b'-'
@@ -184,36 +188,36 @@ fn has_time(s: &str) -> bool {
 async fn post_invoice(State(s): State<Shared>, Path(id): Path<String>, body: Bytes) -> Response {
     let m = match json_object(&body) {
         Ok(m) => m,
-        Err(r) => return r,
+        Err(m) => return bad(m),
     };
-    let parsed = (|| -> Result<OmsInvoice, Response> {
+    let parsed = (|| -> Result<OmsInvoice, String> {
         let kind = required_str(&m, "type")?;
         if kind != "Output" && kind != "Input" {
-            return Err(bad("type must be Output or Input"));
+            return Err(String::from("type must be Output or Input"));
         }
         let issuance = required_str(&m, "issuanceDate")?;
         if !has_time(issuance) {
-            return Err(bad("issuanceDate must include date and time"));
+            return Err(String::from("issuanceDate must include date and time"));
         }
         let number = required_str(&m, "invoiceNumber")?;
         let value = cents(m.get("invoiceValue"), "invoiceValue")?;
         if value <= 0 {
-            return Err(bad("invoiceValue must be greater than zero"));
+            return Err(String::from("invoiceValue must be greater than zero"));
         }
         let items = match m.get("items") {
             Some(Value::Array(a)) if !a.is_empty() => a,
-            _ => return Err(bad("items is required and must not be empty")),
+            _ => return Err(String::from("items is required and must not be empty")),
         };
         for (i, item) in items.iter().enumerate() {
             let Value::Object(it) = item else {
-                return Err(bad(format!("items[{i}] must be an object")));
+                return Err(format!("items[{i}] must be an object"));
             };
             required_str(it, "id")?;
             if cents(it.get("price"), "items[].price")? < 0 {
-                return Err(bad("items[].price must not be negative"));
+                return Err(String::from("items[].price must not be negative"));
             }
             if cents(it.get("quantity"), "items[].quantity")? <= 0 {
-                return Err(bad("items[].quantity must be greater than zero"));
+                return Err(String::from("items[].quantity must be greater than zero"));
             }
             optional_str(it, "description")?;
         }
@@ -251,7 +255,7 @@ async fn post_invoice(State(s): State<Shared>, Path(id): Path<String>, body: Byt
     })();
     let invoice = match parsed {
         Ok(i) => i,
-        Err(r) => return r,
+        Err(m) => return bad(m),
     };
     let mut oms = lock(&s.oms);
     let order = oms.orders.entry(id.clone()).or_default();
@@ -264,8 +268,10 @@ async fn post_invoice(State(s): State<Shared>, Path(id): Path<String>, body: Byt
     }
     let out = order.sum("Output");
     if invoice.kind == "Output" {
-        if let Some(total) = order.value {
-            if out + invoice.value > total {
+        if let Some(total) = order.value
+            && out + invoice.value > total
+        {
+            {
                 return bad(format!(
                     "Invoices would add up to {} but the order value is {total}",
                     out + invoice.value
@@ -291,22 +297,25 @@ async fn patch_tracking(
 ) -> Response {
     let m = match json_object(&body) {
         Ok(m) => m,
-        Err(r) => return r,
+        Err(m) => return bad(m),
     };
-    let checked = (|| -> Result<[Option<String>; 4], Response> {
+    let checked = (|| -> Result<[Option<String>; 4], String> {
         if m.contains_key("isDelivered") {
-            return Err(bad(
+            return Err(String::from(
                 "isDelivered is not a PATCH field: use PUT …/tracking (C18)",
             ));
         }
         let tn = required_str(&m, "trackingNumber")?.to_string();
         let mut out = [Some(tn), None, None, None];
-        for (i, k) in ["trackingUrl", "courier", "dispatchedDate"].iter().enumerate() {
+        for (i, k) in ["trackingUrl", "courier", "dispatchedDate"]
+            .iter()
+            .enumerate()
+        {
             let v = present_nullable_str(&m, k)?;
             if v.is_some_and(|v| v.trim().is_empty()) {
-                return Err(bad(format!(
+                return Err(format!(
                     "{k} is blank: a blank string would erase the stored value (C18)"
-                )));
+                ));
             }
             out[i + 1] = v.map(str::to_string);
         }
@@ -314,7 +323,7 @@ async fn patch_tracking(
     })();
     let [tn, url, courier, dispatched] = match checked {
         Ok(v) => v,
-        Err(r) => return r,
+        Err(m) => return bad(m),
     };
     let mut oms = lock(&s.oms);
     let Some(inv) = oms
@@ -338,30 +347,34 @@ async fn put_tracking(
 ) -> Response {
     let m = match json_object(&body) {
         Ok(m) => m,
-        Err(r) => return r,
+        Err(m) => return bad(m),
     };
-    let checked = (|| -> Result<(bool, Option<String>, Vec<Value>), Response> {
+    let checked = (|| -> Result<(bool, Option<String>, Vec<Value>), String> {
         let delivered = match m.get("isDelivered") {
             Some(Value::Bool(b)) => *b,
-            _ => return Err(bad("isDelivered is required and must be a boolean")),
+            _ => {
+                return Err(String::from(
+                    "isDelivered is required and must be a boolean",
+                ));
+            }
         };
         let date = present_nullable_str(&m, "deliveredDate")?;
         if delivered && date.is_none_or(|d| !has_time(d)) {
-            return Err(bad(
+            return Err(String::from(
                 "deliveredDate (yyyy-mm-dd hh:mm) is required when isDelivered is true",
             ));
         }
         let events = match m.get("events") {
             Some(Value::Array(a)) => a.clone(),
-            _ => return Err(bad("events is required and must be an array")),
+            _ => return Err(String::from("events is required and must be an array")),
         };
         for (i, e) in events.iter().enumerate() {
             let Value::Object(e) = e else {
-                return Err(bad(format!("events[{i}] must be an object")));
+                return Err(format!("events[{i}] must be an object"));
             };
             for k in ["city", "state", "description", "date"] {
                 if !matches!(e.get(k), Some(Value::String(_))) {
-                    return Err(bad(format!("events[{i}].{k} is required (string)")));
+                    return Err(format!("events[{i}].{k} is required (string)"));
                 }
             }
         }
@@ -369,7 +382,7 @@ async fn put_tracking(
     })();
     let (delivered, date, events) = match checked {
         Ok(v) => v,
-        Err(r) => return r,
+        Err(m) => return bad(m),
     };
     let mut oms = lock(&s.oms);
     let Some(inv) = oms
@@ -393,11 +406,11 @@ async fn put_tracking(
 async fn cancel(State(s): State<Shared>, Path(id): Path<String>, body: Bytes) -> Response {
     let m = match json_object(&body) {
         Ok(m) => m,
-        Err(r) => return r,
+        Err(m) => return bad(m),
     };
     let reason = match required_str(&m, "reason") {
         Ok(r) => r.to_string(),
-        Err(r) => return r,
+        Err(m) => return bad(m),
     };
     let mut oms = lock(&s.oms);
     let order = oms.orders.entry(id.clone()).or_default();

@@ -4,7 +4,9 @@
 use serde_json::{Value, json};
 use std::time::Duration;
 use vtex::client::{AppCredentials, CallOutcome, VtexClient};
-use vtex::oms::{CancelRequest, InvoiceRequest, TrackingEventDto, TrackingPatch, TrackingStatusRequest};
+use vtex::oms::{
+    CancelRequest, InvoiceRequest, TrackingEventDto, TrackingPatch, TrackingStatusRequest,
+};
 use vtex_standin::{FaultPlan, ServerHandle, serve};
 
 async fn start() -> (String, ServerHandle, VtexClient) {
@@ -89,7 +91,9 @@ async fn invoice_tracking_and_delivery_are_accepted_with_receipts() {
     assert_eq!(r.order_id.as_deref(), Some("959311095-01"));
     assert!(r.receipt.is_some());
     assert!(matches!(
-        c.patch_tracking("", "959311095-01", "NFe-1", &patch()).await.unwrap(),
+        c.patch_tracking("", "959311095-01", "NFe-1", &patch())
+            .await
+            .unwrap(),
         CallOutcome::Success(_)
     ));
     assert!(matches!(
@@ -113,7 +117,10 @@ async fn invoice_tracking_and_delivery_are_accepted_with_receipts() {
     assert_eq!(pkg["invoiceValue"], 11080);
     assert_eq!(pkg["trackingNumber"], "SR1");
     assert_eq!(pkg["courierStatus"]["finished"], true);
-    assert_eq!(h.state().requests().iter().filter(|r| r.accepted()).count(), 4);
+    assert_eq!(
+        h.state().requests().iter().filter(|r| r.accepted()).count(),
+        4
+    );
 }
 
 #[tokio::test]
@@ -146,7 +153,9 @@ async fn missing_or_wrong_credentials_are_refused_with_the_oms_envelope() {
 async fn a_repeated_invoice_number_gets_a_new_receipt_and_changes_nothing() {
     let (url, h, c) = start().await;
     seed(&url, "A", 11080).await;
-    c.send_invoice("", "A", &invoice("N1", "Output", 11080)).await.unwrap();
+    c.send_invoice("", "A", &invoice("N1", "Output", 11080))
+        .await
+        .unwrap();
     let mut changed = invoice("N1", "Output", 11080);
     changed.invoice_url = Some("https://changed".into());
     assert!(matches!(
@@ -216,7 +225,9 @@ async fn tracking_needs_a_known_invoice_and_put_needs_a_tracking_number() {
         rejected_status(c.patch_tracking("", "A", "N1", &patch()).await.unwrap()),
         404
     );
-    c.send_invoice("", "A", &invoice("N1", "Output", 11080)).await.unwrap();
+    c.send_invoice("", "A", &invoice("N1", "Output", 11080))
+        .await
+        .unwrap();
     assert_eq!(
         rejected_status(
             c.put_tracking_status("", "A", "N1", &status(false))
@@ -237,15 +248,27 @@ async fn tracking_needs_a_known_invoice_and_put_needs_a_tracking_number() {
 async fn cancel_follows_the_invoice_state() {
     let (url, _h, c) = start().await;
     seed(&url, "P", 20000).await;
-    c.send_invoice("", "P", &invoice("N1", "Output", 11080)).await.unwrap();
+    c.send_invoice("", "P", &invoice("N1", "Output", 11080))
+        .await
+        .unwrap();
     let reason = CancelRequest { reason: "x".into() };
-    assert_eq!(rejected_status(c.cancel_order("", "P", &reason).await.unwrap()), 400);
+    assert_eq!(
+        rejected_status(c.cancel_order("", "P", &reason).await.unwrap()),
+        400
+    );
 
     seed(&url, "F", 11080).await;
-    c.send_invoice("", "F", &invoice("N1", "Output", 11080)).await.unwrap();
-    assert_eq!(rejected_status(c.cancel_order("", "F", &reason).await.unwrap()), 400);
+    c.send_invoice("", "F", &invoice("N1", "Output", 11080))
+        .await
+        .unwrap();
+    assert_eq!(
+        rejected_status(c.cancel_order("", "F", &reason).await.unwrap()),
+        400
+    );
     assert!(matches!(
-        c.send_invoice("", "F", &invoice("R1", "Input", 11080)).await.unwrap(),
+        c.send_invoice("", "F", &invoice("R1", "Input", 11080))
+            .await
+            .unwrap(),
         CallOutcome::Success(_)
     ));
     assert!(matches!(
@@ -267,7 +290,10 @@ async fn faults_answer_429_with_retry_after_500_and_slowly_without_acting() {
         retry_after: Some(7),
         ..FaultPlan::default()
     });
-    let first = c.send_invoice("", "A", &invoice("N1", "Output", 1)).await.unwrap();
+    let first = c
+        .send_invoice("", "A", &invoice("N1", "Output", 1))
+        .await
+        .unwrap();
     assert_eq!(
         first,
         CallOutcome::Retryable {
@@ -276,11 +302,18 @@ async fn faults_answer_429_with_retry_after_500_and_slowly_without_acting() {
         }
     );
     assert!(matches!(
-        c.send_invoice("", "A", &invoice("N1", "Output", 1)).await.unwrap(),
-        CallOutcome::Retryable { retry_after: None, .. }
+        c.send_invoice("", "A", &invoice("N1", "Output", 1))
+            .await
+            .unwrap(),
+        CallOutcome::Retryable {
+            retry_after: None,
+            ..
+        }
     ));
     assert!(matches!(
-        c.send_invoice("", "A", &invoice("N1", "Output", 1)).await.unwrap(),
+        c.send_invoice("", "A", &invoice("N1", "Output", 1))
+            .await
+            .unwrap(),
         CallOutcome::Success(_)
     ));
     // Every 2nd call fails with 503 from here on.

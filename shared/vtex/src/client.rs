@@ -61,7 +61,11 @@ impl AppCredentials {
     pub fn matches(&self, key: &str, token: &str) -> bool {
         // Length-independent compare; these are not hot paths.
         let eq = |a: &str, b: &str| {
-            a.len() == b.len() && a.bytes().zip(b.bytes()).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+            a.len() == b.len()
+                && a.bytes()
+                    .zip(b.bytes())
+                    .fold(0u8, |acc, (x, y)| acc | (x ^ y))
+                    == 0
         };
         eq(&self.key, key) & eq(&self.token, token)
     }
@@ -69,8 +73,9 @@ impl AppCredentials {
     fn headers(&self) -> Result<HeaderMap, ClientError> {
         let mut h = HeaderMap::new();
         let secret = |v: &str| {
-            let mut hv = HeaderValue::from_str(v)
-                .map_err(|_| ClientError::Config("app key/token is not a valid header value".into()))?;
+            let mut hv = HeaderValue::from_str(v).map_err(|_| {
+                ClientError::Config("app key/token is not a valid header value".into())
+            })?;
             hv.set_sensitive(true);
             Ok::<_, ClientError>(hv)
         };
@@ -341,7 +346,10 @@ mod tests {
     fn credentials_never_show_in_debug_or_display() {
         let c = AppCredentials::new("vtexappkey-x", "SECRET-TOKEN");
         let shown = format!("{c:?} {c} {:?}", client("http://127.0.0.1:1"));
-        assert!(!shown.contains("SECRET") && !shown.contains("vtexappkey"), "{shown}");
+        assert!(
+            !shown.contains("SECRET") && !shown.contains("vtexappkey"),
+            "{shown}"
+        );
     }
 
     #[test]
@@ -385,7 +393,10 @@ mod tests {
     fn statuses_are_classified() {
         assert!(matches!(
             classify(StatusCode::OK, None, r#"{"receipt":"r"}"#),
-            CallOutcome::Success(OmsReceipt { receipt: Some(_), .. })
+            CallOutcome::Success(OmsReceipt {
+                receipt: Some(_),
+                ..
+            })
         ));
         assert!(matches!(
             classify(StatusCode::OK, None, ""),
@@ -417,7 +428,10 @@ mod tests {
             ))),
             Some(Duration::ZERO)
         );
-        assert_eq!(parse_retry_after(Some(&HeaderValue::from_static("soon"))), None);
+        assert_eq!(
+            parse_retry_after(Some(&HeaderValue::from_static("soon"))),
+            None
+        );
     }
 
     #[tokio::test]

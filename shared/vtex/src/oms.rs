@@ -49,7 +49,10 @@ impl From<&Invoice> for InvoiceRequest {
             invoice_key: i.invoice_key.clone(),
             invoice_url: i.invoice_url.clone(),
             embedded_invoice: i.embedded_invoice.clone(),
-            courier: tracking.as_ref().map(|_| text(&i.courier)).unwrap_or_default(),
+            courier: tracking
+                .as_ref()
+                .map(|_| text(&i.courier))
+                .unwrap_or_default(),
             tracking_number: tracking
                 .as_ref()
                 .map(|t| t.tracking_number.clone())
@@ -189,7 +192,8 @@ mod tests {
         let dir = std::env::var("VTEX_EXAMPLES_DIR")
             .map(std::path::PathBuf::from)
             .unwrap_or_else(|_| {
-                std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/protocol/examples")
+                std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+                    .join("../../../shared/protocol/examples")
             });
         dir.is_dir().then_some(dir)
     }

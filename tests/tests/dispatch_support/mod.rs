@@ -13,10 +13,14 @@ use dispatch::{Backoff, Deps, handle, sqs_event, sqs_message};
 use domain::catalog::Sku;
 use domain::clock::SystemClock;
 use domain::erp::{ErpCommand, ErpMessage, OrderRef};
-use domain::invoicing::{Invoice, InvoiceItem, InvoiceType, TrackingEvent, TrackingInfo, TrackingStatus};
+use domain::invoicing::{
+    Invoice, InvoiceItem, InvoiceType, TrackingEvent, TrackingInfo, TrackingStatus,
+};
 use domain::money::Cents;
 use domain::order::{Order, OrderLine, OrderStatus};
-use domain::ports::{CatalogReader, CatalogWriter, OrderStore, PlaceOutcome, SaveOutcome, StockEffect};
+use domain::ports::{
+    CatalogReader, CatalogWriter, OrderStore, PlaceOutcome, SaveOutcome, StockEffect,
+};
 use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -121,7 +125,12 @@ pub type Line<'a> = (&'a str, i64, i64, i64);
 impl Bench {
     /// Places (stock held) and authorizes an order, as `/pvt/orders` then `/fulfill` would, and
     /// tells the stand-in its total.
-    pub async fn authorized_order(&self, order_id: &str, mkp_id: &str, lines: &[Line<'_>]) -> Order {
+    pub async fn authorized_order(
+        &self,
+        order_id: &str,
+        mkp_id: &str,
+        lines: &[Line<'_>],
+    ) -> Order {
         for (sku, ..) in lines {
             let existing = self.catalog.get_skus(&[sku.to_string()]).await.unwrap();
             if existing.is_empty() {
@@ -168,7 +177,8 @@ impl Bench {
             pending_cancellation: None,
             version: 0,
         };
-        let PlaceOutcome::Created(placed) = self.orders.create_reserved(&order).await.unwrap() else {
+        let PlaceOutcome::Created(placed) = self.orders.create_reserved(&order).await.unwrap()
+        else {
             panic!("placement of {order_id} failed")
         };
         let mut authorized = placed;
@@ -223,7 +233,12 @@ impl Bench {
             QueueAttributeName::ApproximateNumberOfMessagesDelayed,
         ]
         .iter()
-        .map(|k| attrs.get(k).and_then(|v| v.parse::<usize>().ok()).unwrap_or(0))
+        .map(|k| {
+            attrs
+                .get(k)
+                .and_then(|v| v.parse::<usize>().ok())
+                .unwrap_or(0)
+        })
         .sum()
     }
 
@@ -248,9 +263,8 @@ impl Bench {
         let records = messages
             .iter()
             .map(|m| {
-                let attr = |k: MessageSystemAttributeName| {
-                    m.attributes().and_then(|a| a.get(&k)).cloned()
-                };
+                let attr =
+                    |k: MessageSystemAttributeName| m.attributes().and_then(|a| a.get(&k)).cloned();
                 sqs_message(
                     m.message_id().unwrap(),
                     m.receipt_handle().unwrap(),
@@ -375,12 +389,7 @@ async fn futures_join_all<F: std::future::Future<Output = ()>>(futs: Vec<F>) {
 
 // ---------------------------------------------------------------- ERP messages
 
-pub fn invoice(
-    kind: InvoiceType,
-    number: &str,
-    value: i64,
-    items: &[(&str, i64, i64)],
-) -> Invoice {
+pub fn invoice(kind: InvoiceType, number: &str, value: i64, items: &[(&str, i64, i64)]) -> Invoice {
     Invoice {
         kind,
         invoice_number: number.into(),
@@ -434,7 +443,12 @@ pub fn event(description: &str, date: &str) -> TrackingEvent {
     }
 }
 
-pub fn status_msg(order: &OrderRef, number: &str, delivered: bool, events: Vec<TrackingEvent>) -> String {
+pub fn status_msg(
+    order: &OrderRef,
+    number: &str,
+    delivered: bool,
+    events: Vec<TrackingEvent>,
+) -> String {
     ErpMessage::new(
         order.clone(),
         ErpCommand::TrackingStatus {

@@ -32,7 +32,10 @@ fn order_with(status: OrderStatus, lines: Vec<OrderLine>) -> Order {
         marketplace_order_id: "959311095".into(),
         marketplace_order_group: None,
         marketplace_services_endpoint: None,
-        marketplace_payment_value: lines.iter().map(|l| l.unit_price * l.quantity + l.freight).sum(),
+        marketplace_payment_value: lines
+            .iter()
+            .map(|l| l.unit_price * l.quantity + l.freight)
+            .sum(),
         status,
         lines,
         address: None,
@@ -334,7 +337,10 @@ fn an_invoice_cannot_bill_more_units_than_ordered_beyond_what_was_billed() {
             ..
         }
     ));
-    let first = sent(&o, &invoice(InvoiceType::Output, "N1", 1500, &[("A", 1, 1000)]));
+    let first = sent(
+        &o,
+        &invoice(InvoiceType::Output, "N1", 1500, &[("A", 1, 1000)]),
+    );
     let again = invoice(InvoiceType::Output, "N2", 2500, &[("A", 2, 1000)]);
     assert!(matches!(
         rejected(decide_invoice(&o, &[first], &again)),
@@ -364,7 +370,10 @@ fn invoice_value_cannot_be_below_its_items() {
 fn output_invoices_never_add_up_to_more_than_the_order_total_with_freight() {
     let o = split_order(OrderStatus::Authorized);
     // 2500 + 3800 = 6300 > 6200
-    let first = sent(&o, &invoice(InvoiceType::Output, "N1", 2500, &[("A", 2, 1000)]));
+    let first = sent(
+        &o,
+        &invoice(InvoiceType::Output, "N1", 2500, &[("A", 2, 1000)]),
+    );
     let second = invoice(InvoiceType::Output, "N2", 3800, &[("B", 1, 3000)]);
     assert_eq!(
         rejected(decide_invoice(&o, &[first], &second)),
@@ -406,7 +415,10 @@ fn invoices_vtex_rejected_do_not_count_toward_the_total() {
 #[test]
 fn the_invoice_that_bills_the_last_unit_must_reach_the_total_exactly() {
     let o = split_order(OrderStatus::Authorized);
-    let first = sent(&o, &invoice(InvoiceType::Output, "N1", 2500, &[("A", 2, 1000)]));
+    let first = sent(
+        &o,
+        &invoice(InvoiceType::Output, "N1", 2500, &[("A", 2, 1000)]),
+    );
     let short = invoice(InvoiceType::Output, "N2", 3600, &[("B", 1, 3000)]);
     assert_eq!(
         rejected(decide_invoice(&o, &[first], &short)),
@@ -469,7 +481,10 @@ fn full_return() -> Invoice {
 #[test]
 fn a_return_needs_the_order_fully_invoiced_and_acknowledged() {
     let o = split_order(OrderStatus::PartiallyInvoiced);
-    let first = sent(&o, &invoice(InvoiceType::Output, "N1", 2500, &[("A", 2, 1000)]));
+    let first = sent(
+        &o,
+        &invoice(InvoiceType::Output, "N1", 2500, &[("A", 2, 1000)]),
+    );
     let ret = invoice(InvoiceType::Input, "R1", 2500, &[("A", 2, 1000)]);
     assert_eq!(
         rejected(decide_invoice(&o, &[first], &ret)),
@@ -517,8 +532,14 @@ fn returns_never_exceed_what_was_invoiced() {
 fn a_partial_return_keeps_the_order_status() {
     let o = split_order(OrderStatus::Invoiced);
     let recs = vec![
-        sent(&o, &invoice(InvoiceType::Output, "N1", 2500, &[("A", 2, 1000)])),
-        sent(&o, &invoice(InvoiceType::Output, "N2", 3700, &[("B", 1, 3000)])),
+        sent(
+            &o,
+            &invoice(InvoiceType::Output, "N1", 2500, &[("A", 2, 1000)]),
+        ),
+        sent(
+            &o,
+            &invoice(InvoiceType::Output, "N2", 3700, &[("B", 1, 3000)]),
+        ),
     ];
     let ret = invoice(InvoiceType::Input, "R1", 1000, &[("A", 1, 1000)]);
     assert_eq!(
@@ -689,7 +710,12 @@ fn delivery_is_sent_once_and_ends_the_flow() {
     rec.mark_status_sent(&body, at());
     let recs = vec![rec];
     assert!(matches!(
-        decide_status(&o, &recs, "NFe-1", &status(false, vec![event("late", "2015-06-26")])),
+        decide_status(
+            &o,
+            &recs,
+            "NFe-1",
+            &status(false, vec![event("late", "2015-06-26")])
+        ),
         Decision::Nothing(_)
     ));
     let (o, _) = status_update(&o, &recs).unwrap();
@@ -753,12 +779,24 @@ fn a_split_shipment_is_delivered_when_every_package_is() {
         &o,
         &invoice(InvoiceType::Output, "N1", 2500, &[("A", 2, 1000)]),
     ));
-    let b = sent(&o, &invoice(InvoiceType::Output, "N2", 3700, &[("B", 1, 3000)]));
-    assert_eq!(derive_status(&o, &[a.clone(), b.clone()]), OrderStatus::Invoiced);
+    let b = sent(
+        &o,
+        &invoice(InvoiceType::Output, "N2", 3700, &[("B", 1, 3000)]),
+    );
+    assert_eq!(
+        derive_status(&o, &[a.clone(), b.clone()]),
+        OrderStatus::Invoiced
+    );
     let b = with_tracking(b);
-    assert_eq!(derive_status(&o, &[a.clone(), b.clone()]), OrderStatus::Shipped);
+    assert_eq!(
+        derive_status(&o, &[a.clone(), b.clone()]),
+        OrderStatus::Shipped
+    );
     a.mark_status_sent(&status(true, vec![]), at());
-    assert_eq!(derive_status(&o, &[a.clone(), b.clone()]), OrderStatus::Shipped);
+    assert_eq!(
+        derive_status(&o, &[a.clone(), b.clone()]),
+        OrderStatus::Shipped
+    );
     let mut b = b;
     b.mark_status_sent(&status(true, vec![]), at());
     assert_eq!(derive_status(&o, &[a, b]), OrderStatus::Delivered);
@@ -797,7 +835,10 @@ fn a_cancellation_needs_a_reason() {
 #[test]
 fn a_partially_invoiced_order_cannot_be_canceled() {
     let o = split_order(OrderStatus::PartiallyInvoiced);
-    let recs = [sent(&o, &invoice(InvoiceType::Output, "N1", 2500, &[("A", 2, 1000)]))];
+    let recs = [sent(
+        &o,
+        &invoice(InvoiceType::Output, "N1", 2500, &[("A", 2, 1000)]),
+    )];
     assert_eq!(
         rejected(decide_cancel(&o, &recs, "x")),
         RuleBreak::PartiallyInvoiced

@@ -1,0 +1,46 @@
+//! Secrets Manager reads done once at cold start. Values are returned, never logged.
+
+use lambda_kit::auth::{InboundAuth, Secret};
+
+/// The string value of a secret.
+pub async fn secret_string(sdk: &aws_config::SdkConfig, arn: &str) -> Result<String, String> {
+    let out = aws_sdk_secretsmanager::Client::new(sdk)
+        .get_secret_value()
+        .secret_id(arn)
+        .send()
+        .await
+        .map_err(|e| {
+            format!(
+                "reading secret failed: {}",
+                aws_sdk_secretsmanager::error::DisplayErrorContext(&e)
+            )
+        })?;
+    out.secret_string()
+        .map(str::to_string)
+        .ok_or_else(|| "the secret has no string value".to_string())
+}
+
+/// Inbound authentication for the HTTP functions: the secret named by `INBOUND_AUTH_SECRET_ARN`
+/// (JSON `{"pathSecret": "…", "appKey": "…", "appToken": "…"}`, any subset), else the
+/// `INBOUND_*` variables (local runs).
+pub async fn inbound_auth(sdk: &aws_config::SdkConfig) -> Result<InboundAuth, String> {
+    let Some(arn) = std::env::var("INBOUND_AUTH_SECRET_ARN")
+        .ok()
+        .filter(|v| !v.trim().is_empty())
+    else {
+        return Ok(InboundAuth::from_env());
+    };
+    let text = secret_string(sdk, &arn).await?;
+    let v: serde_json::Value = serde_json::from_str(&text)
+        .map_err(|_| "the inbound auth secret is not a JSON object".to_string())?;
+    let field = |k: &str| v.get(k).and_then(|x| x.as_str()).and_then(Secret::new);
+    let auth = InboundAuth {
+        path_secret: field("pathSecret"),
+        app_key: field("appKey"),
+        app_token: field("appToken"),
+    };
+    if auth.is_open() {
+        return Err("the inbound auth secret enables no method (pathSecret or appKey+appToken)".into());
+    }
+    Ok(auth)
+}
