@@ -99,6 +99,8 @@ macro_rules! contract_tests {
             get_skus_reads_hundreds_of_skus,
             upsert_keeps_reservations,
             set_on_hand_below_reserved_sells_nothing,
+            set_prices_replaces_only_the_price_list,
+            get_sku_reads_one_sku_after_its_writes,
             create_reserved_is_idempotent,
             create_reserved_refuses_unknown_sku_and_short_stock_writing_nothing,
             create_reserved_never_oversells_under_concurrency,
@@ -427,6 +429,57 @@ pub async fn set_on_hand_below_reserved_sells_nothing(s: Subject) {
             .unwrap()
             .is_empty()
     );
+}
+
+/// The ERP's `price.changed`: the price list is replaced in one write; stock, holds and every
+/// other field stay as they were.
+pub async fn set_prices_replaces_only_the_price_list(s: Subject) {
+    s.writer.upsert_sku(&sku("a", &[(W1, 10)])).await.unwrap();
+    created(
+        s.place(&order(
+            &new_id("o"),
+            &new_id("m"),
+            &[("a", W1, 3)],
+            base_time(),
+        ))
+        .await,
+    );
+    let before = s.reader.get_sku("a").await.unwrap().expect("stored");
+    let prices = vec![domain::catalog::PriceEntry {
+        an: None,
+        sc: Some("1".into()),
+        price: domain::Cents(1490),
+        list_price: domain::Cents(1990),
+        valid_until: None,
+    }];
+    assert!(s.writer.set_prices("a", &prices).await.unwrap());
+    let after = s.reader.get_sku("a").await.unwrap().expect("stored");
+    assert_eq!(after.prices, prices);
+    let mut expected = before.clone();
+    expected.prices = prices.clone();
+    assert_eq!(after, expected, "nothing but the prices changed");
+    assert_eq!(s.level("a", W1).await, level(10, 3), "the hold is kept");
+
+    // Later stock and SKU writes see the new prices and keep their own semantics.
+    assert!(s.writer.set_on_hand("a", W1, 12).await.unwrap());
+    let got = s.reader.get_skus(&["a".to_string()]).await.unwrap();
+    assert_eq!(got["a"].prices, prices);
+    assert_eq!(s.level("a", W1).await, level(12, 3));
+    assert!(!s.writer.set_prices("nope", &prices).await.unwrap());
+    assert!(s.reader.get_sku("nope").await.unwrap().is_none());
+}
+
+pub async fn get_sku_reads_one_sku_after_its_writes(s: Subject) {
+    assert!(s.reader.get_sku("a").await.unwrap().is_none());
+    s.writer.upsert_sku(&sku("a", &[(W1, 1)])).await.unwrap();
+    for on_hand in 2..6 {
+        assert!(s.writer.set_on_hand("a", W1, on_hand).await.unwrap());
+        let got = s.reader.get_sku("a").await.unwrap().expect("stored");
+        assert_eq!(got.stock[W1].on_hand, on_hand, "read right after the write");
+    }
+    let got = s.reader.get_sku("a").await.unwrap().expect("stored");
+    assert_eq!(got.id, "a");
+    assert_eq!(got.product, sku("a", &[]).product);
 }
 
 pub async fn create_reserved_is_idempotent(s: Subject) {

@@ -126,7 +126,10 @@ async fn local_queue_messages_reach_the_standin_and_rule_breaks_wait_in_the_loca
         ),
     ];
     for m in &msgs {
-        queue.send(&m.to_json(), Some("SLR-L1"), None).await.unwrap();
+        queue
+            .send(&m.to_json(), Some("SLR-L1"), None)
+            .await
+            .unwrap();
     }
     standin.state().set_faults(vtex_standin::FaultPlan {
         next: vec![500],

@@ -863,3 +863,58 @@ impl Ctx<'_> {
 fn receipt_text(r: &OmsReceipt) -> String {
     r.receipt.clone().unwrap_or_else(|| "(none)".into())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_honors_retry_after_up_to_the_cap() {
+        let b = Backoff::default();
+        assert_eq!(
+            b.delay(3, Some(Duration::from_secs(7))),
+            Duration::from_secs(7)
+        );
+        assert_eq!(b.delay(1, Some(Duration::from_secs(99_999))), b.max);
+    }
+
+    #[test]
+    fn backoff_grows_with_receives_stays_jittered_and_capped() {
+        let b = Backoff {
+            base: Duration::from_secs(4),
+            max: Duration::from_secs(60),
+        };
+        for _ in 0..50 {
+            let first = b.delay(1, None);
+            assert!(first >= Duration::from_secs(2) && first <= Duration::from_secs(4));
+            let third = b.delay(3, None);
+            assert!(third >= Duration::from_secs(8) && third <= Duration::from_secs(16));
+            assert!(b.delay(30, None) <= b.max);
+        }
+    }
+
+    #[test]
+    fn config_reads_the_environment_and_refuses_garbage() {
+        let env = |pairs: &'static [(&'static str, &'static str)]| {
+            move |k: &str| {
+                pairs
+                    .iter()
+                    .find(|(n, _)| *n == k)
+                    .map(|(_, v)| v.to_string())
+            }
+        };
+        let c = Config::from_lookup(env(&[])).unwrap();
+        assert_eq!(c, Config::default());
+        assert_eq!(c.vtex_base_url, PRODUCTION_BASE_URL);
+        let c = Config::from_lookup(env(&[
+            ("VTEX_BASE_URL", "http://127.0.0.1:8899"),
+            ("DEFAULT_AN", "luxstore"),
+            ("DISPATCH_BACKOFF_BASE_SECS", "1"),
+        ]))
+        .unwrap();
+        assert_eq!(c.vtex_base_url, "http://127.0.0.1:8899");
+        assert_eq!(c.default_an.as_deref(), Some("luxstore"));
+        assert_eq!(c.backoff.base, Duration::from_secs(1));
+        assert!(Config::from_lookup(env(&[("VTEX_TIMEOUT_MS", "soon")])).is_err());
+    }
+}

@@ -154,6 +154,7 @@ pub async fn view(deps: &Deps, id: &str, an: &str) -> Result<Response<Body>, Api
             format!("Order {id} not found"),
         ));
     };
+    lambda_kit::correlation::record_order(&order.order_id, &order.marketplace_order_id);
     let log = deps.store.read_log(&order.order_id).await?;
     Ok(json_response(
         StatusCode::OK,

@@ -15,6 +15,10 @@
 //! | `marketplaceOrderId` differs from the stored order's | 409 | `ORD006` |
 //! | fulfill of a canceled or expired order | 409 | `ORD007` |
 //!
+//! Every line is logged in the request's correlation span, with our order id and the marketplace
+//! order id as soon as they are known ([`lambda_kit::correlation`]). Fulfill and cancel outcomes
+//! are counted as EMF metrics ([`lambda_kit::metrics`]).
+//!
 //! Nothing here is Lambda-specific: the local runner calls [`handle`] too.
 
 pub mod admin;
@@ -27,6 +31,8 @@ use domain::ports::{CatalogReader, OrderEvents, OrderStore};
 use lambda_http::http::StatusCode;
 use lambda_http::{Body, Request, Response};
 use lambda_kit::auth::InboundAuth;
+use lambda_kit::correlation;
+use lambda_kit::metrics::{self, Unit};
 use lambda_kit::{ApiError, Route, body_bytes, empty_ok, json_response, parse_json, query_param};
 use serde_json::Value;
 use std::sync::Arc;
@@ -147,20 +153,38 @@ impl Deps {
 /// Routes fulfill, cancel and the admin view. Always a response: refusals and failures become
 /// VTEX's error envelope.
 pub async fn handle(deps: &Deps, req: Request) -> Response<Body> {
-    let span = tracing::info_span!(
-        "fulfillment",
-        operation_id = lambda_kit::header(&req, "x-vtex-operation-id").unwrap_or("-"),
-        traceparent = lambda_kit::header(&req, "traceparent").unwrap_or("-"),
-    );
+    let span = correlation::request_span("fulfillment", &req);
     async {
-        match route(deps, &req).await {
+        let response = match route(deps, &req).await {
             Ok(resp) => resp,
             Err(e) => e.into_response(),
+        };
+        if response.status() == StatusCode::UNAUTHORIZED {
+            metrics::emit_for("fulfillment", &[("AuthFailures", 1.0, Unit::Count)]);
         }
+        response
     }
     .instrument(span)
     .await
 }
+
+/// One EMF line for a fulfill or cancel: `outcome` is 1, the other metrics of the same call 0,
+/// so each metric's sum and sample count stay comparable.
+fn count_outcome(names: &[&'static str], outcome: &'static str) {
+    let metrics: Vec<(&str, f64, Unit)> = names
+        .iter()
+        .map(|n| (*n, if *n == outcome { 1.0 } else { 0.0 }, Unit::Count))
+        .collect();
+    metrics::emit_for("fulfillment", &metrics);
+}
+
+const FULFILL_METRICS: [&str; 3] = ["OrdersFulfilled", "FulfillRetries", "FulfillsRefused"];
+const CANCEL_METRICS: [&str; 4] = [
+    "OrdersCanceled",
+    "CancelRetries",
+    "CancelsEvaluating",
+    "CancelsRefused",
+];
 
 async fn route(deps: &Deps, req: &Request) -> Result<Response<Body>, ApiError> {
     let Some(route) = Route::match_path(req.uri().path()) else {
@@ -171,6 +195,8 @@ async fn route(deps: &Deps, req: &Request) -> Result<Response<Body>, ApiError> {
     }
     match route {
         Route::Fulfill(id) => {
+            // The path id of a fulfill is always ours.
+            correlation::record_order_id(&id);
             deps.config.auth.check(req)?;
             fulfill(deps, req, id).await
         }
@@ -204,7 +230,17 @@ fn mismatch() -> ApiError {
 async fn fulfill(deps: &Deps, req: &Request, id: String) -> Result<Response<Body>, ApiError> {
     let body: Value = parse_json(body_bytes(req), deps.config.max_body_bytes)?;
     let request = fulfill_request(&id, &body).map_err(invalid)?;
-    match deps.lifecycle().fulfill(request).await? {
+    correlation::record_marketplace_order_id(&request.marketplace_order_id);
+    let outcome = deps.lifecycle().fulfill(request).await?;
+    count_outcome(
+        &FULFILL_METRICS,
+        match &outcome {
+            FulfillOutcome::Authorized { replay: false, .. } => "OrdersFulfilled",
+            FulfillOutcome::Authorized { replay: true, .. } => "FulfillRetries",
+            _ => "FulfillsRefused",
+        },
+    );
+    match outcome {
         FulfillOutcome::Authorized { order, receipt, .. } => Ok(json_response(
             StatusCode::OK,
             &OrderReceiptResponse::new(
@@ -231,7 +267,28 @@ async fn cancel(deps: &Deps, req: &Request, id: String) -> Result<Response<Body>
         Some(parse_json(bytes, deps.config.max_body_bytes)?)
     };
     let request = cancel_request(&id, &deps.an(req), body.as_ref()).map_err(invalid)?;
-    match deps.lifecycle().cancel(request).await? {
+    if let Some(m) = &request.marketplace_order_id {
+        correlation::record_marketplace_order_id(m);
+    }
+    let outcome = deps.lifecycle().cancel(request).await?;
+    match &outcome {
+        CancelOutcome::Confirmed { order, .. }
+        | CancelOutcome::Evaluating { order }
+        | CancelOutcome::Refused { order } => {
+            correlation::record_order(&order.order_id, &order.marketplace_order_id);
+        }
+        CancelOutcome::NotFound | CancelOutcome::MarketplaceOrderMismatch => {}
+    }
+    count_outcome(
+        &CANCEL_METRICS,
+        match &outcome {
+            CancelOutcome::Confirmed { replay: false, .. } => "OrdersCanceled",
+            CancelOutcome::Confirmed { replay: true, .. } => "CancelRetries",
+            CancelOutcome::Evaluating { .. } => "CancelsEvaluating",
+            _ => "CancelsRefused",
+        },
+    );
+    match outcome {
         CancelOutcome::Confirmed {
             order,
             cancellation,

@@ -17,6 +17,10 @@
 //! | not enough stock (or no location to take it from) | 409 | `ORD003` |
 //! | `shippingData.updateStatus` = `outdated` | 409 | `ORD004` |
 //!
+//! Every line is logged in the request's correlation span, with the marketplace order id and our
+//! order id of the order being placed ([`lambda_kit::correlation`]); each call emits
+//! `OrdersPlaced`, `PlacementRetries` and `PlacementsRefused` ([`lambda_kit::metrics`]).
+//!
 //! Nothing here is Lambda-specific: the local runner calls [`handle`] too.
 
 use domain::clock::Clock;
@@ -28,6 +32,8 @@ use domain::ports::{CatalogReader, OrderEvents, OrderStore};
 use lambda_http::http::{Method, StatusCode};
 use lambda_http::{Body, Request, Response};
 use lambda_kit::auth::InboundAuth;
+use lambda_kit::correlation;
+use lambda_kit::metrics::{self, Unit};
 use lambda_kit::{ApiError, Route, body_bytes, json_response, parse_json, query_param};
 use serde_json::Value;
 use std::sync::Arc;
@@ -140,24 +146,44 @@ impl Deps {
     }
 }
 
+/// What one placement call did, for the metrics.
+#[derive(Debug, Default)]
+struct Tally {
+    placed: usize,
+    retried: usize,
+    refused: usize,
+}
+
 /// `POST …/pvt/orders`. Always a response: refusals and failures become VTEX's error envelope.
 pub async fn handle(deps: &Deps, req: Request) -> Response<Body> {
-    let span = tracing::info_span!(
-        "order_placement",
-        operation_id = lambda_kit::header(&req, "x-vtex-operation-id").unwrap_or("-"),
-        traceparent = lambda_kit::header(&req, "traceparent").unwrap_or("-"),
-    );
+    let span = correlation::request_span("order_placement", &req);
     async {
-        match place(deps, &req).await {
+        let mut tally = Tally::default();
+        let response = match place(deps, &req, &mut tally).await {
             Ok(resp) => resp,
             Err(e) => e.into_response(),
-        }
+        };
+        let n = |c: usize| c as f64;
+        metrics::emit_for(
+            "order-placement",
+            &[
+                ("OrdersPlaced", n(tally.placed), Unit::Count),
+                ("PlacementRetries", n(tally.retried), Unit::Count),
+                ("PlacementsRefused", n(tally.refused), Unit::Count),
+                (
+                    "AuthFailures",
+                    n(usize::from(response.status() == StatusCode::UNAUTHORIZED)),
+                    Unit::Count,
+                ),
+            ],
+        );
+        response
     }
     .instrument(span)
     .await
 }
 
-async fn place(deps: &Deps, req: &Request) -> Result<Response<Body>, ApiError> {
+async fn place(deps: &Deps, req: &Request, tally: &mut Tally) -> Result<Response<Body>, ApiError> {
     match Route::match_path(req.uri().path()) {
         Some(Route::PlaceOrders) => {}
         _ => return Err(ApiError::not_found("HTTP404", "No such route")),
@@ -192,13 +218,26 @@ async fn place(deps: &Deps, req: &Request) -> Result<Response<Body>, ApiError> {
         .unwrap_or_default();
     let lifecycle = deps.lifecycle();
     let mut echoes = Vec::with_capacity(requests.len());
-    for (request, incoming) in requests.into_iter().zip(body.orders()) {
+    for (i, (request, incoming)) in requests.into_iter().zip(body.orders()).enumerate() {
         let marketplace_order_id = request.marketplace_order_id.clone();
+        correlation::record_marketplace_order_id(&marketplace_order_id);
+        if i > 0 {
+            // The previous order's id must not label this one's lines (VTEX sends one order per
+            // call, but the body may hold several).
+            correlation::record_order_id("-");
+        }
         match lifecycle.place(request).await? {
-            PlacementDecision::Placed { order, .. } => {
+            PlacementDecision::Placed { order, replay } => {
+                correlation::record_order_id(&order.order_id);
+                if replay {
+                    tally.retried += 1;
+                } else {
+                    tally.placed += 1;
+                }
                 echoes.push(placement_echo(incoming, &order.order_id, &follow_up_email));
             }
             PlacementDecision::Refused(refusal) => {
+                tally.refused += 1;
                 tracing::info!(
                     marketplace_order_id = %marketplace_order_id,
                     refusal = %refusal,

@@ -7,6 +7,10 @@
 //! VTEX gives a seller 2.5 s. If the store fails or is slower than the budget, the answer is still a
 //! `200` with every item unavailable (§5.1.5), marked uncacheable and logged; bad input is a 4xx with
 //! VTEX's error envelope. Nothing here is Lambda-specific: the local runner calls [`handle`] too.
+//!
+//! Every line is logged in the request's correlation span ([`lambda_kit::correlation`]); every
+//! call emits `SimulationLatency` (and, when quoted, `SimulationItems`,
+//! `SimulationUnavailableItems`, `SimulationDegraded`) as EMF metrics ([`lambda_kit::metrics`]).
 
 use chrono::{DateTime, Utc};
 use domain::catalog::{Sku, SkuId};
@@ -16,6 +20,8 @@ use domain::shipping::ShippingRules;
 use domain::simulation::{SimulationContext, simulate};
 use lambda_http::http::{HeaderValue, Method, StatusCode, header};
 use lambda_http::{Body, Request, Response};
+use lambda_kit::auth::InboundAuth;
+use lambda_kit::metrics::{self, Unit};
 use lambda_kit::{ApiError, Route, body_bytes, json_response, parse_json, query_param};
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, RwLock};
@@ -47,6 +53,8 @@ pub struct Config {
     /// `merchantName` to send; unset (null) when the marketplace processes payments
     /// (`SIMULATION_MERCHANT_NAME`).
     pub merchant_name: Option<String>,
+    /// Inbound credentials (CONTRACT.md §4); open when none is configured.
+    pub auth: InboundAuth,
 }
 
 impl Default for Config {
@@ -61,6 +69,7 @@ impl Default for Config {
             default_sc: None,
             default_an: None,
             merchant_name: None,
+            auth: InboundAuth::default(),
         }
     }
 }
@@ -79,11 +88,13 @@ impl std::error::Error for ConfigError {}
 
 impl Config {
     pub fn from_env() -> Result<Self, ConfigError> {
-        Self::from_lookup(|name| std::env::var(name).ok())
+        let mut c = Self::from_lookup(|name| std::env::var(name).ok())?;
+        c.auth = InboundAuth::from_env();
+        Ok(c)
     }
 
-    /// Reads the settings through `get` (the environment in production, a map in tests). Unset or
-    /// blank values take the defaults of [`Config::default`].
+    /// Reads the settings but the inbound credentials through `get` (the environment in
+    /// production, a map in tests). Unset or blank values take the defaults of [`Config::default`].
     pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
         let value = |name: &str| {
             get(name)
@@ -121,6 +132,7 @@ impl Config {
             default_sc: value("DEFAULT_SC"),
             default_an: value("DEFAULT_AN"),
             merchant_name: value("SIMULATION_MERCHANT_NAME"),
+            auth: InboundAuth::default(),
         };
         if config.max_items == 0 || config.max_body_bytes == 0 {
             return Err(ConfigError(
@@ -245,16 +257,20 @@ impl Deps {
     }
 }
 
+/// What a quoted simulation reports as metrics.
+struct Quote {
+    items: usize,
+    unavailable: usize,
+    degraded: bool,
+}
+
 /// Answers one request. Never fails: refusals are 4xx responses with VTEX's error envelope.
 pub async fn handle(deps: &Deps, req: Request) -> Response<Body> {
-    let span = tracing::info_span!(
-        "simulation",
-        operation_id = lambda_kit::header(&req, "x-vtex-operation-id").unwrap_or("-"),
-        traceparent = lambda_kit::header(&req, "traceparent").unwrap_or("-"),
-    );
+    let started = Instant::now();
+    let span = lambda_kit::correlation::request_span("simulation", &req);
     async {
-        match respond(deps, &req).await {
-            Ok(response) => response,
+        let (response, quote) = match respond(deps, &req).await {
+            Ok((response, quote)) => (response, Some(quote)),
             Err(e) => {
                 let method_not_allowed = matches!(e, ApiError::MethodNotAllowed);
                 let mut response = e.into_response();
@@ -264,15 +280,53 @@ pub async fn handle(deps: &Deps, req: Request) -> Response<Body> {
                         .insert(header::ALLOW, HeaderValue::from_static("GET, POST"));
                 }
                 set_cache(&mut response, None);
-                response
+                (response, None)
             }
-        }
+        };
+        emit_metrics(started, quote, response.status());
+        response
     }
     .instrument(span)
     .await
 }
 
-async fn respond(deps: &Deps, req: &Request) -> Result<Response<Body>, ApiError> {
+fn emit_metrics(started: Instant, quote: Option<Quote>, status: StatusCode) {
+    let latency = started.elapsed().as_secs_f64() * 1000.0;
+    let count = |n: usize| n as f64;
+    match quote {
+        Some(q) => metrics::emit_for(
+            "simulation",
+            &[
+                ("SimulationLatency", latency, Unit::Milliseconds),
+                ("SimulationItems", count(q.items), Unit::Count),
+                (
+                    "SimulationUnavailableItems",
+                    count(q.unavailable),
+                    Unit::Count,
+                ),
+                (
+                    "SimulationDegraded",
+                    count(usize::from(q.degraded)),
+                    Unit::Count,
+                ),
+            ],
+        ),
+        None => metrics::emit_for(
+            "simulation",
+            &[
+                ("SimulationLatency", latency, Unit::Milliseconds),
+                ("SimulationRejected", 1.0, Unit::Count),
+                (
+                    "AuthFailures",
+                    count(usize::from(status == StatusCode::UNAUTHORIZED)),
+                    Unit::Count,
+                ),
+            ],
+        ),
+    }
+}
+
+async fn respond(deps: &Deps, req: &Request) -> Result<(Response<Body>, Quote), ApiError> {
     let started = Instant::now();
     if Route::match_path(req.uri().path()) != Some(Route::Simulation) {
         return Err(ApiError::not_found(
@@ -284,6 +338,9 @@ async fn respond(deps: &Deps, req: &Request) -> Result<Response<Body>, ApiError>
     if !Route::Simulation.allows(method) {
         return Err(ApiError::MethodNotAllowed);
     }
+    // Checked here, not before the handler, so a refusal is logged with its correlation ids; it
+    // reads nothing, so it still answers at once (§4: simulation refusals must be fast too).
+    deps.config.auth.check(req)?;
     let limit = deps.config.max_body_bytes;
     let dto: SimulationRequestDto = if method == Method::GET {
         let context = query_param(req, "purchaseContext").ok_or_else(|| {
@@ -368,7 +425,12 @@ async fn respond(deps: &Deps, req: &Request) -> Result<Response<Body>, ApiError>
         &mut response,
         cacheable.then_some(deps.config.cache_max_age_secs),
     );
-    Ok(response)
+    let quote = Quote {
+        items: result.items.len(),
+        unavailable: result.unavailable_count(),
+        degraded,
+    };
+    Ok((response, quote))
 }
 
 /// Reads the SKUs and the rules concurrently within the store budget. On failure the SKUs are

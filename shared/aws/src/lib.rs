@@ -4,8 +4,11 @@
 //! - [`dynamo::DynamoOrders`]: `OrderStore` over the orders table (and the catalog table's stock,
 //!   written in the same transactions).
 //! - [`sqs::SqsOrderEvents`]: `OrderEvents` over an SQS (FIFO) queue.
+//! - [`dynamo::DynamoSyncStates`]: the catalog sync's notification state (`SYNC#` items).
+//! - [`catalog_queue::SqsFollowUps`]: schedules the catalog sync's `notify.due` follow-ups.
 //! - [`schema`]: creates the tables exactly as `template.yaml` declares them, for tests and tools.
 
+pub mod catalog_queue;
 pub mod dispatch_queue;
 pub mod dynamo;
 pub mod invoices;

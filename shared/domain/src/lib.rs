@@ -4,6 +4,8 @@
 //! functions parse wire DTOs into these types, call the rules here, and map the result back.
 
 pub mod catalog;
+pub mod catalog_messages;
+pub mod catalog_notify;
 pub mod clock;
 pub mod duration;
 pub mod erp;

@@ -1,7 +1,7 @@
 //! In-memory adapter of every port, for unit tests of the domain and the handlers. Same semantics
 //! as the DynamoDB and embedded adapters (it passes the same contract tests), no persistence.
 
-use crate::catalog::{CatalogFile, Sku, SkuId};
+use crate::catalog::{CatalogFile, PriceEntry, Sku, SkuId};
 use crate::order::{LogEntry, Order, OrderId, OrderStatus};
 use crate::ports::{
     CatalogReader, CatalogWriter, OrderEvent, OrderEvents, OrderStore, PlaceOutcome, SaveOutcome,
@@ -107,6 +107,15 @@ impl CatalogWriter for MemoryStore {
     async fn put_shipping_rules(&self, rules: &ShippingRules) -> Result<(), StoreError> {
         self.lock().rules = Some(rules.clone());
         Ok(())
+    }
+
+    async fn set_prices(&self, sku_id: &str, prices: &[PriceEntry]) -> Result<bool, StoreError> {
+        let mut s = self.lock();
+        let Some(sku) = s.skus.get_mut(sku_id) else {
+            return Ok(false);
+        };
+        sku.prices = prices.to_vec();
+        Ok(true)
     }
 }
 

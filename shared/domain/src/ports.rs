@@ -2,7 +2,7 @@
 //! SQS) and `embedded-store` (SQLite, local queue); every adapter of a port passes the same contract
 //! tests (`tests/` package, `contract` module).
 
-use crate::catalog::{LocationId, Sku, SkuId};
+use crate::catalog::{LocationId, PriceEntry, Sku, SkuId};
 use crate::order::{LogEntry, Order, OrderId};
 use crate::shipping::ShippingRules;
 use async_trait::async_trait;
@@ -30,6 +30,13 @@ pub trait CatalogReader: Send + Sync {
 
     /// The current shipping rules, or `None` if none were loaded yet.
     async fn shipping_rules(&self) -> Result<Option<ShippingRules>, StoreError>;
+
+    /// One SKU, reading every write that completed before the call (the catalog sync compares
+    /// against it to decide what to notify). Adapters whose `get_skus` may be stale (DynamoDB's
+    /// eventually consistent BatchGetItem) override it with a consistent read.
+    async fn get_sku(&self, id: &str) -> Result<Option<Sku>, StoreError> {
+        Ok(self.get_skus(&[id.to_string()]).await?.remove(id))
+    }
 }
 
 /// Write side of the catalog (ERP sync, bulk loads).
@@ -51,6 +58,10 @@ pub trait CatalogWriter: Send + Sync {
     ) -> Result<bool, StoreError>;
 
     async fn put_shipping_rules(&self, rules: &ShippingRules) -> Result<(), StoreError>;
+
+    /// Replaces the SKU's whole price list in one single-item write, leaving every other field
+    /// and the stock untouched. Returns `false` if the SKU does not exist.
+    async fn set_prices(&self, sku_id: &str, prices: &[PriceEntry]) -> Result<bool, StoreError>;
 }
 
 /// Outcome of creating an order with its reservation.

@@ -3,7 +3,7 @@
 
 use crate::{EmbeddedStore, corrupt_json, sql_error, to_json};
 use async_trait::async_trait;
-use domain::catalog::{LocationId, Sku, SkuId, StockLevel};
+use domain::catalog::{LocationId, PriceEntry, Sku, SkuId, StockLevel};
 use domain::ports::{CatalogReader, CatalogWriter, StoreError};
 use domain::shipping::ShippingRules;
 use domain::store_support::merge_stock;
@@ -135,6 +135,34 @@ impl CatalogWriter for EmbeddedStore {
                 "INSERT INTO stock (sku_id, location, on_hand, reserved) VALUES (?1, ?2, ?3, 0)
                  ON CONFLICT (sku_id, location) DO UPDATE SET on_hand = excluded.on_hand",
                 params![sku_id, location, on_hand],
+            )
+            .map_err(sql_error)?;
+            tx.commit().map_err(sql_error)?;
+            Ok(true)
+        })
+        .await
+    }
+
+    async fn set_prices(&self, sku_id: &str, prices: &[PriceEntry]) -> Result<bool, StoreError> {
+        let (sku_id, prices) = (sku_id.to_string(), prices.to_vec());
+        self.with_conn(move |conn| {
+            let tx = conn
+                .transaction_with_behavior(TransactionBehavior::Immediate)
+                .map_err(sql_error)?;
+            let data: Option<String> = tx
+                .query_row("SELECT data FROM skus WHERE id = ?1", [&sku_id], |row| {
+                    row.get(0)
+                })
+                .optional()
+                .map_err(sql_error)?;
+            let Some(data) = data else {
+                return Ok(false);
+            };
+            let mut sku: Sku = serde_json::from_str(&data).map_err(|e| corrupt_json("SKU", e))?;
+            sku.prices = prices;
+            tx.execute(
+                "UPDATE skus SET data = ?2 WHERE id = ?1",
+                params![sku_id, to_json("SKU", &sku)?],
             )
             .map_err(sql_error)?;
             tx.commit().map_err(sql_error)?;

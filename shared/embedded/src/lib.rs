@@ -8,6 +8,7 @@
 //! sharing the file.
 
 mod catalog;
+pub mod catalog_sync;
 pub mod dispatch_queue;
 pub mod invoices;
 mod orders;
@@ -36,6 +37,11 @@ CREATE TABLE IF NOT EXISTS stock (
     on_hand  INTEGER NOT NULL,
     reserved INTEGER NOT NULL,
     PRIMARY KEY (sku_id, location)
+);
+CREATE TABLE IF NOT EXISTS catalog_sync (
+    sku_id  TEXT PRIMARY KEY,
+    version INTEGER NOT NULL,
+    data    TEXT NOT NULL
 );
 CREATE TABLE IF NOT EXISTS settings (
     key  TEXT PRIMARY KEY,

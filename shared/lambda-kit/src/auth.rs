@@ -38,7 +38,7 @@ impl fmt::Debug for Secret {
     }
 }
 
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct InboundAuth {
     pub path_secret: Option<Secret>,
     pub app_key: Option<Secret>,

@@ -1,10 +1,13 @@
 //! Glue every HTTP function shares, so handlers stay thin: one error type mapped to HTTP in one
 //! place, VTEX's error envelope, bounded JSON parsing, route matching on the path suffix (the
-//! registered fulfillment base may carry any prefix), and tracing setup.
+//! registered fulfillment base may carry any prefix), tracing setup with correlation ids on every
+//! line ([`correlation`]), and CloudWatch EMF metrics ([`metrics`]).
 
 pub mod auth;
+pub mod correlation;
 pub mod error;
 pub mod http_util;
+pub mod metrics;
 pub mod routes;
 pub mod telemetry;
 

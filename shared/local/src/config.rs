@@ -11,6 +11,9 @@ pub struct LocalConfig {
     pub sweep_every_secs: u64,
 }
 
+/// The sample catalog of this checkout, wherever the runner is started from.
+const DEFAULT_CATALOG: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../sample/catalog.json");
+
 const USAGE: &str = "usage: connector-local [--reset]
 
 environment:
@@ -36,11 +39,15 @@ impl LocalConfig {
         }
         let var = |n: &str| std::env::var(n).ok().filter(|v| !v.trim().is_empty());
         let port = match var("PORT") {
-            Some(p) => p.parse().map_err(|_| format!("PORT={p:?} is not a port number"))?,
+            Some(p) => p
+                .parse()
+                .map_err(|_| format!("PORT={p:?} is not a port number"))?,
             None => 8080,
         };
         let sweep_every_secs = match var("SWEEP_EVERY_SECS") {
-            Some(s) => s.parse().map_err(|_| format!("SWEEP_EVERY_SECS={s:?} is not a number"))?,
+            Some(s) => s
+                .parse()
+                .map_err(|_| format!("SWEEP_EVERY_SECS={s:?} is not a number"))?,
             None => 30,
         };
         Ok(LocalConfig {
@@ -48,7 +55,7 @@ impl LocalConfig {
             data_file: var("CONNECTOR_DATA")
                 .map_or_else(|| PathBuf::from(".local-data/connector.db"), PathBuf::from),
             catalog_file: var("CATALOG_FILE")
-                .map_or_else(|| PathBuf::from("shared/sample/catalog.json"), PathBuf::from),
+                .map_or_else(|| PathBuf::from(DEFAULT_CATALOG), PathBuf::from),
             reset,
             sweep_every_secs,
         })

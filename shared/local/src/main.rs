@@ -11,6 +11,7 @@
 mod bridge;
 mod config;
 mod queues;
+mod vtex;
 mod workers;
 
 use axum::Router;
@@ -32,6 +33,9 @@ pub struct App {
     pub placement: order_placement::Deps,
     pub fulfillment: fulfillment::Deps,
     pub sweeper: reservation_sweeper::Deps,
+    pub dispatch: dispatch::Deps,
+    /// The queue the ERP drops invoices, tracking and cancellations on.
+    pub dispatch_queue: embedded_store::LocalQueue,
 }
 
 #[tokio::main]
@@ -49,13 +53,19 @@ async fn run() -> Result<(), String> {
         std::fs::remove_file(&cfg.data_file).map_err(|e| format!("cannot reset data: {e}"))?;
     }
     if let Some(dir) = cfg.data_file.parent() {
-        std::fs::create_dir_all(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+        std::fs::create_dir_all(dir)
+            .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
     }
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let store = EmbeddedStore::open(&cfg.data_file)
         .map_err(|e| format!("cannot open {}: {e}", cfg.data_file.display()))?;
 
-    if store.shipping_rules().await.map_err(|e| e.to_string())?.is_none() {
+    if store
+        .shipping_rules()
+        .await
+        .map_err(|e| e.to_string())?
+        .is_none()
+    {
         let text = std::fs::read_to_string(&cfg.catalog_file)
             .map_err(|e| format!("cannot read catalog {}: {e}", cfg.catalog_file.display()))?;
         let file: domain::catalog::CatalogFile = serde_json::from_str(&text)
@@ -65,6 +75,23 @@ async fn run() -> Result<(), String> {
             .map_err(|e| e.to_string())?;
         tracing::info!(skus = n, file = %cfg.catalog_file.display(), "sample catalog loaded");
     }
+
+    let (vtex, _standin) = vtex::start(&cfg).await?;
+    let dispatch_queue = store
+        .queue(workers::DISPATCH_QUEUE)
+        .with_max_receives(workers::MAX_RECEIVES);
+    let dispatch_config = dispatch::Config::from_env().map_err(|e| e.0)?;
+    let dispatch = dispatch::Deps {
+        orders: Arc::new(store.clone()),
+        invoices: Arc::new(
+            embedded_store::invoices::SqliteInvoices::new(&store).map_err(|e| e.to_string())?,
+        ),
+        vtex: vtex.client(dispatch_config.vtex_timeout)?,
+        queue: Arc::new(dispatch_queue.clone()),
+        clock: clock.clone(),
+        default_an: dispatch_config.default_an.clone(),
+        backoff: dispatch_config.backoff,
+    };
 
     let sim_config = simulation::Config::from_env().map_err(|e| e.0)?;
     let shared = Arc::new(store.clone());
@@ -93,9 +120,13 @@ async fn run() -> Result<(), String> {
             clock.clone(),
             reservation_sweeper::Config::from_env().map_err(|e| e.to_string())?,
         ),
+        dispatch,
+        dispatch_queue,
     });
     if app.auth.is_open() {
-        tracing::warn!("inbound authentication is off (no INBOUND_PATH_SECRET / INBOUND_APP_KEY set)");
+        tracing::warn!(
+            "inbound authentication is off (no INBOUND_PATH_SECRET / INBOUND_APP_KEY set)"
+        );
     }
 
     let router = Router::new()

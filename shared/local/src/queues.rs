@@ -52,7 +52,11 @@ async fn send(
     let h = |n: &str| headers.get(n).and_then(|v| v.to_str().ok());
     let queue = crate::workers::queue(&app, &name);
     match queue
-        .send(&body, h("x-message-group-id"), h("x-message-deduplication-id"))
+        .send(
+            &body,
+            h("x-message-group-id"),
+            h("x-message-deduplication-id"),
+        )
         .await
     {
         Ok(id) => (StatusCode::OK, Json(json!({ "messageId": id }))).into_response(),
@@ -65,7 +69,10 @@ async fn drain(queue: embedded_store::LocalQueue, max: usize) -> Response {
     let mut out = Vec::new();
     // FIFO queues hand out one message per group per receive; keep receiving until `max` or empty.
     while out.len() < max {
-        let msgs = match queue.receive(max - out.len(), Duration::from_secs(30)).await {
+        let msgs = match queue
+            .receive(max - out.len(), Duration::from_secs(30))
+            .await
+        {
             Ok(m) => m,
             Err(e) => return error(StatusCode::SERVICE_UNAVAILABLE, e.to_string()),
         };

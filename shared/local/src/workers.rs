@@ -7,6 +7,9 @@ use embedded_store::LocalQueue;
 use std::sync::Arc;
 use std::time::Duration;
 
+/// The local queue the ERP drops order messages on (the template's FIFO `DispatchQueue`).
+pub const DISPATCH_QUEUE: &str = "dispatch";
+
 /// Receives before a message is parked in its dead-letter queue, as the template's redrive policy.
 pub const MAX_RECEIVES: u32 = 5;
 
@@ -16,7 +19,33 @@ pub fn queue(app: &App, name: &str) -> LocalQueue {
 
 pub fn spawn(app: Arc<App>, cfg: &LocalConfig) {
     let every = Duration::from_secs(cfg.sweep_every_secs.max(1));
-    tokio::spawn(sweep_loop(app, every));
+    tokio::spawn(sweep_loop(app.clone(), every));
+    tokio::spawn(dispatch_loop(app));
+}
+
+/// The SQS event-source mapping of the dispatch function, locally.
+async fn dispatch_loop(app: Arc<App>) {
+    let mut tick = tokio::time::interval(Duration::from_millis(500));
+    loop {
+        tick.tick().await;
+        match dispatch::local::poll_once(
+            &app.dispatch,
+            &app.dispatch_queue,
+            10,
+            Duration::from_secs(60),
+        )
+        .await
+        {
+            Ok(r) if r.received > 0 => tracing::info!(
+                received = r.received,
+                done = r.deleted,
+                retried = r.retried,
+                "dispatch batch"
+            ),
+            Ok(_) => {}
+            Err(e) => tracing::warn!(error = %e, "dispatch poll failed"),
+        }
+    }
 }
 
 /// The EventBridge schedule of the template, locally.

@@ -4,12 +4,15 @@
 //! it for the local runner.
 //!
 //! Routes:
-//! - VTEX's own (behind the [`gate`]: auth headers, fault injection, journal): [`oms`] today.
+//! - VTEX's own (behind the [`gate`]: auth headers, fault injection, journal): [`oms`] and
+//!   [`catalog`] (notificator, change notification, suggestions).
 //!   To add catalog / notificator / suggestion / import-flow routes: a new module with
 //!   `pub fn routes() -> Router<Shared>` and its state behind a `Mutex` field of [`StandIn`], merged
 //!   in [`vtex_routes`].
-//! - Control (`/_standin/…`, no auth): `GET requests`, `POST faults`, `POST reset`, `POST orders`.
+//! - Control (`/_standin/…`, no auth): `GET requests`, `POST faults`, `POST reset`, `POST orders`,
+//!   `POST catalog/known`, `GET catalog/suggestions`.
 
+pub mod catalog;
 pub mod oms;
 
 use axum::body::{Body, Bytes, to_bytes};
@@ -55,6 +58,7 @@ pub struct StandIn {
     journal: Mutex<Vec<RecordedRequest>>,
     faults: Mutex<Faults>,
     pub oms: Mutex<oms::OmsState>,
+    pub catalog: Mutex<catalog::CatalogState>,
 }
 
 pub type Shared = Arc<StandIn>;
@@ -119,6 +123,7 @@ impl StandIn {
             journal: Mutex::new(Vec::new()),
             faults: Mutex::new(Faults::default()),
             oms: Mutex::new(oms::OmsState::default()),
+            catalog: Mutex::new(catalog::CatalogState::default()),
         })
     }
 
@@ -139,6 +144,7 @@ impl StandIn {
         lock(&self.journal).clear();
         *lock(&self.faults) = Faults::default();
         *lock(&self.oms) = oms::OmsState::default();
+        *lock(&self.catalog) = catalog::CatalogState::default();
     }
 
     fn record(&self, mut r: RecordedRequest) {
@@ -179,6 +185,7 @@ pub fn oms_error(status: StatusCode, code: &str, message: impl Into<String>) -> 
 pub fn vtex_routes(state: Shared) -> Router {
     Router::new()
         .merge(oms::routes())
+        .merge(catalog::routes())
         .layer(middleware::from_fn_with_state(state.clone(), gate))
         .with_state(state)
 }
@@ -191,7 +198,8 @@ pub fn router(state: Shared) -> Router {
         .route("/_standin/reset", post(reset))
         .route("/_standin/orders", post(oms::seed_order))
         .with_state(state.clone());
-    control.merge(vtex_routes(state))
+    let catalog_control = catalog::control_routes().with_state(state.clone());
+    control.merge(catalog_control).merge(vtex_routes(state))
 }
 
 async fn list_requests(State(s): State<Shared>) -> Json<Vec<RecordedRequest>> {

@@ -70,7 +70,7 @@ impl AppCredentials {
         eq(&self.key, key) & eq(&self.token, token)
     }
 
-    fn headers(&self) -> Result<HeaderMap, ClientError> {
+    pub(crate) fn headers(&self) -> Result<HeaderMap, ClientError> {
         let mut h = HeaderMap::new();
         let secret = |v: &str| {
             let mut hv = HeaderValue::from_str(v).map_err(|_| {

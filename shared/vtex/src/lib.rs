@@ -1,6 +1,7 @@
 //! VTEX wire shapes (DTOs, serde) and the outbound client. DTOs mirror the protocol exactly
 //! (camelCase, `null` rather than omitted); conversion to domain types happens at the edges.
 
+pub mod catalog;
 pub mod client;
 pub mod oms;
 pub mod orders;

@@ -12,7 +12,7 @@ use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::operation::put_item::PutItemError;
 use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
 use aws_sdk_dynamodb::types::{AttributeValue, KeysAndAttributes};
-use domain::catalog::{LocationId, Sku, SkuId, StockLevel};
+use domain::catalog::{LocationId, PriceEntry, Sku, SkuId, StockLevel};
 use domain::ports::{CatalogReader, CatalogWriter, StoreError};
 use domain::shipping::ShippingRules;
 use domain::store_support::merge_stock;
@@ -146,6 +146,20 @@ impl CatalogReader for DynamoCatalog {
             .flatten()
             .map(|item| sku_from_item(&item).map(|sku| (sku.id.clone(), sku)))
             .collect()
+    }
+
+    /// Consistent GetItem: the catalog sync diffs against it right after its own writes.
+    async fn get_sku(&self, id: &str) -> Result<Option<Sku>, StoreError> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .set_key(Some(sku_key(id)))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| sdk_error("GetItem", e))?;
+        out.item.map(|item| sku_from_item(&item)).transpose()
     }
 
     async fn shipping_rules(&self) -> Result<Option<ShippingRules>, StoreError> {
@@ -305,6 +319,80 @@ impl CatalogWriter for DynamoCatalog {
         }
         Err(StoreError::Unavailable(format!(
             "stock update of SKU {sku_id} kept conflicting with concurrent writes"
+        )))
+    }
+
+    /// Read `data` and `rev` consistently, rewrite `data` with the new prices conditioned on the
+    /// `rev` read (an `upsert_sku` in between makes it start over). The stock map is not touched,
+    /// so holds taken meanwhile are never at risk.
+    async fn set_prices(&self, sku_id: &str, prices: &[PriceEntry]) -> Result<bool, StoreError> {
+        for attempt in 0..MAX_ATTEMPTS {
+            let out = self
+                .client
+                .get_item()
+                .table_name(&self.table)
+                .set_key(Some(sku_key(sku_id)))
+                .consistent_read(true)
+                .projection_expression("#d, #r")
+                .expression_attribute_names("#d", "data")
+                .expression_attribute_names("#r", "rev")
+                .send()
+                .await
+                .map_err(|e| sdk_error("GetItem", e))?;
+            let Some(item) = out.item else {
+                return Ok(false);
+            };
+            let rev = if item.contains_key("rev") {
+                get_n(&item, "rev")?
+            } else {
+                0
+            };
+            let mut data: Sku = serde_json::from_str(get_s(&item, "data")?)
+                .map_err(|e| corrupt_json("SKU data", e))?;
+            data.prices = prices.to_vec();
+            data.stock.clear();
+            let mut e = Expr::default();
+            let data_name = e.name("data");
+            let rev_name = e.name("rev");
+            let data_value = e.value(s(to_json("SKU", &data)?));
+            let new_rev = e.value(n(rev + 1));
+            let old_rev = e.value(n(rev));
+            let condition = if rev == 0 {
+                format!(
+                    "attribute_exists({}) AND (attribute_not_exists({rev_name}) OR {rev_name} = {old_rev})",
+                    e.name("pk")
+                )
+            } else {
+                format!("{rev_name} = {old_rev}")
+            };
+            let result = self
+                .client
+                .update_item()
+                .table_name(&self.table)
+                .set_key(Some(sku_key(sku_id)))
+                .update_expression(format!(
+                    "SET {data_name} = {data_value}, {rev_name} = {new_rev}"
+                ))
+                .condition_expression(condition)
+                .set_expression_attribute_names(e.names())
+                .set_expression_attribute_values(e.values())
+                .send()
+                .await;
+            match result {
+                Ok(_) => return Ok(true),
+                Err(err)
+                    if matches!(
+                        err.as_service_error(),
+                        Some(UpdateItemError::ConditionalCheckFailedException(_))
+                    ) =>
+                {
+                    backoff(attempt).await
+                }
+                Err(err) => return Err(sdk_error("UpdateItem", err)),
+            }
+        }
+        Err(StoreError::Unavailable(format!(
+            "price update of SKU {sku_id} kept conflicting with concurrent writes"
         )))
     }
 

@@ -8,6 +8,7 @@
 //! |-------|--------------|------------------|
 //! | SKU   | `SKU#{id}`   | `data` (S): the SKU without stock, JSON; `stock` (M): `{ "<location>": { "onHand": N, "reserved": N, "available": N } }`; `rev` (N) |
 //! | rules | `RULES`      | `data` (S): the shipping rules, JSON |
+//! | sync  | `SYNC#{id}`  | `data` (S): the SKU's notification state (`domain::catalog_notify::SyncState`), JSON; `version` (N) |
 //!
 //! `available` is `onHand - reserved`, kept by every writer of the two counters because a
 //! condition expression cannot do arithmetic. It may be negative (the ERP reported less than is
@@ -17,14 +18,20 @@
 //!
 //! `rev` counts the writes that change the *set* of locations (`upsert_sku`, `set_on_hand`); those
 //! read, then write conditioned on the `rev` and on every `reserved` counter they read, and retry
-//! on conflict, so a catalog write never loses a hold taken in between.
+//! on conflict, so a catalog write never loses a hold taken in between. `set_prices` rewrites
+//! `data` conditioned on the `rev` it read (and bumps it), so it never undoes an `upsert_sku`.
+//!
+//! The sync item is written by the catalog sync only, apart from the SKU item so the hot stock
+//! counters never contend with notification bookkeeping (see [`DynamoSyncStates`]).
 //!
 //! Access patterns:
 //! - simulation: `get_skus` → BatchGetItem of up to 100 distinct `SKU#` keys per request, the
 //!   chunks in parallel (⌈N/100⌉ round trips), unprocessed keys retried with back-off; eventually
 //!   consistent (a simulation may be a second stale; placement re-checks under a condition).
 //! - simulation: `shipping_rules` → GetItem `RULES`.
-//! - ERP sync: `upsert_sku`, `set_on_hand` → consistent GetItem, then conditional Put / Update.
+//! - ERP sync: `upsert_sku`, `set_on_hand`, `set_prices` → consistent GetItem, then conditional
+//!   Put / Update; `get_sku` → consistent GetItem; sync state → consistent GetItem `SYNC#`, then
+//!   Put conditioned on `version`.
 //! - placement, cancel, expiry, invoicing: `Update` of `stock.<loc>` inside the order transactions
 //!   (see below).
 //!
@@ -51,10 +58,12 @@
 //! - order log: `append_log` → PutItem; `read_log` → Query `pk = ORDER#id AND begins_with(sk, LOG#)`.
 
 mod catalog;
+mod catalog_sync;
 mod expr;
 mod orders;
 
 pub use catalog::DynamoCatalog;
+pub use catalog_sync::DynamoSyncStates;
 pub use orders::{DynamoOrders, GSI1};
 
 use aws_sdk_dynamodb::error::{DisplayErrorContext, SdkError};

@@ -1,0 +1,176 @@
+//! Correlation ids on every log line of a request (CONTRACT.md §3, "Headers VTEX sends").
+//!
+//! Each HTTP handler runs inside [`request_span`]. [`crate::telemetry::init`] prints the current
+//! span with every JSON line, so each line of a request carries:
+//! - `function`: which handler;
+//! - `operation_id`: VTEX's `x-vtex-operation-id` (what VTEX support asks for), `-` when absent;
+//! - `traceparent`: the W3C trace context VTEX sends, `-` when absent;
+//! - `order_id` / `marketplace_order_id`: recorded with [`record_order_id`] /
+//!   [`record_marketplace_order_id`] as soon as the handler knows them (absent before).
+//!
+//! In CloudWatch Logs Insights: `filter span.operation_id = "…"` or
+//! `filter span.marketplace_order_id = "…"` lists one request or one order across functions.
+//!
+//! Only ids go into the span: never a path (it may hold the secret segment), a body or a header
+//! other than these two.
+
+use crate::http_util::header;
+use lambda_http::Request;
+use tracing::Span;
+use tracing::field::Empty;
+
+pub const OPERATION_ID_HEADER: &str = "x-vtex-operation-id";
+pub const TRACEPARENT_HEADER: &str = "traceparent";
+
+/// Longest id kept: a traceparent is 55 characters and an operation id a UUID; anything longer
+/// is not what VTEX sends and would only bloat every line.
+const MAX_ID_LEN: usize = 128;
+
+/// The correlation ids of one inbound request.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Correlation {
+    pub operation_id: Option<String>,
+    pub traceparent: Option<String>,
+}
+
+impl Correlation {
+    pub fn from_request(req: &Request) -> Self {
+        Correlation {
+            operation_id: header(req, OPERATION_ID_HEADER).and_then(clean),
+            traceparent: header(req, TRACEPARENT_HEADER).and_then(clean),
+        }
+    }
+
+    /// The span for one unit of work of `function` (an HTTP request here; a queue message for the
+    /// SQS functions, which build the [`Correlation`] from the message).
+    pub fn span(&self, function: &'static str) -> Span {
+        // ERROR level so the span is enabled whatever the log level: with `RUST_LOG=warn`, an
+        // INFO span would be filtered out and the warnings would lose their correlation.
+        tracing::error_span!(
+            "request",
+            function,
+            operation_id = self.operation_id.as_deref().unwrap_or("-"),
+            traceparent = self.traceparent.as_deref().unwrap_or("-"),
+            order_id = Empty,
+            marketplace_order_id = Empty,
+        )
+    }
+}
+
+/// The span to run one HTTP request of `function` in: `handle(...).instrument(request_span(..))`.
+pub fn request_span(function: &'static str, req: &Request) -> Span {
+    Correlation::from_request(req).span(function)
+}
+
+/// Our order id, once known, on every following line of the current request.
+pub fn record_order_id(order_id: &str) {
+    Span::current().record("order_id", order_id);
+}
+
+/// The marketplace order id, once known, on every following line of the current request.
+pub fn record_marketplace_order_id(marketplace_order_id: &str) {
+    Span::current().record("marketplace_order_id", marketplace_order_id);
+}
+
+/// Both ids of an order found or created by the request.
+pub fn record_order(order_id: &str, marketplace_order_id: &str) {
+    record_order_id(order_id);
+    record_marketplace_order_id(marketplace_order_id);
+}
+
+/// Trimmed and bounded; blank is absent. `header` already refused non-visible-ASCII values, so
+/// cutting at a byte index is cutting at a character.
+fn clean(value: &str) -> Option<String> {
+    let v = value.trim();
+    (!v.is_empty()).then(|| v[..v.len().min(MAX_ID_LEN)].to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Write;
+    use std::sync::{Arc, Mutex};
+    use tracing::Instrument;
+
+    fn req(headers: &[(&str, &str)]) -> Request {
+        let mut b = http::Request::builder().uri("/pvt/orders");
+        for (k, v) in headers {
+            b = b.header(*k, *v);
+        }
+        b.body(lambda_http::Body::Empty).unwrap()
+    }
+
+    #[derive(Clone, Default)]
+    struct Buf(Arc<Mutex<Vec<u8>>>);
+
+    impl Write for Buf {
+        fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(b);
+            Ok(b.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    fn lines(buf: &Buf) -> Vec<serde_json::Value> {
+        String::from_utf8(buf.0.lock().unwrap().clone())
+            .unwrap()
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect()
+    }
+
+    #[test]
+    fn reads_both_headers_trimmed_and_bounded() {
+        let long = "x".repeat(500);
+        let c = Correlation::from_request(&req(&[
+            ("X-VTEX-Operation-Id", " op-1 "),
+            ("traceparent", &long),
+        ]));
+        assert_eq!(c.operation_id.as_deref(), Some("op-1"));
+        assert_eq!(c.traceparent.map(|t| t.len()), Some(MAX_ID_LEN));
+        assert_eq!(Correlation::from_request(&req(&[])), Correlation::default());
+        assert_eq!(
+            Correlation::from_request(&req(&[("x-vtex-operation-id", "  ")])).operation_id,
+            None
+        );
+    }
+
+    #[tokio::test]
+    async fn every_line_carries_the_ids_recorded_so_far() {
+        let buf = Buf::default();
+        let writer = buf.clone();
+        let subscriber = crate::telemetry::json_subscriber("warn", move || writer.clone());
+        let _guard = tracing::subscriber::set_default(subscriber);
+        let r = req(&[
+            ("x-vtex-operation-id", "op-42"),
+            (
+                "traceparent",
+                "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01",
+            ),
+        ]);
+        async {
+            tracing::warn!("before the body is read");
+            record_marketplace_order_id("MKP-1");
+            record_order_id("SLR-1");
+            tracing::error!("after");
+        }
+        .instrument(request_span("order_placement", &r))
+        .await;
+
+        let out = lines(&buf);
+        assert_eq!(out.len(), 2, "{out:?}");
+        for line in &out {
+            assert_eq!(line["span"]["operation_id"], "op-42");
+            assert_eq!(line["span"]["function"], "order_placement");
+            assert_eq!(
+                line["span"]["traceparent"],
+                "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"
+            );
+        }
+        assert!(out[0]["span"].get("order_id").is_none());
+        assert_eq!(out[1]["span"]["order_id"], "SLR-1");
+        assert_eq!(out[1]["span"]["marketplace_order_id"], "MKP-1");
+    }
+}

@@ -1,0 +1,59 @@
+//! Where the local runner's outbound VTEX calls go: `VTEX_BASE_URL` with `VTEX_APP_KEY` /
+//! `VTEX_APP_TOKEN` when set (e.g. a sandbox account), else an in-process stand-in for VTEX on
+//! `STANDIN_PORT` (default `PORT + 1`) that records every call (`GET /_standin/requests`).
+
+use crate::config::LocalConfig;
+use std::time::Duration;
+use vtex::client::{AppCredentials, VtexClient};
+
+pub struct Outbound {
+    pub base_url: String,
+    pub credentials: AppCredentials,
+}
+
+impl Outbound {
+    pub fn client(&self, timeout: Duration) -> Result<VtexClient, String> {
+        VtexClient::with_timeout(self.base_url.clone(), self.credentials.clone(), timeout)
+            .map_err(|e| e.to_string())
+    }
+}
+
+/// Returns the outbound target and, when it is the stand-in, the handle that keeps it running.
+pub async fn start(
+    cfg: &LocalConfig,
+) -> Result<(Outbound, Option<vtex_standin::ServerHandle>), String> {
+    let var = |n: &str| std::env::var(n).ok().filter(|v| !v.trim().is_empty());
+    if let Some(base_url) = var("VTEX_BASE_URL") {
+        let (Some(key), Some(token)) = (var("VTEX_APP_KEY"), var("VTEX_APP_TOKEN")) else {
+            return Err("VTEX_BASE_URL is set: also set VTEX_APP_KEY and VTEX_APP_TOKEN".into());
+        };
+        tracing::info!(%base_url, "outbound VTEX calls go to VTEX_BASE_URL");
+        let credentials = AppCredentials::new(key, token);
+        return Ok((
+            Outbound {
+                base_url,
+                credentials,
+            },
+            None,
+        ));
+    }
+    let port = match var("STANDIN_PORT") {
+        Some(p) => p
+            .parse::<u16>()
+            .map_err(|_| format!("STANDIN_PORT={p:?} is not a port number"))?,
+        None => cfg.port.checked_add(1).unwrap_or(0),
+    };
+    let (addr, handle) = vtex_standin::serve(([127, 0, 0, 1], port).into())
+        .await
+        .map_err(|e| format!("cannot start the VTEX stand-in on port {port}: {e}"))?;
+    let base_url = format!("http://{addr}");
+    tracing::info!(url = %base_url, "VTEX stand-in running; see what it received at {base_url}/_standin/requests");
+    let credentials = handle.credentials();
+    Ok((
+        Outbound {
+            base_url,
+            credentials,
+        },
+        Some(handle),
+    ))
+}
