@@ -40,7 +40,9 @@ pub async fn inbound_auth(sdk: &aws_config::SdkConfig) -> Result<InboundAuth, St
         app_token: field("appToken"),
     };
     if auth.is_open() {
-        return Err("the inbound auth secret enables no method (pathSecret or appKey+appToken)".into());
+        return Err(
+            "the inbound auth secret enables no method (pathSecret or appKey+appToken)".into(),
+        );
     }
     Ok(auth)
 }
