@@ -21,7 +21,7 @@ echo "==> linting template.yaml (cfn-lint, SAM transform included)"
 
 PORT=$("$VENV/bin/python" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 LOG="${TMPDIR:-/tmp}/moto-$PORT.log"
-"$VENV/bin/moto_server" -H 127.0.0.1 -p "$PORT" >"$LOG" 2>&1 &
+"$VENV/bin/python" "$ROOT/tests/moto_server.py" -H 127.0.0.1 -p "$PORT" >"$LOG" 2>&1 &
 MOTO_PID=$!
 trap 'kill $MOTO_PID 2>/dev/null || true' EXIT
 for _ in $(seq 1 300); do

@@ -212,6 +212,9 @@ fn json_of(resp: &Response<Body>) -> Value {
     }
 }
 
+/// Extra request headers: (name, value).
+type Headers<'a> = Vec<(&'a str, &'a str)>;
+
 fn percent_encode(s: &str) -> String {
     s.bytes()
         .map(|b| match b {
@@ -377,7 +380,7 @@ async fn customer_data_and_secrets_never_reach_logs_or_metrics() {
     // Wrong credentials, every method, on every function.
     let wrong_authorization = format!(r#"VTEX key="{WRONG_KEY}" token="{WRONG_TOKEN}""#);
     let half_wrong_authorization = format!(r#"VTEX key="{APP_KEY}" token="{WRONG_TOKEN}""#);
-    let attempts: Vec<(&str, String, Vec<(&str, &str)>)> = vec![
+    let attempts: Vec<(&str, String, Headers)> = vec![
         (
             "op-bad-path",
             format!("/vtex/{WRONG_SECRET}/pvt/orders?an=acct"),
@@ -505,7 +508,9 @@ async fn customer_data_and_secrets_never_reach_logs_or_metrics() {
     for line in &lines {
         let span = &line["span"];
         assert!(
-            span["operation_id"].as_str().is_some_and(|o| o.starts_with("op-")),
+            span["operation_id"]
+                .as_str()
+                .is_some_and(|o| o.starts_with("op-")),
             "a line without the operation id: {line}"
         );
         let op = span["operation_id"].as_str().unwrap();

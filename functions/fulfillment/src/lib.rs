@@ -153,6 +153,7 @@ impl Deps {
 /// Routes fulfill, cancel and the admin view. Always a response: refusals and failures become
 /// VTEX's error envelope.
 pub async fn handle(deps: &Deps, req: Request) -> Response<Body> {
+    let started = std::time::Instant::now();
     let span = correlation::request_span("fulfillment", &req);
     async {
         let response = match route(deps, &req).await {
@@ -162,6 +163,7 @@ pub async fn handle(deps: &Deps, req: Request) -> Response<Body> {
         if response.status() == StatusCode::UNAUTHORIZED {
             metrics::emit_for("fulfillment", &[("AuthFailures", 1.0, Unit::Count)]);
         }
+        correlation::log_handled(response.status(), started);
         response
     }
     .instrument(span)

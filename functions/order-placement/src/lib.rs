@@ -156,6 +156,7 @@ struct Tally {
 
 /// `POST …/pvt/orders`. Always a response: refusals and failures become VTEX's error envelope.
 pub async fn handle(deps: &Deps, req: Request) -> Response<Body> {
+    let started = std::time::Instant::now();
     let span = correlation::request_span("order_placement", &req);
     async {
         let mut tally = Tally::default();
@@ -177,6 +178,7 @@ pub async fn handle(deps: &Deps, req: Request) -> Response<Body> {
                 ),
             ],
         );
+        correlation::log_handled(response.status(), started);
         response
     }
     .instrument(span)

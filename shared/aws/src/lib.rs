@@ -6,11 +6,13 @@
 //! - [`sqs::SqsOrderEvents`]: `OrderEvents` over an SQS (FIFO) queue.
 //! - [`dynamo::DynamoSyncStates`]: the catalog sync's notification state (`SYNC#` items).
 //! - [`catalog_queue::SqsFollowUps`]: schedules the catalog sync's `notify.due` follow-ups.
+//! - [`imports`]: the import flow's store (imports table) and queues.
 //! - [`schema`]: creates the tables exactly as `template.yaml` declares them, for tests and tools.
 
 pub mod catalog_queue;
 pub mod dispatch_queue;
 pub mod dynamo;
+pub mod imports;
 pub mod invoices;
 pub mod schema;
 pub mod secrets;

@@ -82,7 +82,9 @@ impl CatalogMessage {
     /// The JSON the ERP would send (`messageId` omitted when absent).
     pub fn to_json(&self) -> String {
         let mut v = match &self.change {
-            CatalogChange::SkuUpsert(sku) => serde_json::json!({ "type": "sku.upsert", "sku": sku }),
+            CatalogChange::SkuUpsert(sku) => {
+                serde_json::json!({ "type": "sku.upsert", "sku": sku })
+            }
             CatalogChange::PriceChanged { sku_id, prices } => {
                 serde_json::json!({ "type": "price.changed", "skuId": sku_id, "prices": prices })
             }
@@ -404,7 +406,11 @@ fn typed<T: DeserializeOwned>(value: &Value, field: &str) -> Result<T, Vec<Viola
 fn check_id_value(v: Option<&Value>, field: &str, out: &mut Vec<Violation>) -> Option<String> {
     match v {
         None | Some(Value::Null) => {
-            out.push(Violation::new(field, ViolationCode::MissingId, "is required"));
+            out.push(Violation::new(
+                field,
+                ViolationCode::MissingId,
+                "is required",
+            ));
             None
         }
         Some(Value::String(s)) => match id_problem(s) {
@@ -1079,7 +1085,8 @@ mod tests {
 
     #[test]
     fn negative_or_fractional_stock_is_refused() {
-        let body = json!({"type":"stock.changed","version":1,"skuId":"1","location":"w","onHand":2.5});
+        let body =
+            json!({"type":"stock.changed","version":1,"skuId":"1","location":"w","onHand":2.5});
         assert_eq!(codes(body.to_string().as_bytes()), vec!["INVALID_VALUE"]);
         let mut s = sku_json();
         s["stock"]["cd-cajamar"]["onHand"] = json!(-1);
@@ -1097,7 +1104,8 @@ mod tests {
         for bad in ["https://", "https:// x", "ftp://a/b", ""] {
             assert!(!is_https_url(bad), "{bad}");
         }
-        assert!(is_https_url("HTTPS://cdn.example.com/a b".split(' ').next().unwrap()));
+        assert!(is_https_url("HTTPS://cdn.example.com/a.jpg?v=2"));
+        assert!(!is_https_url("https://cdn.example.com/a b.jpg"));
     }
 
     #[test]
@@ -1200,7 +1208,10 @@ mod tests {
 
         let mut new = old.clone();
         new.stock.get_mut("cd-cajamar").unwrap().on_hand = 11;
-        assert_eq!(changes(Some(&old), &new).kinds(), vec![NotifyKind::Inventory]);
+        assert_eq!(
+            changes(Some(&old), &new).kinds(),
+            vec![NotifyKind::Inventory]
+        );
 
         // Reservations are ours, not the ERP's: they never call for a notification.
         let mut new = old.clone();

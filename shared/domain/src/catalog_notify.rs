@@ -43,7 +43,11 @@ pub enum NotifyKind {
 }
 
 impl NotifyKind {
-    pub const ALL: [NotifyKind; 3] = [NotifyKind::Price, NotifyKind::Inventory, NotifyKind::Catalog];
+    pub const ALL: [NotifyKind; 3] = [
+        NotifyKind::Price,
+        NotifyKind::Inventory,
+        NotifyKind::Catalog,
+    ];
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -119,7 +123,9 @@ pub enum FollowUpStep {
 pub enum FollowUpEnd {
     Done,
     /// Changes arrived during the send: a new follow-up for `due` takes over.
-    Reschedule { due: DateTime<Utc> },
+    Reschedule {
+        due: DateTime<Utc>,
+    },
 }
 
 impl KindState {
@@ -133,7 +139,8 @@ impl KindState {
 
     /// The scheduled follow-up, unless it is presumed lost.
     fn live_followup(&self, now: DateTime<Utc>, c: &Coalescing) -> Option<DateTime<Utc>> {
-        self.followup_due.filter(|due| now < *due + c.followup_grace)
+        self.followup_due
+            .filter(|due| now < *due + c.followup_grace)
     }
 
     /// Counts a change (its store write is done) and decides what it does.
@@ -281,10 +288,7 @@ pub async fn update<T>(
         if next == current.state {
             return Ok((out, next));
         }
-        if store
-            .put_sync_state(sku_id, &next, current.version)
-            .await?
-        {
+        if store.put_sync_state(sku_id, &next, current.version).await? {
             return Ok((out, next));
         }
     }
@@ -501,7 +505,10 @@ pub mod contract {
         }
         let read = store.get_sync_state(&other).await.map_err(e)?;
         if read.state.price.changes != 5 {
-            return Err(format!("5 concurrent bumps gave {}", read.state.price.changes));
+            return Err(format!(
+                "5 concurrent bumps gave {}",
+                read.state.price.changes
+            ));
         }
         Ok(())
     }
@@ -524,7 +531,10 @@ mod tests {
     #[test]
     fn first_change_sends_at_once() {
         let mut k = KindState::default();
-        assert_eq!(k.record_change(t(0), &C), AfterChange::SendNow { covers: 1 });
+        assert_eq!(
+            k.record_change(t(0), &C),
+            AfterChange::SendNow { covers: 1 }
+        );
         k.sent(1, t(0));
         assert!(!k.pending());
     }
@@ -684,11 +694,17 @@ mod tests {
             due: t(60),
         };
         let g = f.group_id();
-        assert!(g.len() <= 128 && g.chars().all(|c| c.is_ascii_graphic()), "{g}");
+        assert!(
+            g.len() <= 128 && g.chars().all(|c| c.is_ascii_graphic()),
+            "{g}"
+        );
         let d = f.dedup_id();
         assert!(d.len() <= 128 && d.chars().all(|c| c.is_ascii_graphic()));
         assert_eq!(d, f.clone().dedup_id());
-        let later = NotifyDue { due: t(61), ..f.clone() };
+        let later = NotifyDue {
+            due: t(61),
+            ..f.clone()
+        };
         assert_ne!(later.dedup_id(), d);
         assert_eq!(fnv1a(b"a"), 0xaf63_dc4c_8601_ec8c);
     }
@@ -700,11 +716,16 @@ mod tests {
         let json = serde_json::to_string(&s).unwrap();
         assert!(!json.contains("lastSentAt"), "{json}");
         assert_eq!(serde_json::from_str::<SyncState>(&json).unwrap(), s);
-        assert_eq!(serde_json::from_str::<SyncState>("{}").unwrap(), SyncState::default());
+        assert_eq!(
+            serde_json::from_str::<SyncState>("{}").unwrap(),
+            SyncState::default()
+        );
     }
 
     #[tokio::test]
     async fn memory_store_passes_the_contract() {
-        contract::run(&MemorySyncStates::new(), "mem").await.unwrap();
+        contract::run(&MemorySyncStates::new(), "mem")
+            .await
+            .unwrap();
     }
 }

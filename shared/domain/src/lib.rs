@@ -9,6 +9,7 @@ pub mod catalog_notify;
 pub mod clock;
 pub mod duration;
 pub mod erp;
+pub mod import;
 pub mod invoice_store;
 pub mod invoicing;
 pub mod lifecycle;

@@ -10,6 +10,7 @@
 mod catalog;
 pub mod catalog_sync;
 pub mod dispatch_queue;
+pub mod imports;
 pub mod invoices;
 mod orders;
 mod queue;

@@ -81,9 +81,23 @@ impl LocalQueue {
         group_id: Option<&str>,
         dedup_id: Option<&str>,
     ) -> Result<String, StoreError> {
+        self.send_delayed(body, group_id, dedup_id, Duration::ZERO)
+            .await
+    }
+
+    /// [`Self::send`], the message becoming visible `delay` from now (SQS `DelaySeconds`, without
+    /// its 15-minute cap).
+    pub async fn send_delayed(
+        &self,
+        body: &str,
+        group_id: Option<&str>,
+        dedup_id: Option<&str>,
+        delay: Duration,
+    ) -> Result<String, StoreError> {
         let (queue, body) = (self.name.clone(), body.to_string());
         let (group_id, dedup_id) = (group_id.map(str::to_string), dedup_id.map(str::to_string));
         let now = self.now_ms();
+        let visible_at = now.saturating_add(millis(delay));
         self.store
             .with_conn(move |conn| {
                 let tx = conn
@@ -111,8 +125,8 @@ impl LocalQueue {
                 tx.execute(
                     "INSERT INTO queue_messages
                      (queue, message_id, body, group_id, sent_at_ms, visible_at_ms)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?5)",
-                    params![queue, message_id, body, group_id, now],
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                    params![queue, message_id, body, group_id, now, visible_at],
                 )
                 .map_err(sql_error)?;
                 if let Some(dedup) = &dedup_id {
@@ -335,6 +349,18 @@ mod tests {
         assert!(!q.delete(&first[0].receipt_handle).await.unwrap());
         assert!(q.delete(&again[0].receipt_handle).await.unwrap());
         assert!(q.is_empty().await.unwrap());
+    }
+
+    #[tokio::test]
+    async fn a_delayed_message_is_hidden_until_its_delay_passes() {
+        let (store, clock) = store();
+        let q = store.queue("q");
+        q.send_delayed("later", None, None, Duration::from_secs(60))
+            .await
+            .unwrap();
+        assert!(q.receive(10, VISIBILITY).await.unwrap().is_empty());
+        clock.advance(chrono::Duration::seconds(60));
+        assert_eq!(q.receive(10, VISIBILITY).await.unwrap()[0].body, "later");
     }
 
     #[tokio::test]

@@ -72,6 +72,16 @@ pub fn record_marketplace_order_id(marketplace_order_id: &str) {
     Span::current().record("marketplace_order_id", marketplace_order_id);
 }
 
+/// The last line of a request: its status and time, with every id recorded by then (so each
+/// request has at least one line carrying them all).
+pub fn log_handled(status: http::StatusCode, started: std::time::Instant) {
+    tracing::info!(
+        status = status.as_u16(),
+        elapsed_ms = started.elapsed().as_millis() as u64,
+        "request handled"
+    );
+}
+
 /// Both ids of an order found or created by the request.
 pub fn record_order(order_id: &str, marketplace_order_id: &str) {
     record_order_id(order_id);

@@ -23,6 +23,10 @@
 //! `sam local` too) or when `METRICS_STDOUT=1`; elsewhere (the local runner, `cargo test`) there
 //! is no CloudWatch to read them and they are dropped unless a test set an output.
 //!
+//! An EMF line has no `level`, so Lambda's log-level filtering (the template's `LogFormat: JSON` +
+//! `ApplicationLogLevel`) files it as INFO: with the level at WARN or ERROR, the metrics are
+//! dropped with the INFO logs. Keep `ApplicationLogLevel` at INFO (or DEBUG) where metrics matter.
+//!
 //! Metrics the connector emits (namespace `METRICS_NAMESPACE`, dimension `Function`):
 //!
 //! | Function | Metric | Unit | Meaning |

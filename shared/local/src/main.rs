@@ -36,6 +36,9 @@ pub struct App {
     pub dispatch: dispatch::Deps,
     /// The queue the ERP drops invoices, tracking and cancellations on.
     pub dispatch_queue: embedded_store::LocalQueue,
+    pub catalog_sync: catalog_sync::Deps,
+    /// The queue the ERP drops price, stock and SKU changes on.
+    pub catalog_queue: embedded_store::LocalQueue,
 }
 
 #[tokio::main]
@@ -93,6 +96,18 @@ async fn run() -> Result<(), String> {
         backoff: dispatch_config.backoff,
     };
 
+    let catalog_queue = store
+        .queue(catalog_sync::local::QUEUE)
+        .with_max_receives(10);
+    let catalog_sync = catalog_sync::local::deps(
+        &store,
+        &catalog_queue,
+        &vtex.catalog_config()?,
+        vtex.credentials.clone(),
+        clock.clone(),
+    )
+    .map_err(|e| e.to_string())?;
+
     let sim_config = simulation::Config::from_env().map_err(|e| e.0)?;
     let shared = Arc::new(store.clone());
     let app = Arc::new(App {
@@ -122,6 +137,8 @@ async fn run() -> Result<(), String> {
         ),
         dispatch,
         dispatch_queue,
+        catalog_sync,
+        catalog_queue,
     });
     if app.auth.is_open() {
         tracing::warn!(

@@ -12,6 +12,22 @@ pub struct Outbound {
 }
 
 impl Outbound {
+    /// The catalog sync's settings: the environment's, with the outbound target filled in and, for
+    /// the stand-in, a seller id and marketplace account so nothing else needs setting.
+    pub fn catalog_config(&self) -> Result<catalog_sync::Config, String> {
+        let base = self.base_url.clone();
+        catalog_sync::Config::from_lookup(|k| {
+            let env = std::env::var(k).ok().filter(|v| !v.trim().is_empty());
+            match k {
+                "VTEX_BASE_URL" | "VTEX_SUGGESTIONS_BASE_URL" => env.or_else(|| Some(base.clone())),
+                "VTEX_SELLER_ID" => env.or_else(|| Some("1".into())),
+                "VTEX_ACCOUNT" => env.or_else(|| Some("localmarketplace".into())),
+                _ => env,
+            }
+        })
+        .map_err(|e| e.0)
+    }
+
     pub fn client(&self, timeout: Duration) -> Result<VtexClient, String> {
         VtexClient::with_timeout(self.base_url.clone(), self.credentials.clone(), timeout)
             .map_err(|e| e.to_string())

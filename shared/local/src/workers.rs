@@ -20,7 +20,33 @@ pub fn queue(app: &App, name: &str) -> LocalQueue {
 pub fn spawn(app: Arc<App>, cfg: &LocalConfig) {
     let every = Duration::from_secs(cfg.sweep_every_secs.max(1));
     tokio::spawn(sweep_loop(app.clone(), every));
-    tokio::spawn(dispatch_loop(app));
+    tokio::spawn(dispatch_loop(app.clone()));
+    tokio::spawn(catalog_loop(app));
+}
+
+/// The SQS event-source mapping of the catalog-sync function, locally.
+async fn catalog_loop(app: Arc<App>) {
+    let mut tick = tokio::time::interval(Duration::from_millis(500));
+    loop {
+        tick.tick().await;
+        match catalog_sync::local::poll_once(
+            &app.catalog_sync,
+            &app.catalog_queue,
+            10,
+            Duration::from_secs(60),
+        )
+        .await
+        {
+            Ok(r) if r.received > 0 => tracing::info!(
+                received = r.received,
+                done = r.deleted,
+                retried = r.retried,
+                "catalog-sync batch"
+            ),
+            Ok(_) => {}
+            Err(e) => tracing::warn!(error = %e, "catalog-sync poll failed"),
+        }
+    }
 }
 
 /// The SQS event-source mapping of the dispatch function, locally.

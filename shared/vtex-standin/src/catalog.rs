@@ -10,13 +10,13 @@
 //! `POST /_standin/catalog/known {"skuIds": […]}`; 429s come from the usual fault plan.
 
 use crate::{Shared, lock, oms_error};
+use axum::Json;
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post, put};
-use axum::Json;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use std::collections::{BTreeMap, HashSet};
@@ -72,7 +72,10 @@ pub fn routes() -> Router<Shared> {
             post(wrong_case),
         )
         .route("/{account}/suggestions/{seller}/{sku}", put(put_suggestion))
-        .route("/suggestions/{seller}/{sku}", put(put_suggestion_no_account))
+        .route(
+            "/suggestions/{seller}/{sku}",
+            put(put_suggestion_no_account),
+        )
 }
 
 /// `/_standin/catalog/…` control routes (no auth, not journaled).
@@ -129,26 +132,25 @@ fn text(status: StatusCode, message: String) -> Response {
         .into_response()
 }
 
-/// The notifications carry no body (§6.1, §6.2).
-fn check_empty(body: &Bytes) -> Result<(), Response> {
-    if body.iter().all(u8::is_ascii_whitespace) {
-        Ok(())
-    } else {
-        Err(oms_error(
+/// The answer to a notification with a body: they carry none (§6.1, §6.2).
+fn refuse_body(body: &Bytes) -> Option<Response> {
+    (!body.iter().all(u8::is_ascii_whitespace)).then(|| {
+        oms_error(
             StatusCode::BAD_REQUEST,
             "CAT001",
             "The body of a change notification must be empty",
-        ))
-    }
+        )
+    })
 }
 
-fn check_seller(s: &Shared, seller: &str) -> Result<(), Response> {
+/// The answer to a call for another seller than the configured one.
+fn refuse_seller(s: &Shared, seller: &str) -> Option<Response> {
     match &lock(&s.catalog).seller_id {
-        Some(expected) if expected != seller => Err(text(
+        Some(expected) if expected != seller => Some(text(
             StatusCode::NOT_FOUND,
             format!("Seller `{seller}` not found"),
         )),
-        _ => Ok(()),
+        _ => None,
     }
 }
 
@@ -158,9 +160,12 @@ async fn notificator(
     body: Bytes,
 ) -> Response {
     if kind != "price" && kind != "inventory" {
-        return text(StatusCode::NOT_FOUND, format!("No notificator route `{kind}`"));
+        return text(
+            StatusCode::NOT_FOUND,
+            format!("No notificator route `{kind}`"),
+        );
     }
-    if let Err(r) = check_empty(&body).and_then(|()| check_seller(&s, &seller)) {
+    if let Some(r) = refuse_body(&body).or_else(|| refuse_seller(&s, &seller)) {
         return r;
     }
     lock(&s.catalog).notifications.push(Notification {
@@ -176,7 +181,7 @@ async fn change_notification(
     Path((seller, sku)): Path<(String, String)>,
     body: Bytes,
 ) -> Response {
-    if let Err(r) = check_empty(&body).and_then(|()| check_seller(&s, &seller)) {
+    if let Some(r) = refuse_body(&body).or_else(|| refuse_seller(&s, &seller)) {
         return r;
     }
     let mut c = lock(&s.catalog);
@@ -219,7 +224,7 @@ async fn put_suggestion(
 }
 
 fn store_suggestion(State(s): State<Shared>, seller: String, sku: String, body: Bytes) -> Response {
-    if let Err(r) = check_seller(&s, &seller) {
+    if let Some(r) = refuse_seller(&s, &seller) {
         return r;
     }
     let value: Value = match serde_json::from_slice(&body) {
@@ -256,22 +261,22 @@ pub fn validate_suggestion(v: &Value, seller_in_path: &str) -> Result<(), Vec<St
     ] {
         non_empty_string(m, key, &mut p);
     }
-    if let Some(Value::String(name)) = m.get("ProductName") {
-        if name.chars().count() > 150 {
-            p.push("ProductName must be at most 150 characters".into());
-        }
+    if let Some(Value::String(name)) = m.get("ProductName")
+        && name.chars().count() > 150
+    {
+        p.push("ProductName must be at most 150 characters".into());
     }
-    if let Some(Value::String(id)) = m.get("SellerId") {
-        if id != seller_in_path {
-            p.push(format!(
-                "SellerId {id:?} differs from the seller in the path {seller_in_path:?}"
-            ));
-        }
+    if let Some(Value::String(id)) = m.get("SellerId")
+        && id != seller_in_path
+    {
+        p.push(format!(
+            "SellerId {id:?} differs from the seller in the path {seller_in_path:?}"
+        ));
     }
-    if let Some(Value::String(path)) = m.get("CategoryFullPath") {
-        if path.split('/').any(|seg| seg.trim().is_empty()) {
-            p.push("CategoryFullPath must be Department/Category without empty parts".into());
-        }
+    if let Some(Value::String(path)) = m.get("CategoryFullPath")
+        && path.split('/').any(|seg| seg.trim().is_empty())
+    {
+        p.push("CategoryFullPath must be Department/Category without empty parts".into());
     }
     optional_string(m, "NameComplete", &mut p);
     for key in ["Height", "Width", "Length", "Weight"] {
@@ -327,7 +332,9 @@ pub fn validate_suggestion(v: &Value, seller_in_path: &str) -> Result<(), Vec<St
                     };
                     non_empty_string(spec, "fieldName", &mut p);
                     if spec.contains_key("fieldValue") {
-                        p.push(format!("{key}[{i}].fieldValue is not SUG: send fieldValues"));
+                        p.push(format!(
+                            "{key}[{i}].fieldValue is not SUG: send fieldValues"
+                        ));
                     }
                     match spec.get("fieldValues") {
                         Some(Value::Array(values))
@@ -414,7 +421,11 @@ mod tests {
     #[test]
     fn the_contract_example_is_accepted() {
         let dir = std::env::var("VTEX_EXAMPLES_DIR").unwrap_or_else(|_| {
-            concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/protocol/examples").into()
+            concat!(
+                env!("CARGO_MANIFEST_DIR"),
+                "/../../../shared/protocol/examples"
+            )
+            .into()
         });
         let Ok(text) = std::fs::read_to_string(format!("{dir}/sku-suggestion.request.json")) else {
             eprintln!("skipped: no protocol examples at {dir}");

@@ -4,15 +4,17 @@
 //! it for the local runner.
 //!
 //! Routes:
-//! - VTEX's own (behind the [`gate`]: auth headers, fault injection, journal): [`oms`] and
-//!   [`catalog`] (notificator, change notification, suggestions).
+//! - VTEX's own (behind the [`gate`]: auth headers, fault injection, journal): [`oms`],
+//!   [`catalog`] (notificator, change notification, suggestions) and [`fulfillment`] (the import
+//!   flow in our own account).
 //!   To add catalog / notificator / suggestion / import-flow routes: a new module with
 //!   `pub fn routes() -> Router<Shared>` and its state behind a `Mutex` field of [`StandIn`], merged
 //!   in [`vtex_routes`].
 //! - Control (`/_standin/…`, no auth): `GET requests`, `POST faults`, `POST reset`, `POST orders`,
-//!   `POST catalog/known`, `GET catalog/suggestions`.
+//!   `POST catalog/known`, `GET catalog/suggestions`, `GET|POST fulfillment`.
 
 pub mod catalog;
+pub mod fulfillment;
 pub mod oms;
 
 use axum::body::{Body, Bytes, to_bytes};
@@ -59,6 +61,7 @@ pub struct StandIn {
     faults: Mutex<Faults>,
     pub oms: Mutex<oms::OmsState>,
     pub catalog: Mutex<catalog::CatalogState>,
+    pub fulfillment: Mutex<fulfillment::FulfillmentState>,
 }
 
 pub type Shared = Arc<StandIn>;
@@ -124,6 +127,7 @@ impl StandIn {
             faults: Mutex::new(Faults::default()),
             oms: Mutex::new(oms::OmsState::default()),
             catalog: Mutex::new(catalog::CatalogState::default()),
+            fulfillment: Mutex::new(fulfillment::FulfillmentState::default()),
         })
     }
 
@@ -145,6 +149,7 @@ impl StandIn {
         *lock(&self.faults) = Faults::default();
         *lock(&self.oms) = oms::OmsState::default();
         *lock(&self.catalog) = catalog::CatalogState::default();
+        *lock(&self.fulfillment) = fulfillment::FulfillmentState::default();
     }
 
     fn record(&self, mut r: RecordedRequest) {
@@ -186,6 +191,11 @@ pub fn vtex_routes(state: Shared) -> Router {
     Router::new()
         .merge(oms::routes())
         .merge(catalog::routes())
+        .merge(fulfillment::routes())
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            fulfillment::imported_orders,
+        ))
         .layer(middleware::from_fn_with_state(state.clone(), gate))
         .with_state(state)
 }
@@ -199,7 +209,11 @@ pub fn router(state: Shared) -> Router {
         .route("/_standin/orders", post(oms::seed_order))
         .with_state(state.clone());
     let catalog_control = catalog::control_routes().with_state(state.clone());
-    control.merge(catalog_control).merge(vtex_routes(state))
+    let fulfillment_control = fulfillment::control_routes().with_state(state.clone());
+    control
+        .merge(catalog_control)
+        .merge(fulfillment_control)
+        .merge(vtex_routes(state))
 }
 
 async fn list_requests(State(s): State<Shared>) -> Json<Vec<RecordedRequest>> {

@@ -7,7 +7,7 @@
 use crate::client::{AppCredentials, ClientError, DEFAULT_TIMEOUT, parse_retry_after};
 use domain::catalog::Sku;
 use domain::catalog_messages::suggestion_problems;
-use domain::catalog_notify::NotifyKind;
+pub use domain::catalog_notify::NotifyKind;
 use reqwest::header::RETRY_AFTER;
 use reqwest::{Method, StatusCode};
 use serde::{Serialize, Serializer};
@@ -73,11 +73,16 @@ impl fmt::Debug for CatalogClient {
 }
 
 fn base_url(template: &str, account: &str, what: &str) -> Result<Url, ClientError> {
-    let text = template.trim().trim_end_matches('/').replace("{an}", account);
+    let text = template
+        .trim()
+        .trim_end_matches('/')
+        .replace("{an}", account);
     let url = Url::parse(&text)
         .map_err(|e| ClientError::Config(format!("invalid {what} base URL: {e}")))?;
     if url.cannot_be_a_base() {
-        return Err(ClientError::Config(format!("{what} base URL cannot have a path")));
+        return Err(ClientError::Config(format!(
+            "{what} base URL cannot have a path"
+        )));
     }
     Ok(url)
 }
@@ -451,7 +456,17 @@ mod tests {
     fn paths_follow_the_contract() {
         let c = client("https://{an}.vtexcommercestable.com.br");
         let price = c
-            .url(&c.base, &["api", "notificator", "seller1", "changenotification", "a/b", "price"])
+            .url(
+                &c.base,
+                &[
+                    "api",
+                    "notificator",
+                    "seller1",
+                    "changenotification",
+                    "a/b",
+                    "price",
+                ],
+            )
             .unwrap();
         assert_eq!(
             price.as_str(),
@@ -491,11 +506,19 @@ mod tests {
             );
         }
         assert!(matches!(
-            classify(StatusCode::NOT_FOUND, None, "Seller StockKeepingUnit `1` not found"),
+            classify(
+                StatusCode::NOT_FOUND,
+                None,
+                "Seller StockKeepingUnit `1` not found"
+            ),
             CatalogOutcome::NotFound { .. }
         ));
         assert_eq!(
-            classify(StatusCode::TOO_MANY_REQUESTS, Some(Duration::from_secs(3)), ""),
+            classify(
+                StatusCode::TOO_MANY_REQUESTS,
+                Some(Duration::from_secs(3)),
+                ""
+            ),
             CatalogOutcome::Retryable {
                 retry_after: Some(Duration::from_secs(3)),
                 reason: "VTEX answered 429".into()

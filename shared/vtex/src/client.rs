@@ -304,6 +304,61 @@ impl VtexClient {
     }
 }
 
+/// What VTEX answered to one call, unclassified, for calls that read more than a receipt (the
+/// import flow in [`crate::fulfillment`]).
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum RawAnswer {
+    Answered {
+        status: StatusCode,
+        retry_after: Option<Duration>,
+        text: String,
+    },
+    /// Timeout, connection or transport failure: the call may or may not have landed.
+    NoAnswer { reason: String },
+}
+
+impl VtexClient {
+    /// One call with this client's credentials; `body` `None` sends no body at all.
+    pub(crate) async fn exchange(
+        &self,
+        method: Method,
+        url: Url,
+        body: Option<&serde_json::Value>,
+    ) -> Result<RawAnswer, ClientError> {
+        let headers = self.creds.headers()?;
+        let path = url.path().to_string();
+        let mut request = self.http.request(method.clone(), url).headers(headers);
+        if let Some(b) = body {
+            request = request.json(b);
+        }
+        let resp = match request.send().await {
+            Ok(r) => r,
+            Err(e) => {
+                let kind = if e.is_timeout() {
+                    "timeout"
+                } else if e.is_connect() {
+                    "connection failed"
+                } else {
+                    "transport error"
+                };
+                tracing::warn!(%method, path, kind, "VTEX call failed");
+                return Ok(RawAnswer::NoAnswer {
+                    reason: format!("{kind} calling VTEX"),
+                });
+            }
+        };
+        let status = resp.status();
+        let retry_after = parse_retry_after(resp.headers().get(RETRY_AFTER));
+        let text = resp.text().await.unwrap_or_default();
+        tracing::info!(%method, path, status = status.as_u16(), "VTEX answered");
+        Ok(RawAnswer::Answered {
+            status,
+            retry_after,
+            text,
+        })
+    }
+}
+
 fn classify(status: StatusCode, retry_after: Option<Duration>, text: &str) -> CallOutcome {
     if status.is_success() {
         return CallOutcome::Success(serde_json::from_str(text).unwrap_or_default());

@@ -3,6 +3,7 @@
 
 pub mod catalog;
 pub mod client;
+pub mod fulfillment;
 pub mod oms;
 pub mod orders;
 pub mod simulation;

@@ -1,0 +1,233 @@
+//! `catalog-load FILE [--embedded PATH] [--table NAME] [--no-notify] [--dry-run] [--progress-every N]`
+//!
+//! Loads or reconciles a whole catalog file (README "Catalog file") into the DynamoDB catalog
+//! table (`--table`, else `CATALOG_TABLE`) or the embedded store file (`--embedded`), then tells
+//! VTEX only what changed (see `catalog_sync::bulk`). The file is checked completely first; if
+//! anything is wrong, every problem is printed and nothing is written.
+//!
+//! Notifying needs the worker's settings: `VTEX_SELLER_ID`, `VTEX_ACCOUNT` (or `DEFAULT_AN`),
+//! optionally `VTEX_BASE_URL` / `VTEX_SUGGESTIONS_BASE_URL`, and credentials
+//! (`VTEX_CREDENTIALS_SECRET_ARN`, or `VTEX_APP_KEY` + `VTEX_APP_TOKEN`).
+//!
+//! Progress and the summary go to stderr. Exit status: 0 done; 1 bad usage, an invalid file or a
+//! store failure (nothing, or only part, written: run it again); 2 written, but some
+//! notifications failed (listed).
+
+use catalog_sync::bulk::{self, BulkOptions, BulkTargets, Stage};
+use catalog_sync::{Config, Notifier, credentials};
+use domain::catalog_messages::validate_catalog_file;
+use domain::catalog_notify::SyncStateStore;
+use domain::clock::SystemClock;
+use domain::ports::{CatalogReader, CatalogWriter};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+use vtex::catalog::CatalogClient;
+
+const USAGE: &str = "usage: catalog-load FILE [--embedded PATH] [--table NAME] [--no-notify] [--dry-run] [--progress-every N]";
+
+struct Args {
+    file: PathBuf,
+    embedded: Option<PathBuf>,
+    table: Option<String>,
+    notify: bool,
+    dry_run: bool,
+    progress_every: usize,
+}
+
+fn parse_args() -> Result<Args, String> {
+    let mut args = std::env::args().skip(1);
+    let mut out = Args {
+        file: PathBuf::new(),
+        embedded: None,
+        table: None,
+        notify: true,
+        dry_run: false,
+        progress_every: 500,
+    };
+    let mut file = None;
+    while let Some(a) = args.next() {
+        let mut value = |name: &str| args.next().ok_or(format!("{name} needs a value"));
+        match a.as_str() {
+            "--embedded" => out.embedded = Some(value("--embedded")?.into()),
+            "--table" => out.table = Some(value("--table")?),
+            "--no-notify" => out.notify = false,
+            "--dry-run" => out.dry_run = true,
+            "--progress-every" => {
+                out.progress_every = value("--progress-every")?
+                    .parse()
+                    .map_err(|_| "--progress-every needs a whole number".to_string())?
+            }
+            "-h" | "--help" => return Err(String::new()),
+            other if other.starts_with('-') => return Err(format!("unknown option {other}")),
+            other if file.is_none() => file = Some(PathBuf::from(other)),
+            other => return Err(format!("unexpected argument {other}")),
+        }
+    }
+    out.file = file.ok_or("FILE is required")?;
+    Ok(out)
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    match run().await {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("catalog-load: {e}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+type Stores = (
+    Arc<dyn CatalogReader>,
+    Arc<dyn CatalogWriter>,
+    Arc<dyn SyncStateStore>,
+);
+
+async fn run() -> Result<ExitCode, String> {
+    lambda_kit::telemetry::init_pretty();
+    let args = match parse_args() {
+        Ok(a) => a,
+        Err(e) if e.is_empty() => {
+            eprintln!("{USAGE}");
+            return Ok(ExitCode::SUCCESS);
+        }
+        Err(e) => return Err(format!("{e}\n{USAGE}")),
+    };
+    let text = std::fs::read_to_string(&args.file)
+        .map_err(|e| format!("cannot read {}: {e}", args.file.display()))?;
+    let value: serde_json::Value = serde_json::from_str(&text)
+        .map_err(|e| format!("{} is not JSON: {e}", args.file.display()))?;
+    let file = match validate_catalog_file(&value) {
+        Ok(f) => f,
+        Err(violations) => {
+            for v in &violations {
+                eprintln!("  {v}");
+            }
+            return Err(format!(
+                "{} has {} problem(s); nothing was written",
+                args.file.display(),
+                violations.len()
+            ));
+        }
+    };
+    eprintln!(
+        "catalog-load: {} SKUs in {}",
+        file.skus.len(),
+        args.file.display()
+    );
+
+    let (catalog, writer, sync): Stores = match &args.embedded {
+        Some(path) => {
+            let store = embedded_store::EmbeddedStore::open(path)
+                .map_err(|e| format!("cannot open {}: {e}", path.display()))?;
+            (
+                Arc::new(store.clone()),
+                Arc::new(store.clone()),
+                Arc::new(store),
+            )
+        }
+        None => {
+            let table = args
+                .table
+                .clone()
+                .or_else(|| std::env::var("CATALOG_TABLE").ok())
+                .filter(|t| !t.trim().is_empty())
+                .ok_or("give --table NAME (or CATALOG_TABLE), or --embedded PATH")?;
+            let client = aws_sdk_dynamodb::Client::new(&aws_adapters::sdk_config().await);
+            let store = Arc::new(aws_adapters::dynamo::DynamoCatalog::new(
+                client.clone(),
+                table.clone(),
+            ));
+            (
+                store.clone(),
+                store,
+                Arc::new(aws_adapters::dynamo::DynamoSyncStates::new(client, table)),
+            )
+        }
+    };
+    let notifier = if args.notify && !args.dry_run {
+        let config = Config::from_env().map_err(|e| format!("{e} (or pass --no-notify)"))?;
+        let vtex = CatalogClient::new(
+            &config.endpoints(),
+            credentials::from_env().await?,
+            config.vtex_timeout,
+        )
+        .map_err(|e| e.to_string())?;
+        Some(Notifier {
+            vtex,
+            catalog: catalog.clone(),
+            suggestion: config.suggestion_settings(),
+        })
+    } else {
+        None
+    };
+    let opts = BulkOptions {
+        dry_run: args.dry_run,
+        progress_every: args.progress_every,
+        ..BulkOptions::default()
+    };
+    let progress = |stage: Stage, done: usize, total: usize| {
+        let pct = (done * 100).checked_div(total).unwrap_or(100);
+        eprintln!("catalog-load: {} {done}/{total} ({pct}%)", stage.as_str());
+    };
+    let targets = BulkTargets {
+        catalog: catalog.as_ref(),
+        writer: writer.as_ref(),
+        sync: sync.as_ref(),
+        clock: &SystemClock,
+        notifier: notifier.as_ref(),
+    };
+    let report = bulk::run(&file, targets, &opts, &progress)
+        .await
+        .map_err(|e| format!("store failure: {e}; run the load again"))?;
+
+    let kinds = |m: &std::collections::BTreeMap<_, usize>| {
+        m.iter()
+            .map(|(k, n)| format!("{k} {n}"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    eprintln!(
+        "catalog-load: {} SKUs: {} new, {} changed, {} unchanged",
+        report.skus, report.new, report.changed, report.unchanged
+    );
+    if report.pending_before > 0 {
+        eprintln!(
+            "catalog-load: {} notification(s) still pending from earlier runs",
+            report.pending_before
+        );
+    }
+    if args.dry_run {
+        eprintln!(
+            "catalog-load: dry run, nothing written; would notify: {}",
+            kinds(&report.planned)
+        );
+        return Ok(ExitCode::SUCCESS);
+    }
+    eprintln!("catalog-load: {} SKUs written", report.written);
+    if notifier.is_none() {
+        eprintln!(
+            "catalog-load: VTEX not notified (--no-notify); pending: {}",
+            kinds(&report.planned)
+        );
+        return Ok(ExitCode::SUCCESS);
+    }
+    eprintln!(
+        "catalog-load: notified: {} ({} suggested)",
+        kinds(&report.sent),
+        report.suggested
+    );
+    if report.failures.is_empty() {
+        return Ok(ExitCode::SUCCESS);
+    }
+    eprintln!(
+        "catalog-load: {} notification(s) failed:",
+        report.failures.len()
+    );
+    for f in &report.failures {
+        eprintln!("  SKU {} {}: {} {}", f.sku_id, f.kind, f.code, f.reason);
+    }
+    Ok(ExitCode::from(2))
+}

@@ -1,0 +1,84 @@
+//! Composition root of the order-import Lambda: configuration, the seller's OWN VTEX account
+//! credentials (Secrets Manager `IMPORT_VTEX_CREDENTIALS_SECRET_ARN`, or `VTEX_APP_KEY` /
+//! `VTEX_APP_TOKEN` for local use), the marketplace-services endpoint (`IMPORT_MSE_URL`, or
+//! `IMPORT_MSE_BASE_URL` + the inbound path secret), the imports table, the order log, the import
+//! queue, then the runtime loop over SQS batches. Secrets are never logged.
+
+use aws_adapters::dispatch_queue::SqsDispatchQueue;
+use aws_adapters::dynamo::DynamoOrders;
+use aws_adapters::imports::{DynamoImports, SqsImportQueue};
+use aws_lambda_events::sqs::SqsEvent;
+use domain::clock::SystemClock;
+use lambda_runtime::{Error, LambdaEvent, run, service_fn};
+use order_import::{Config, Deps, handle};
+use std::sync::Arc;
+use vtex::client::{AppCredentials, VtexClient};
+
+fn required(name: &str) -> Result<String, Error> {
+    optional(name).ok_or_else(|| format!("{name} is not set").into())
+}
+
+fn optional(name: &str) -> Option<String> {
+    std::env::var(name).ok().filter(|v| !v.trim().is_empty())
+}
+
+/// The seller's own account key: the secret named by `IMPORT_VTEX_CREDENTIALS_SECRET_ARN` (JSON
+/// `{appKey, appToken}`), else the two plain variables (local runs only).
+async fn credentials(sdk: &aws_config::SdkConfig) -> Result<AppCredentials, Error> {
+    if let Some(arn) = optional("IMPORT_VTEX_CREDENTIALS_SECRET_ARN") {
+        let text = aws_adapters::secrets::secret_string(sdk, &arn)
+            .await
+            .map_err(|e| format!("import VTEX credentials: {e}"))?;
+        return Ok(AppCredentials::from_secret_json(&text)?);
+    }
+    match (optional("VTEX_APP_KEY"), optional("VTEX_APP_TOKEN")) {
+        (Some(k), Some(t)) => Ok(AppCredentials::new(k, t)),
+        _ => Err(
+            "set IMPORT_VTEX_CREDENTIALS_SECRET_ARN (or VTEX_APP_KEY and VTEX_APP_TOKEN locally)"
+                .into(),
+        ),
+    }
+}
+
+#[tokio::main]
+async fn main() -> Result<(), Error> {
+    lambda_kit::telemetry::init();
+    let mut config = Config::from_env()?;
+    let imports_table = required("IMPORTS_TABLE")?;
+    let orders_table = required("ORDERS_TABLE")?;
+    let catalog_table = required("CATALOG_TABLE")?;
+    let queue_url = required("IMPORT_QUEUE_URL")?;
+    let dlq_url = required("IMPORT_DLQ_URL")?;
+    let sdk = aws_adapters::sdk_config().await;
+    if config.mse_url.is_empty() {
+        let base = required("IMPORT_MSE_BASE_URL")?;
+        let auth = aws_adapters::secrets::inbound_auth(&sdk).await?;
+        let secret = auth.path_secret.ok_or(
+            "the inbound auth secret has no pathSecret: VTEX could not reach the mse (set IMPORT_MSE_URL)",
+        )?;
+        config.mse_url = Config::mse_from_base(&base, secret.expose());
+    }
+    config.check()?;
+    let vtex = VtexClient::with_timeout(
+        config.vtex_base_url.clone(),
+        credentials(&sdk).await?,
+        config.vtex_timeout,
+    )?
+    .with_default_account(Some(config.account.clone()));
+    let dynamo = aws_sdk_dynamodb::Client::new(&sdk);
+    let sqs = aws_sdk_sqs::Client::new(&sdk);
+    let deps = Arc::new(Deps {
+        imports: Arc::new(DynamoImports::new(dynamo.clone(), imports_table)),
+        log: Arc::new(DynamoOrders::new(dynamo, orders_table, catalog_table)),
+        vtex,
+        queue: Arc::new(SqsDispatchQueue::new(sqs.clone(), &queue_url, dlq_url)),
+        scheduler: Arc::new(SqsImportQueue::new(sqs, queue_url)),
+        clock: Arc::new(SystemClock),
+        config,
+    });
+    run(service_fn(move |event: LambdaEvent<SqsEvent>| {
+        let deps = Arc::clone(&deps);
+        async move { Ok::<_, Error>(handle(&deps, event.payload).await) }
+    }))
+    .await
+}
