@@ -39,6 +39,10 @@ pub struct App {
     pub catalog_sync: catalog_sync::Deps,
     /// The queue the ERP drops price, stock and SKU changes on.
     pub catalog_queue: embedded_store::LocalQueue,
+    pub import: order_import::Deps,
+    /// The queue external orders to import are dropped on.
+    pub import_queue: embedded_store::LocalQueue,
+    pub mse: mse::Deps,
 }
 
 #[tokio::main]
@@ -108,11 +112,41 @@ async fn run() -> Result<(), String> {
     )
     .map_err(|e| e.to_string())?;
 
+    let auth = InboundAuth::from_env();
+    let imports =
+        Arc::new(embedded_store::imports::SqliteImports::new(&store).map_err(|e| e.to_string())?);
+    let import_queue = store
+        .queue(order_import::local::IMPORT_QUEUE)
+        .with_max_receives(workers::MAX_RECEIVES);
+    let import_config = vtex.import_config(&cfg, &auth)?;
+    let import = order_import::Deps {
+        imports: imports.clone(),
+        log: Arc::new(store.clone()),
+        vtex: vtex
+            .client(import_config.vtex_timeout)?
+            .with_default_account(Some(import_config.account.clone())),
+        queue: Arc::new(import_queue.clone()),
+        scheduler: Arc::new(import_queue.clone()),
+        clock: clock.clone(),
+        config: import_config,
+    };
+    let mse = mse::Deps {
+        imports: imports.clone(),
+        notifications: imports,
+        events: Arc::new(store.queue(embedded_store::ORDER_EVENTS_QUEUE)),
+        log: Arc::new(store.clone()),
+        clock: clock.clone(),
+        config: mse::Config {
+            auth: auth.clone(),
+            ..mse::Config::default()
+        },
+    };
+
     let sim_config = simulation::Config::from_env().map_err(|e| e.0)?;
     let shared = Arc::new(store.clone());
     let app = Arc::new(App {
         store: store.clone(),
-        auth: InboundAuth::from_env(),
+        auth,
         simulation: simulation::Deps::new(shared.clone(), clock.clone(), sim_config),
         placement: order_placement::Deps::new(
             shared.clone(),
@@ -139,6 +173,9 @@ async fn run() -> Result<(), String> {
         dispatch_queue,
         catalog_sync,
         catalog_queue,
+        import,
+        import_queue,
+        mse,
     });
     if app.auth.is_open() {
         tracing::warn!(
@@ -188,11 +225,7 @@ async fn protocol(State(app): State<Arc<App>>, req: axum::extract::Request) -> R
         Route::Fulfill(_) | Route::Cancel(_) | Route::AdminOrder(_) => {
             fulfillment::handle(&app.fulfillment, req).await
         }
-        Route::MseInvoice(_) => lambda_kit::ApiError::not_found(
-            "HTTP404",
-            "The marketplace-services endpoint is served only by deployments that import orders",
-        )
-        .into_response(),
+        Route::MseInvoice(_) => mse::handle(&app.mse, req).await,
     };
     bridge::from_lambda(resp).into_response()
 }

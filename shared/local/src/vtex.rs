@@ -28,6 +28,35 @@ impl Outbound {
         .map_err(|e| e.0)
     }
 
+    /// The import worker's settings: the environment's, with the seller's own account pointed at
+    /// the outbound target and the marketplace-services endpoint at this runner.
+    pub fn import_config(
+        &self,
+        cfg: &LocalConfig,
+        auth: &lambda_kit::auth::InboundAuth,
+    ) -> Result<order_import::Config, String> {
+        let base = self.base_url.clone();
+        let mse = match &auth.path_secret {
+            Some(secret) => format!("http://127.0.0.1:{}/{}", cfg.port, secret.expose()),
+            None => format!("http://127.0.0.1:{}", cfg.port),
+        };
+        let config = order_import::Config::from_lookup(|k| {
+            let env = std::env::var(k).ok().filter(|v| !v.trim().is_empty());
+            match k {
+                "IMPORT_VTEX_BASE_URL" => env.or_else(|| Some(base.clone())),
+                "IMPORT_VTEX_ACCOUNT" => env.or_else(|| Some("localseller".into())),
+                "IMPORT_MSE_URL" => env.or_else(|| Some(mse.clone())),
+                // The stand-in's default grace period is 5 s; don't wait 30 minutes locally.
+                "IMPORT_GRACE_SECONDS" => env.or_else(|| Some("5".into())),
+                "IMPORT_NOT_READY_RETRY_SECONDS" => env.or_else(|| Some("5".into())),
+                _ => env,
+            }
+        })
+        .map_err(|e| e.0)?;
+        config.check().map_err(|e| e.0)?;
+        Ok(config)
+    }
+
     pub fn client(&self, timeout: Duration) -> Result<VtexClient, String> {
         VtexClient::with_timeout(self.base_url.clone(), self.credentials.clone(), timeout)
             .map_err(|e| e.to_string())

@@ -21,7 +21,28 @@ pub fn spawn(app: Arc<App>, cfg: &LocalConfig) {
     let every = Duration::from_secs(cfg.sweep_every_secs.max(1));
     tokio::spawn(sweep_loop(app.clone(), every));
     tokio::spawn(dispatch_loop(app.clone()));
-    tokio::spawn(catalog_loop(app));
+    tokio::spawn(catalog_loop(app.clone()));
+    tokio::spawn(import_loop(app));
+}
+
+/// The SQS event-source mapping of the order-import function, locally.
+async fn import_loop(app: Arc<App>) {
+    let mut tick = tokio::time::interval(Duration::from_millis(500));
+    loop {
+        tick.tick().await;
+        match order_import::local::poll_once(
+            &app.import,
+            &app.import_queue,
+            10,
+            Duration::from_secs(60),
+        )
+        .await
+        {
+            Ok(r) if r.received > 0 => tracing::info!(received = r.received, "order-import batch"),
+            Ok(_) => {}
+            Err(e) => tracing::warn!(error = %e, "order-import poll failed"),
+        }
+    }
 }
 
 /// The SQS event-source mapping of the catalog-sync function, locally.
