@@ -17,7 +17,11 @@ fn events() -> Vec<PathBuf> {
         .filter(|p| p.extension().is_some_and(|x| x == "json"))
         .collect();
     v.sort();
-    assert!(v.len() >= 20, "expected the sample events, found {}", v.len());
+    assert!(
+        v.len() >= 20,
+        "expected the sample events, found {}",
+        v.len()
+    );
     v
 }
 
@@ -56,12 +60,13 @@ fn every_event_parses_as_what_its_function_receives() {
                 serde_json::from_str::<aws_lambda_events::eventbridge::EventBridgeEvent>(&text)
                     .is_ok()
             }
-            "erp-order-event" => {
-                serde_json::from_str::<domain::ports::OrderEvent>(&text).is_ok()
-            }
+            "erp-order-event" => serde_json::from_str::<domain::ports::OrderEvent>(&text).is_ok(),
             other => panic!("{name}: no function takes events named {other}.*"),
         };
-        assert!(ok, "{name} does not parse as the event its function receives");
+        assert!(
+            ok,
+            "{name} does not parse as the event its function receives"
+        );
     }
 }
 
