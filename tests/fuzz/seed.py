@@ -28,7 +28,9 @@ def event_bodies(pattern):
     out = []
     for p in sorted(events.glob(pattern)):
         e = json.loads(p.read_text())
-        if "Records" in e:
+        if isinstance(e, list):  # a file of messages (e.g. order-import.file.json)
+            out += [json.dumps(m) for m in e]
+        elif "Records" in e:
             out += [r["body"] for r in e["Records"]]
         elif e.get("body"):
             out.append(e["body"])
@@ -123,3 +125,13 @@ if catalog_file.exists():
 for p in sorted(events.glob("catalog*.json")):
     for b in event_bodies(p.name):
         put("erp_catalog_message", b)
+
+# Marketplace-services invoice notifications: mode byte (odd: sent twice), then the body.
+mse = event_bodies("mse.*.json") + examples_of("invoice-output.request.json", "invoice-input-return.request.json")
+for b in mse:
+    for mode in (0, 1):
+        put("mse_invoice", bytes([mode]) + b.encode())
+
+# ERP import messages (the order-import queue).
+for b in event_bodies("order-import.*.json"):
+    put("erp_import_message", b)

@@ -3,3 +3,4 @@
 pub mod aws_env;
 pub mod contract;
 pub mod schema;
+pub mod sqs_play;

@@ -61,7 +61,7 @@ async fn the_local_queue_carries_an_import_to_invoiced_and_the_erp_hears_once() 
                 not_ready_retry: Duration::from_secs(1),
                 give_up_after: Duration::from_secs(60),
             },
-            backoff: dispatch::Backoff {
+            backoff: order_import::Backoff {
                 base: Duration::ZERO,
                 max: Duration::ZERO,
             },

@@ -20,7 +20,7 @@
 //! suggestion, a SKU that cannot be suggested) parks a `notify.due` message with the reason in the
 //! DLQ: re-driving it after the fix sends the notification, without replaying old data.
 
-use aws_lambda_events::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent, SqsMessage};
+use aws_lambda_events::sqs::{SqsBatchResponse, SqsEvent};
 use chrono::{DateTime, Utc};
 use domain::catalog::SkuId;
 use domain::catalog_messages::{self, CatalogChange, ChangeSet, changes};
@@ -31,6 +31,8 @@ use domain::catalog_notify::{
 use domain::clock::Clock;
 use domain::erp::{DispatchQueue, QueuedMessage};
 use domain::ports::{CatalogReader, CatalogWriter, StoreError};
+use lambda_kit::config::Settings;
+use lambda_kit::sqs;
 use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -43,44 +45,11 @@ pub mod bulk;
 pub mod credentials;
 pub mod local;
 
+pub use lambda_kit::sqs::{Backoff, Delivery, sqs_event, sqs_message};
+
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("catalog-sync configuration: {0}")]
 pub struct ConfigError(pub String);
-
-/// Back-off for retryable failures when VTEX gives no `Retry-After`: `base × 2^(receives-1)`,
-/// full jitter, capped at `max`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Backoff {
-    pub base: Duration,
-    pub max: Duration,
-}
-
-impl Default for Backoff {
-    fn default() -> Self {
-        Backoff {
-            base: Duration::from_secs(5),
-            max: Duration::from_secs(15 * 60),
-        }
-    }
-}
-
-impl Backoff {
-    /// Delay before the next delivery of a message received `receive_count` times.
-    pub fn delay(&self, receive_count: u32, retry_after: Option<Duration>) -> Duration {
-        if let Some(r) = retry_after {
-            return r.min(self.max);
-        }
-        let exp = receive_count.saturating_sub(1).min(20);
-        let ceiling = self.base.saturating_mul(1u32 << exp).min(self.max);
-        let ms = u64::try_from(ceiling.as_millis()).unwrap_or(u64::MAX);
-        if ms == 0 {
-            return Duration::ZERO;
-        }
-        // Full jitter keeps a burst of throttled messages from coming back together.
-        let r = (uuid::Uuid::new_v4().as_u128() as u64) % (ms / 2 + 1);
-        Duration::from_millis(ms / 2 + r)
-    }
-}
 
 /// Configuration, read once from the environment by the composition root.
 #[derive(Debug, Clone, PartialEq)]
@@ -110,19 +79,9 @@ impl Config {
     }
 
     pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
-        let value = |k: &str| {
-            get(k)
-                .map(|v| v.trim().to_string())
-                .filter(|v| !v.is_empty())
-        };
-        let number = |k: &str, default: u64| -> Result<u64, ConfigError> {
-            match value(k) {
-                None => Ok(default),
-                Some(v) => v
-                    .parse()
-                    .map_err(|_| ConfigError(format!("{k} must be a whole number, got {v:?}"))),
-            }
-        };
+        let env = Settings::new(get);
+        let value = |k: &str| env.value(k);
+        let number = |k: &str, default: u64| env.number(k, default).map_err(ConfigError);
         let seconds = |k: &str, default: u64| -> Result<chrono::Duration, ConfigError> {
             let n = number(k, default)?;
             i64::try_from(n)
@@ -334,59 +293,6 @@ pub enum Disposition {
     DeadLetter { code: String, reason: String },
 }
 
-/// One delivery of one message.
-#[derive(Debug, Clone, Copy)]
-pub struct Delivery<'a> {
-    pub message_id: &'a str,
-    pub receipt_handle: &'a str,
-    pub body: &'a str,
-    pub group_id: Option<&'a str>,
-    /// SQS `ApproximateReceiveCount`, this delivery included.
-    pub receive_count: u32,
-}
-
-fn delivery_of(record: &SqsMessage) -> Option<Delivery<'_>> {
-    Some(Delivery {
-        message_id: record.message_id.as_deref()?,
-        receipt_handle: record.receipt_handle.as_deref()?,
-        body: record.body.as_deref().unwrap_or(""),
-        group_id: record.attributes.get("MessageGroupId").map(String::as_str),
-        receive_count: record
-            .attributes
-            .get("ApproximateReceiveCount")
-            .and_then(|c| c.parse().ok())
-            .unwrap_or(1),
-    })
-}
-
-/// An SQS record as the event-source mapping would hand it over (local runner, tests).
-pub fn sqs_message(
-    message_id: &str,
-    receipt_handle: &str,
-    body: &str,
-    group_id: Option<&str>,
-    receive_count: u32,
-) -> SqsMessage {
-    let mut m = SqsMessage::default();
-    m.message_id = Some(message_id.to_string());
-    m.receipt_handle = Some(receipt_handle.to_string());
-    m.body = Some(body.to_string());
-    m.attributes
-        .insert("ApproximateReceiveCount".into(), receive_count.to_string());
-    if let Some(g) = group_id {
-        m.attributes.insert("MessageGroupId".into(), g.to_string());
-    }
-    m.event_source = Some("aws:sqs".into());
-    m
-}
-
-/// An SQS event holding `records`.
-pub fn sqs_event(records: Vec<SqsMessage>) -> SqsEvent {
-    let mut e = SqsEvent::default();
-    e.records = records;
-    e
-}
-
 /// VTEX throttles per account: after a 429 the rest of the batch does not call it before this.
 #[derive(Debug, Default)]
 struct Throttle(Mutex<Option<DateTime<Utc>>>);
@@ -443,7 +349,7 @@ pub async fn handle(deps: &Deps, event: SqsEvent) -> SqsBatchResponse {
         .records
         .iter()
         .filter_map(|r| {
-            let d = delivery_of(r);
+            let d = Delivery::of(r);
             if d.is_none() {
                 tracing::error!("SQS record without messageId or receiptHandle: skipped");
             }
@@ -536,14 +442,10 @@ pub async fn handle(deps: &Deps, event: SqsEvent) -> SqsBatchResponse {
     let mut failures = Vec::new();
     for (d, o) in deliveries.iter().zip(outcome) {
         if !settle(deps, d, o).await {
-            let mut f = BatchItemFailure::default();
-            f.item_identifier = d.message_id.to_string();
-            failures.push(f);
+            failures.push(d.message_id);
         }
     }
-    let mut response = SqsBatchResponse::default();
-    response.batch_item_failures = failures;
-    response
+    sqs::batch_response(failures)
 }
 
 /// Acts on the queue for one message. `true` when the message may be deleted.
@@ -565,13 +467,7 @@ async fn settle(deps: &Deps, d: &Delivery<'_>, outcome: Disposition) -> bool {
                 reason,
                 "catalog message parked in the DLQ"
             );
-            let queued = QueuedMessage {
-                message_id: d.message_id,
-                receipt_handle: d.receipt_handle,
-                body: d.body,
-                group_id: d.group_id,
-            };
-            match deps.queue.dead_letter(&queued, &code, &reason).await {
+            match deps.queue.dead_letter(&d.queued(), &code, &reason).await {
                 Ok(()) => true,
                 Err(e) => {
                     tracing::error!(message_id = d.message_id, error = %e, "DLQ send failed; retrying");
@@ -867,27 +763,6 @@ mod tests {
             ]))
             .is_err()
         );
-    }
-
-    #[test]
-    fn backoff_honours_retry_after_and_grows_with_receives() {
-        let b = Backoff {
-            base: Duration::from_secs(2),
-            max: Duration::from_secs(60),
-        };
-        assert_eq!(
-            b.delay(1, Some(Duration::from_secs(7))),
-            Duration::from_secs(7)
-        );
-        assert_eq!(
-            b.delay(1, Some(Duration::from_secs(700))),
-            Duration::from_secs(60)
-        );
-        let d1 = b.delay(1, None);
-        assert!(d1 >= Duration::from_secs(1) && d1 <= Duration::from_secs(2));
-        let d4 = b.delay(4, None);
-        assert!(d4 >= Duration::from_secs(8) && d4 <= Duration::from_secs(16));
-        assert!(b.delay(30, None) <= Duration::from_secs(60));
     }
 
     #[test]

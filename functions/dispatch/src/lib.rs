@@ -14,10 +14,10 @@
 //! Within one batch, once a message of a group fails, the group's later messages are reported
 //! failed without being processed, so an order's messages keep their order (FIFO contract).
 
-use aws_lambda_events::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent, SqsMessage};
+use aws_lambda_events::sqs::{SqsBatchResponse, SqsEvent};
 use chrono::{DateTime, Utc};
 use domain::clock::Clock;
-use domain::erp::{self, DispatchQueue, ErpCommand, ErpMessage, OrderRef, QueuedMessage};
+use domain::erp::{self, DispatchQueue, ErpCommand, ErpMessage, OrderRef};
 use domain::invoice_store::{CreateOutcome, InvoiceStore, RecordSave};
 use domain::invoicing::{
     self, Decision, Invoice, InvoiceRecord, InvoiceSend, SendState, TrackingInfo, TrackingRecord,
@@ -25,6 +25,8 @@ use domain::invoicing::{
 };
 use domain::order::{LogEntry, Order, OrderStatus, Outcome};
 use domain::ports::{OrderStore, SaveOutcome, StoreError};
+use lambda_kit::config::Settings;
+use lambda_kit::sqs;
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
@@ -33,6 +35,8 @@ use vtex::oms::{CancelRequest, InvoiceRequest, OmsReceipt, TrackingPatch, Tracki
 
 #[cfg(feature = "local")]
 pub mod local;
+
+pub use lambda_kit::sqs::{Backoff, Delivery, Disposition, sqs_event, sqs_message};
 
 /// Order-log step names written by the dispatcher.
 pub mod steps {
@@ -49,41 +53,6 @@ const MAX_WRITE_ATTEMPTS: u32 = 5;
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("dispatch configuration: {0}")]
 pub struct ConfigError(pub String);
-
-/// Back-off for retryable failures when VTEX gives no `Retry-After`: `base × 2^(receives-1)`,
-/// full jitter, capped at `max`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Backoff {
-    pub base: Duration,
-    pub max: Duration,
-}
-
-impl Default for Backoff {
-    fn default() -> Self {
-        Backoff {
-            base: Duration::from_secs(5),
-            max: Duration::from_secs(15 * 60),
-        }
-    }
-}
-
-impl Backoff {
-    /// Delay before the next delivery of a message received `receive_count` times.
-    pub fn delay(&self, receive_count: u32, retry_after: Option<Duration>) -> Duration {
-        if let Some(r) = retry_after {
-            return r.min(self.max);
-        }
-        let exp = receive_count.saturating_sub(1).min(20);
-        let ceiling = self.base.saturating_mul(1u32 << exp).min(self.max);
-        let ms = u64::try_from(ceiling.as_millis()).unwrap_or(u64::MAX);
-        if ms == 0 {
-            return Duration::ZERO;
-        }
-        // Full jitter keeps a burst of throttled messages from coming back together.
-        let r = (uuid::Uuid::new_v4().as_u128() as u64) % (ms / 2 + 1);
-        Duration::from_millis(ms / 2 + r)
-    }
-}
 
 /// Configuration, read once from the environment by the composition root.
 #[derive(Debug, Clone, PartialEq)]
@@ -117,19 +86,9 @@ impl Config {
     }
 
     pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
-        let value = |k: &str| {
-            get(k)
-                .map(|v| v.trim().to_string())
-                .filter(|v| !v.is_empty())
-        };
-        let number = |k: &str, default: u64| -> Result<u64, ConfigError> {
-            match value(k) {
-                None => Ok(default),
-                Some(v) => v
-                    .parse()
-                    .map_err(|_| ConfigError(format!("{k} must be a whole number, got {v:?}"))),
-            }
-        };
+        let env = Settings::new(get);
+        let value = |k: &str| env.value(k);
+        let number = |k: &str, default: u64| env.number(k, default).map_err(ConfigError);
         let d = Config::default();
         Ok(Config {
             vtex_base_url: value("VTEX_BASE_URL").unwrap_or(d.vtex_base_url),
@@ -155,44 +114,13 @@ pub struct Deps {
     pub backoff: Backoff,
 }
 
-/// What became of one message.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Disposition {
-    /// Done (sent, or nothing left to send): delete it.
-    Done,
-    /// Deliver it again after `after`.
-    Retry { after: Duration },
-    /// Park it in the DLQ with the reason, then delete the original.
-    DeadLetter { code: String, reason: String },
-}
-
-impl Disposition {
-    fn dead(code: impl Into<String>, reason: impl Into<String>) -> Self {
-        Disposition::DeadLetter {
-            code: code.into(),
-            reason: reason.into(),
-        }
-    }
-}
-
-/// One delivery of one message.
-#[derive(Debug, Clone, Copy)]
-pub struct Delivery<'a> {
-    pub message_id: &'a str,
-    pub receipt_handle: &'a str,
-    pub body: &'a str,
-    pub group_id: Option<&'a str>,
-    /// SQS `ApproximateReceiveCount`, this delivery included.
-    pub receive_count: u32,
-}
-
 /// The Lambda handler: processes the batch and reports what must come back.
 pub async fn handle(deps: &Deps, event: SqsEvent) -> SqsBatchResponse {
     let mut failures = Vec::new();
     // Groups with a failed message in this batch, and when that message comes back.
     let mut blocked: HashMap<String, Duration> = HashMap::new();
     for record in &event.records {
-        let Some(delivery) = delivery_of(record) else {
+        let Some(delivery) = Delivery::of(record) else {
             tracing::error!("SQS record without messageId or receiptHandle: skipped");
             continue;
         };
@@ -205,108 +133,24 @@ pub async fn handle(deps: &Deps, event: SqsEvent) -> SqsBatchResponse {
             {
                 tracing::warn!(message_id = delivery.message_id, error = %e, "could not set the back-off");
             }
-            failures.push(failure(delivery.message_id));
+            failures.push(delivery.message_id);
             continue;
         }
         if let Some(delay) = settle(deps, &delivery).await {
-            failures.push(failure(delivery.message_id));
+            failures.push(delivery.message_id);
             if let Some(g) = delivery.group_id {
                 blocked.insert(g.to_string(), delay);
             }
         }
     }
-    let mut response = SqsBatchResponse::default();
-    response.batch_item_failures = failures;
-    response
-}
-
-fn failure(message_id: &str) -> BatchItemFailure {
-    let mut f = BatchItemFailure::default();
-    f.item_identifier = message_id.to_string();
-    f
-}
-
-/// An SQS record as the event-source mapping would hand it over (for the local runner and tests
-/// that play the mapping).
-pub fn sqs_message(
-    message_id: &str,
-    receipt_handle: &str,
-    body: &str,
-    group_id: Option<&str>,
-    receive_count: u32,
-) -> SqsMessage {
-    let mut m = SqsMessage::default();
-    m.message_id = Some(message_id.to_string());
-    m.receipt_handle = Some(receipt_handle.to_string());
-    m.body = Some(body.to_string());
-    m.attributes
-        .insert("ApproximateReceiveCount".into(), receive_count.to_string());
-    if let Some(g) = group_id {
-        m.attributes.insert("MessageGroupId".into(), g.to_string());
-    }
-    m.event_source = Some("aws:sqs".into());
-    m
-}
-
-/// An SQS event holding `records`.
-pub fn sqs_event(records: Vec<SqsMessage>) -> SqsEvent {
-    let mut e = SqsEvent::default();
-    e.records = records;
-    e
-}
-
-fn delivery_of(record: &SqsMessage) -> Option<Delivery<'_>> {
-    Some(Delivery {
-        message_id: record.message_id.as_deref()?,
-        receipt_handle: record.receipt_handle.as_deref()?,
-        body: record.body.as_deref().unwrap_or(""),
-        group_id: record.attributes.get("MessageGroupId").map(String::as_str),
-        receive_count: record
-            .attributes
-            .get("ApproximateReceiveCount")
-            .and_then(|c| c.parse().ok())
-            .unwrap_or(1),
-    })
+    sqs::batch_response(failures)
 }
 
 /// Processes one delivery and acts on the queue: `None` when the message may be deleted,
 /// `Some(delay)` when it comes back after `delay`.
 pub async fn settle(deps: &Deps, d: &Delivery<'_>) -> Option<Duration> {
-    let queued = QueuedMessage {
-        message_id: d.message_id,
-        receipt_handle: d.receipt_handle,
-        body: d.body,
-        group_id: d.group_id,
-    };
-    match process(deps, d).await {
-        Disposition::Done => None,
-        Disposition::Retry { after } => {
-            if let Err(e) = deps.queue.retry_later(d.receipt_handle, after).await {
-                // The message still comes back after the queue's visibility timeout.
-                tracing::warn!(message_id = d.message_id, error = %e, "could not set the back-off");
-            }
-            Some(after)
-        }
-        Disposition::DeadLetter { code, reason } => {
-            tracing::warn!(
-                message_id = d.message_id,
-                code,
-                reason,
-                "message parked in the DLQ"
-            );
-            match deps.queue.dead_letter(&queued, &code, &reason).await {
-                Ok(()) => None,
-                Err(e) => {
-                    tracing::error!(message_id = d.message_id, error = %e, "DLQ send failed; retrying");
-                    let after = deps.backoff.delay(d.receive_count, None);
-                    if let Err(e) = deps.queue.retry_later(d.receipt_handle, after).await {
-                        tracing::warn!(message_id = d.message_id, error = %e, "could not set the back-off");
-                    }
-                    Some(after)
-                }
-            }
-        }
-    }
+    let disposition = process(deps, d).await;
+    sqs::settle(deps.queue.as_ref(), &deps.backoff, d, disposition).await
 }
 
 /// Decides and carries out one message. Never sleeps: waiting is the queue's job.
@@ -867,31 +711,6 @@ fn receipt_text(r: &OmsReceipt) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn backoff_honors_retry_after_up_to_the_cap() {
-        let b = Backoff::default();
-        assert_eq!(
-            b.delay(3, Some(Duration::from_secs(7))),
-            Duration::from_secs(7)
-        );
-        assert_eq!(b.delay(1, Some(Duration::from_secs(99_999))), b.max);
-    }
-
-    #[test]
-    fn backoff_grows_with_receives_stays_jittered_and_capped() {
-        let b = Backoff {
-            base: Duration::from_secs(4),
-            max: Duration::from_secs(60),
-        };
-        for _ in 0..50 {
-            let first = b.delay(1, None);
-            assert!(first >= Duration::from_secs(2) && first <= Duration::from_secs(4));
-            let third = b.delay(3, None);
-            assert!(third >= Duration::from_secs(8) && third <= Duration::from_secs(16));
-            assert!(b.delay(30, None) <= b.max);
-        }
-    }
 
     #[test]
     fn config_reads_the_environment_and_refuses_garbage() {

@@ -17,11 +17,10 @@
 //! several hops). Only the latest wake-up counts ([`domain::import::Wake`]); older ones are dropped.
 //! A Lambda never sleeps.
 
-use aws_lambda_events::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent, SqsMessage};
+use aws_lambda_events::sqs::{SqsBatchResponse, SqsEvent};
 use chrono::{DateTime, Utc};
-use dispatch::{Backoff, Delivery, Disposition};
 use domain::clock::Clock;
-use domain::erp::{DispatchQueue, QueuedMessage};
+use domain::erp::DispatchQueue;
 use domain::import::{
     self, ImportCommand, ImportCreate, ImportKey, ImportMessage, ImportQueue, ImportRecord,
     ImportSave, ImportStatus, ImportStep, ImportStore, ImportTiming, NextStep, steps,
@@ -31,6 +30,8 @@ use domain::invoicing::{
 };
 use domain::order::{LogEntry, Outcome};
 use domain::ports::{OrderStore, StoreError};
+use lambda_kit::config::Settings;
+use lambda_kit::sqs;
 use std::sync::Arc;
 use std::time::Duration;
 use vtex::client::{CallOutcome, ClientError, PRODUCTION_BASE_URL, VtexClient};
@@ -43,7 +44,7 @@ use vtex::oms::{InvoiceRequest, OmsReceipt, TrackingPatch};
 #[cfg(feature = "local")]
 pub mod local;
 
-pub use dispatch::{sqs_event, sqs_message};
+pub use lambda_kit::sqs::{Backoff, Delivery, Disposition, sqs_event, sqs_message};
 
 /// Steps a single delivery may take before it hands over to a fresh message (a guard: the step
 /// machine has at most six).
@@ -88,19 +89,9 @@ impl Config {
     /// Everything from `get` (a map in tests). The mse may still be empty here: `main.rs` builds
     /// it from the inbound secret when `IMPORT_MSE_URL` is unset; [`Config::check`] refuses it empty.
     pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
-        let value = |k: &str| {
-            get(k)
-                .map(|v| v.trim().to_string())
-                .filter(|v| !v.is_empty())
-        };
-        let number = |k: &str, default: u64| -> Result<u64, ConfigError> {
-            match value(k) {
-                None => Ok(default),
-                Some(v) => v
-                    .parse()
-                    .map_err(|_| ConfigError(format!("{k} must be a whole number, got {v:?}"))),
-            }
-        };
+        let env = Settings::new(get);
+        let value = |k: &str| env.value(k);
+        let number = |k: &str, default: u64| env.number(k, default).map_err(ConfigError);
         let default_affiliate = value("IMPORT_AFFILIATE_ID");
         if let Some(a) = &default_affiliate {
             import::check_affiliate_id(a)
@@ -177,77 +168,22 @@ pub struct Deps {
 pub async fn handle(deps: &Deps, event: SqsEvent) -> SqsBatchResponse {
     let mut failures = Vec::new();
     for record in &event.records {
-        let Some(delivery) = delivery_of(record) else {
+        let Some(delivery) = Delivery::of(record) else {
             tracing::error!("SQS record without messageId or receiptHandle: skipped");
             continue;
         };
         if settle(deps, &delivery).await.is_some() {
-            let mut f = BatchItemFailure::default();
-            f.item_identifier = delivery.message_id.to_string();
-            failures.push(f);
+            failures.push(delivery.message_id);
         }
     }
-    let mut response = SqsBatchResponse::default();
-    response.batch_item_failures = failures;
-    response
-}
-
-fn delivery_of(record: &SqsMessage) -> Option<Delivery<'_>> {
-    Some(Delivery {
-        message_id: record.message_id.as_deref()?,
-        receipt_handle: record.receipt_handle.as_deref()?,
-        body: record.body.as_deref().unwrap_or(""),
-        group_id: record.attributes.get("MessageGroupId").map(String::as_str),
-        receive_count: record
-            .attributes
-            .get("ApproximateReceiveCount")
-            .and_then(|c| c.parse().ok())
-            .unwrap_or(1),
-    })
+    sqs::batch_response(failures)
 }
 
 /// Processes one delivery and acts on the queue: `None` when the message may be deleted,
 /// `Some(delay)` when it comes back after `delay`.
 pub async fn settle(deps: &Deps, d: &Delivery<'_>) -> Option<Duration> {
-    let retry = |after: Duration| async move {
-        if let Err(e) = deps.queue.retry_later(d.receipt_handle, after).await {
-            // The message still comes back after the queue's visibility timeout.
-            tracing::warn!(message_id = d.message_id, error = %e, "could not set the back-off");
-        }
-        Some(after)
-    };
-    match process(deps, d).await {
-        Disposition::Done => None,
-        Disposition::Retry { after } => retry(after).await,
-        Disposition::DeadLetter { code, reason } => {
-            tracing::warn!(
-                message_id = d.message_id,
-                code,
-                reason,
-                "message parked in the DLQ"
-            );
-            let queued = QueuedMessage {
-                message_id: d.message_id,
-                receipt_handle: d.receipt_handle,
-                body: d.body,
-                group_id: d.group_id,
-            };
-            match deps.queue.dead_letter(&queued, &code, &reason).await {
-                Ok(()) => None,
-                Err(e) => {
-                    tracing::error!(message_id = d.message_id, error = %e, "DLQ send failed; retrying");
-                    retry(deps.config.backoff.delay(d.receive_count, None)).await
-                }
-            }
-        }
-    }
-}
-
-fn dead(code: impl Into<String>, reason: impl Into<String>) -> Disposition {
-    Disposition::DeadLetter {
-        code: code.into(),
-        reason: reason.into(),
-    }
+    let disposition = process(deps, d).await;
+    sqs::settle(deps.queue.as_ref(), &deps.config.backoff, d, disposition).await
 }
 
 /// Decides and carries out one message. Never sleeps: waiting is the queue's job.
@@ -271,7 +207,7 @@ pub async fn process(deps: &Deps, d: &Delivery<'_>) -> Disposition {
                 )
                 .await;
             }
-            return dead(e.code(), e.to_string());
+            return Disposition::dead(e.code(), e.to_string());
         }
     };
     let label = match &msg.message_id {
@@ -398,12 +334,12 @@ impl Worker<'_> {
     async fn refused(&self, step: &str, what: &str, status: u16, body: &str) -> Disposition {
         let reason = format!("{what}: VTEX refused it with {status}: {body}");
         self.log(step, Outcome::Error, reason.clone()).await;
-        dead(format!("VTEX_{status}"), reason)
+        Disposition::dead(format!("VTEX_{status}"), reason)
     }
 
     async fn config_error(&self, step: &str, e: ClientError) -> Step {
         self.log(step, Outcome::Error, e.to_string()).await;
-        Ok(dead("VTEX_CONFIG", e.to_string()))
+        Ok(Disposition::dead("VTEX_CONFIG", e.to_string()))
     }
 
     /// Saves `rec`; `false` when another delivery wrote first (the caller retries the message).
@@ -475,7 +411,7 @@ impl Worker<'_> {
                         "refused: a different order was already imported under this affiliateId and marketplaceOrderId (imports are create-once)".into(),
                     )
                     .await;
-                    return Ok(dead(
+                    return Ok(Disposition::dead(
                         "IMPORT_CONFLICT",
                         format!("import {} exists with different order data", self.key),
                     ));
@@ -508,7 +444,7 @@ impl Worker<'_> {
 
     async fn resume(&self, wake_id: &str) -> Step {
         let Some(mut rec) = self.deps.imports.get(&self.key).await? else {
-            return Ok(dead(
+            return Ok(Disposition::dead(
                 "UNKNOWN_IMPORT",
                 format!("no import {} to resume", self.key),
             ));
@@ -901,7 +837,10 @@ impl Worker<'_> {
             self.record(rec, |r| r.refused(&reason, now)).await?;
             self.log(steps::START_HANDLING, Outcome::Alert, reason.clone())
                 .await;
-            return Ok(Flow::Stop(dead("NOT_READY_FOR_HANDLING", reason)));
+            return Ok(Flow::Stop(Disposition::dead(
+                "NOT_READY_FOR_HANDLING",
+                reason,
+            )));
         }
         self.record(rec, |r| r.not_ready(now, &timing)).await?;
         self.log(
@@ -946,7 +885,7 @@ impl Worker<'_> {
         self.record(rec, |r| r.refused(&reason, now)).await?;
         self.log(steps::START_HANDLING, Outcome::Alert, reason.clone())
             .await;
-        Ok(Flow::Stop(dead("ORDER_CANCELED", reason)))
+        Ok(Flow::Stop(Disposition::dead("ORDER_CANCELED", reason)))
     }
 
     /// Schedules the one wake-up this import waits for; older wake-ups become stale.
@@ -1028,7 +967,7 @@ impl Worker<'_> {
             Decision::Reject(r) => {
                 self.log(step, Outcome::Alert, format!("refused, not sent: {r}"))
                     .await;
-                Ok(dead(r.code(), r.to_string()))
+                Ok(Disposition::dead(r.code(), r.to_string()))
             }
         }
     }

@@ -4,7 +4,6 @@
 
 use async_trait::async_trait;
 use aws_lambda_events::sqs::SqsEvent;
-use dispatch::Backoff;
 use domain::clock::SystemClock;
 use domain::erp::{DispatchQueue, QueuedMessage};
 use domain::import::{
@@ -14,7 +13,7 @@ use domain::import::{
 use domain::memory::MemoryStore;
 use domain::order::Outcome;
 use domain::ports::{OrderStore, StoreError};
-use order_import::{Config, Deps, handle, sqs_event, sqs_message};
+use order_import::{Backoff, Config, Deps, handle, sqs_event, sqs_message};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use vtex::client::VtexClient;

@@ -4,15 +4,12 @@
 //! no per-message delay, so the follow-up arrives at once and waits (visibility) until due. On a
 //! standard queue it is sent with `DelaySeconds` (at most 15 minutes).
 
+use crate::sqs_common::{MAX_DELAY_SECS, sqs_error};
 use async_trait::async_trait;
 use aws_sdk_sqs::Client;
-use aws_sdk_sqs::error::DisplayErrorContext;
 use domain::catalog_notify::{FollowUpQueue, NotifyDue};
 use domain::ports::StoreError;
 use std::time::Duration;
-
-/// SQS caps `DelaySeconds` at 15 minutes.
-const MAX_DELAY_SECS: u64 = 15 * 60;
 
 #[derive(Debug, Clone)]
 pub struct SqsFollowUps {
@@ -49,12 +46,9 @@ impl FollowUpQueue for SqsFollowUps {
             let secs = delay.as_secs().min(MAX_DELAY_SECS);
             send = send.delay_seconds(i32::try_from(secs).unwrap_or(0));
         }
-        send.send().await.map_err(|e| {
-            StoreError::Unavailable(format!(
-                "SQS SendMessage (follow-up): {}",
-                DisplayErrorContext(&e)
-            ))
-        })?;
+        send.send()
+            .await
+            .map_err(|e| sqs_error("SendMessage (follow-up)", e))?;
         Ok(())
     }
 }

@@ -1,10 +1,10 @@
 //! SQS adapter of [`DispatchQueue`] (the ERP → VTEX dispatch queue, FIFO, with its DLQ), and the
 //! re-drive loop that moves parked messages back after an outage or a fix.
 
+use crate::sqs_common::{sqs_error, text_attribute};
 use async_trait::async_trait;
 use aws_sdk_sqs::Client;
-use aws_sdk_sqs::error::DisplayErrorContext;
-use aws_sdk_sqs::types::{MessageAttributeValue, MessageSystemAttributeName};
+use aws_sdk_sqs::types::MessageSystemAttributeName;
 use domain::erp::{DispatchQueue, QueuedMessage};
 use domain::ports::StoreError;
 use std::hash::{Hash, Hasher};
@@ -32,18 +32,6 @@ impl SqsDispatchQueue {
             dlq_url: dlq_url.into(),
         }
     }
-}
-
-fn unavailable(op: &str, e: impl std::error::Error + 'static) -> StoreError {
-    StoreError::Unavailable(format!("SQS {op}: {}", DisplayErrorContext(&e)))
-}
-
-fn text_attribute(value: &str) -> Result<MessageAttributeValue, StoreError> {
-    MessageAttributeValue::builder()
-        .data_type("String")
-        .string_value(value)
-        .build()
-        .map_err(|e| StoreError::Unavailable(format!("SQS request could not be built: {e}")))
 }
 
 /// A de-duplication id unique per delivery: a crash between the DLQ send and the delete sends
@@ -80,7 +68,7 @@ impl DispatchQueue for SqsDispatchQueue {
         }
         send.send()
             .await
-            .map_err(|e| unavailable("SendMessage (DLQ)", e))?;
+            .map_err(|e| sqs_error("SendMessage (DLQ)", e))?;
         Ok(())
     }
 
@@ -93,7 +81,7 @@ impl DispatchQueue for SqsDispatchQueue {
             .visibility_timeout(i32::try_from(secs).unwrap_or(i32::MAX))
             .send()
             .await
-            .map_err(|e| unavailable("ChangeMessageVisibility", e))?;
+            .map_err(|e| sqs_error("ChangeMessageVisibility", e))?;
         Ok(())
     }
 }
@@ -126,7 +114,7 @@ pub async fn redrive(
             .message_system_attribute_names(MessageSystemAttributeName::MessageGroupId)
             .send()
             .await
-            .map_err(|e| unavailable("ReceiveMessage (DLQ)", e))?;
+            .map_err(|e| sqs_error("ReceiveMessage (DLQ)", e))?;
         let messages = out.messages();
         if messages.is_empty() {
             break;
@@ -152,14 +140,14 @@ pub async fn redrive(
             }
             send.send()
                 .await
-                .map_err(|e| unavailable("SendMessage (redrive)", e))?;
+                .map_err(|e| sqs_error("SendMessage (redrive)", e))?;
             client
                 .delete_message()
                 .queue_url(dlq_url)
                 .receipt_handle(handle)
                 .send()
                 .await
-                .map_err(|e| unavailable("DeleteMessage (DLQ)", e))?;
+                .map_err(|e| sqs_error("DeleteMessage (DLQ)", e))?;
             moved += 1;
         }
     }

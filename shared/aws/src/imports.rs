@@ -27,16 +27,16 @@
 //! with many invoices carrying `embeddedInvoice` XML grows towards DynamoDB's 400 KB item limit; a
 //! save beyond it fails (`StoreError::Unavailable`) and the message is retried, then parked.
 
+use crate::dynamo::{
+    Item, build_error, get_consistent, pk_sk, put_if, record_from_item, record_item, sdk_error,
+    to_json,
+};
+use crate::schema::create_keyed_table;
+use crate::sqs_common::{EventQueue, MAX_DELAY_SECS, sqs_error, text_attribute};
 use async_trait::async_trait;
 use aws_sdk_dynamodb::Client;
-use aws_sdk_dynamodb::error::{DisplayErrorContext, SdkError};
-use aws_sdk_dynamodb::operation::put_item::PutItemError;
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
-use aws_sdk_dynamodb::types::{
-    AttributeDefinition, AttributeValue, BillingMode, KeySchemaElement, KeyType, Put,
-    ScalarAttributeType, TransactWriteItem,
-};
-use aws_sdk_sqs::types::MessageAttributeValue;
+use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem};
 use domain::import::{
     ImportCreate, ImportEvents, ImportKey, ImportMessage, ImportQueue, ImportRecord, ImportSave,
     ImportStore, InvoiceNotified, MseNotification, NotificationCreate, NotificationStore,
@@ -49,8 +49,6 @@ const PK: &str = "pk";
 const SK: &str = "sk";
 const IMPORT_SK: &str = "IMPORT";
 const MAP_SK: &str = "MAP";
-
-type Item = HashMap<String, AttributeValue>;
 
 #[derive(Debug, Clone)]
 pub struct DynamoImports {
@@ -71,16 +69,7 @@ impl DynamoImports {
     }
 
     async fn get_item(&self, pk: String, sk: &str) -> Result<Option<Item>, StoreError> {
-        let out = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .set_key(Some(key(pk, sk)))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(|e| sdk_error("GetItem", e))?;
-        Ok(out.item().cloned())
+        get_consistent(&self.client, &self.table, pk_sk(pk, sk)).await
     }
 
     /// PutItem under `condition`; `false` when the condition failed.
@@ -90,35 +79,8 @@ impl DynamoImports {
         condition: &str,
         values: Option<Item>,
     ) -> Result<bool, StoreError> {
-        let result = self
-            .client
-            .put_item()
-            .table_name(&self.table)
-            .set_item(Some(item))
-            .condition_expression(condition)
-            .set_expression_attribute_values(values)
-            .send()
-            .await;
-        match result {
-            Ok(_) => Ok(true),
-            Err(err)
-                if matches!(
-                    err.as_service_error(),
-                    Some(PutItemError::ConditionalCheckFailedException(_))
-                ) =>
-            {
-                Ok(false)
-            }
-            Err(err) => Err(sdk_error("PutItem", err)),
-        }
+        put_if(&self.client, &self.table, item, condition, None, values).await
     }
-}
-
-fn key(pk: String, sk: &str) -> Item {
-    HashMap::from([
-        (PK.to_string(), AttributeValue::S(pk)),
-        (SK.to_string(), AttributeValue::S(sk.to_string())),
-    ])
 }
 
 fn import_pk(k: &ImportKey) -> String {
@@ -137,23 +99,8 @@ fn note_sk(fingerprint: &str) -> String {
     format!("NOTE#{fingerprint}")
 }
 
-fn sdk_error<E, R>(operation: &str, err: SdkError<E, R>) -> StoreError
-where
-    E: std::error::Error + Send + Sync + 'static,
-    R: std::fmt::Debug + Send + Sync + 'static,
-{
-    StoreError::Unavailable(format!(
-        "DynamoDB {operation}: {}",
-        DisplayErrorContext(&err)
-    ))
-}
-
 fn import_item(r: &ImportRecord) -> Result<Item, StoreError> {
-    let data = serde_json::to_string(r)
-        .map_err(|e| StoreError::Corrupt(format!("import record cannot be serialized: {e}")))?;
-    let mut item = key(import_pk(&r.key), IMPORT_SK);
-    item.insert("data".into(), AttributeValue::S(data));
-    item.insert("version".into(), AttributeValue::N(r.version.to_string()));
+    let mut item = record_item(pk_sk(import_pk(&r.key), IMPORT_SK), "import", r, r.version)?;
     item.insert("step".into(), AttributeValue::S(r.step.as_str().into()));
     item.insert(
         "updatedAt".into(),
@@ -166,22 +113,11 @@ fn import_item(r: &ImportRecord) -> Result<Item, StoreError> {
 }
 
 fn import_from_item(item: &Item) -> Result<ImportRecord, StoreError> {
-    let Some(AttributeValue::S(data)) = item.get("data") else {
-        return Err(StoreError::Corrupt("import item has no data".into()));
-    };
-    let mut r: ImportRecord = serde_json::from_str(data)
-        .map_err(|e| StoreError::Corrupt(format!("stored import record is not valid: {e}")))?;
-    // The attribute is what conditions test, so it is the truth.
-    if let Some(AttributeValue::N(n)) = item.get("version") {
-        r.version = n
-            .parse()
-            .map_err(|_| StoreError::Corrupt("import version is not a number".into()))?;
-    }
-    Ok(r)
+    record_from_item(item, "import", |r: &mut ImportRecord| &mut r.version)
 }
 
 fn map_item(vtex_order_id: &str, k: &ImportKey) -> Item {
-    let mut item = key(vtex_pk(vtex_order_id), MAP_SK);
+    let mut item = pk_sk(vtex_pk(vtex_order_id), MAP_SK);
     item.insert(
         "affiliateId".into(),
         AttributeValue::S(k.affiliate_id.clone()),
@@ -194,9 +130,8 @@ fn map_item(vtex_order_id: &str, k: &ImportKey) -> Item {
 }
 
 fn note_item(n: &MseNotification) -> Result<Item, StoreError> {
-    let data = serde_json::to_string(n)
-        .map_err(|e| StoreError::Corrupt(format!("notification cannot be serialized: {e}")))?;
-    let mut item = key(note_pk(&n.order_id), &note_sk(&n.fingerprint));
+    let data = to_json("notification", n)?;
+    let mut item = pk_sk(note_pk(&n.order_id), &note_sk(&n.fingerprint));
     item.insert("data".into(), AttributeValue::S(data));
     item.insert("published".into(), AttributeValue::Bool(n.published));
     Ok(item)
@@ -225,9 +160,7 @@ fn put_action(
             .condition_expression(expr)
             .set_expression_attribute_values(Some(values));
     }
-    let put = put.build().map_err(|e| {
-        StoreError::Unavailable(format!("DynamoDB request could not be built: {e}"))
-    })?;
+    let put = put.build().map_err(build_error)?;
     Ok(TransactWriteItem::builder().put(put).build())
 }
 
@@ -350,7 +283,7 @@ impl NotificationStore for DynamoImports {
         self.client
             .update_item()
             .table_name(&self.table)
-            .set_key(Some(key(note_pk(order_id), &note_sk(fingerprint))))
+            .set_key(Some(pk_sk(note_pk(order_id), &note_sk(fingerprint))))
             .update_expression("SET published = :t")
             .expression_attribute_values(":t", AttributeValue::Bool(true))
             .send()
@@ -365,50 +298,10 @@ pub async fn create_imports_table(
     client: &Client,
     name: &str,
 ) -> Result<(), aws_sdk_dynamodb::Error> {
-    let attr = |n: &str| {
-        AttributeDefinition::builder()
-            .attribute_name(n)
-            .attribute_type(ScalarAttributeType::S)
-            .build()
-    };
-    let key = |n: &str, t: KeyType| {
-        KeySchemaElement::builder()
-            .attribute_name(n)
-            .key_type(t)
-            .build()
-    };
-    client
-        .create_table()
-        .table_name(name)
-        .billing_mode(BillingMode::PayPerRequest)
-        .attribute_definitions(attr(PK)?)
-        .attribute_definitions(attr(SK)?)
-        .key_schema(key(PK, KeyType::Hash)?)
-        .key_schema(key(SK, KeyType::Range)?)
-        .send()
-        .await?;
-    Ok(())
+    create_keyed_table(client, name, PK, SK).await
 }
 
 // ----------------------------------------------------------------------------------- SQS
-
-/// SQS caps `DelaySeconds` at 15 minutes.
-const MAX_DELAY_SECS: u64 = 15 * 60;
-
-fn sqs_error(op: &str, e: impl std::error::Error + 'static) -> StoreError {
-    StoreError::Unavailable(format!(
-        "SQS {op}: {}",
-        aws_sdk_sqs::error::DisplayErrorContext(&e)
-    ))
-}
-
-fn text_attribute(value: &str) -> Result<MessageAttributeValue, StoreError> {
-    MessageAttributeValue::builder()
-        .data_type("String")
-        .string_value(value)
-        .build()
-        .map_err(|e| StoreError::Unavailable(format!("SQS request could not be built: {e}")))
-}
 
 /// The import queue (a **standard** queue: FIFO queues have no per-message delay). A wake-up
 /// further away than 15 minutes arrives early; the worker then schedules the next hop.
@@ -453,18 +346,13 @@ impl ImportQueue for SqsImportQueue {
 /// is the `MessageGroupId` and the event id the `MessageDeduplicationId`.
 #[derive(Debug, Clone)]
 pub struct SqsImportEvents {
-    client: aws_sdk_sqs::Client,
-    queue_url: String,
-    fifo: bool,
+    queue: EventQueue,
 }
 
 impl SqsImportEvents {
     pub fn new(client: aws_sdk_sqs::Client, queue_url: impl Into<String>) -> Self {
-        let queue_url = queue_url.into();
         SqsImportEvents {
-            fifo: queue_url.ends_with(".fifo"),
-            client,
-            queue_url,
+            queue: EventQueue::new(client, queue_url.into()),
         }
     }
 }
@@ -472,21 +360,15 @@ impl SqsImportEvents {
 #[async_trait]
 impl ImportEvents for SqsImportEvents {
     async fn publish_invoice_notified(&self, event: &InvoiceNotified) -> Result<(), StoreError> {
-        let mut send = self
-            .client
-            .send_message()
-            .queue_url(&self.queue_url)
-            .message_body(event.to_json())
-            .message_attributes("type", text_attribute(&event.kind)?);
-        if self.fifo {
-            send = send
-                .message_group_id(&event.order_id)
-                .message_deduplication_id(&event.event_id);
-        }
-        send.send()
+        self.queue
+            .send(
+                "SendMessage (order events)",
+                event.to_json(),
+                &event.kind,
+                &event.order_id,
+                &event.event_id,
+            )
             .await
-            .map_err(|e| sqs_error("SendMessage (order events)", e))?;
-        Ok(())
     }
 }
 

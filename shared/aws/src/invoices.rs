@@ -23,14 +23,11 @@
 //! An `embeddedInvoice` XML makes the item large; DynamoDB's 400 KB item limit caps it (the SQS
 //! message that carried it is capped at 256 KiB, so it fits).
 
+use crate::dynamo::{Item, get_consistent, put_if, record_from_item, record_item, sdk_error};
+use crate::schema::create_keyed_table;
 use async_trait::async_trait;
 use aws_sdk_dynamodb::Client;
-use aws_sdk_dynamodb::error::{DisplayErrorContext, SdkError};
-use aws_sdk_dynamodb::operation::put_item::PutItemError;
-use aws_sdk_dynamodb::types::{
-    AttributeDefinition, AttributeValue, BillingMode, KeySchemaElement, KeyType,
-    ScalarAttributeType,
-};
+use aws_sdk_dynamodb::types::AttributeValue;
 use domain::invoice_store::{CreateOutcome, InvoiceStore, RecordSave};
 use domain::invoicing::{InvoiceRecord, SendState};
 use domain::ports::StoreError;
@@ -38,8 +35,6 @@ use std::collections::HashMap;
 
 const PK: &str = "orderId";
 const SK: &str = "invoiceNumber";
-
-type Item = HashMap<String, AttributeValue>;
 
 #[derive(Debug, Clone)]
 pub struct DynamoInvoices {
@@ -69,45 +64,16 @@ impl DynamoInvoices {
         ])
     }
 
+    /// PutItem under `condition`; `false` when the condition failed.
     async fn put(
         &self,
         record: &InvoiceRecord,
         condition: &str,
         values: Option<Item>,
     ) -> Result<bool, StoreError> {
-        let result = self
-            .client
-            .put_item()
-            .table_name(&self.table)
-            .set_item(Some(to_item(record)?))
-            .condition_expression(condition)
-            .set_expression_attribute_values(values)
-            .send()
-            .await;
-        match result {
-            Ok(_) => Ok(true),
-            Err(err)
-                if matches!(
-                    err.as_service_error(),
-                    Some(PutItemError::ConditionalCheckFailedException(_))
-                ) =>
-            {
-                Ok(false)
-            }
-            Err(err) => Err(sdk_error("PutItem", err)),
-        }
+        let item = to_item(record)?;
+        put_if(&self.client, &self.table, item, condition, None, values).await
     }
-}
-
-fn sdk_error<E, R>(operation: &str, err: SdkError<E, R>) -> StoreError
-where
-    E: std::error::Error + Send + Sync + 'static,
-    R: std::fmt::Debug + Send + Sync + 'static,
-{
-    StoreError::Unavailable(format!(
-        "DynamoDB {operation}: {}",
-        DisplayErrorContext(&err)
-    ))
 }
 
 fn state_name(s: SendState) -> &'static str {
@@ -119,11 +85,8 @@ fn state_name(s: SendState) -> &'static str {
 }
 
 fn to_item(r: &InvoiceRecord) -> Result<Item, StoreError> {
-    let data = serde_json::to_string(r)
-        .map_err(|e| StoreError::Corrupt(format!("invoice record cannot be serialized: {e}")))?;
-    let mut item = DynamoInvoices::key(&r.order_id, r.number());
-    item.insert("data".into(), AttributeValue::S(data));
-    item.insert("version".into(), AttributeValue::N(r.version.to_string()));
+    let key = DynamoInvoices::key(&r.order_id, r.number());
+    let mut item = record_item(key, "invoice", r, r.version)?;
     item.insert(
         "kind".into(),
         AttributeValue::S(r.invoice.kind.as_str().into()),
@@ -140,19 +103,7 @@ fn to_item(r: &InvoiceRecord) -> Result<Item, StoreError> {
 }
 
 fn from_item(item: &Item) -> Result<InvoiceRecord, StoreError> {
-    let data = match item.get("data") {
-        Some(AttributeValue::S(s)) => s,
-        _ => return Err(StoreError::Corrupt("invoice item has no data".into())),
-    };
-    let mut r: InvoiceRecord = serde_json::from_str(data)
-        .map_err(|e| StoreError::Corrupt(format!("stored invoice record is not valid: {e}")))?;
-    // The attribute is what conditions test, so it is the truth.
-    if let Some(AttributeValue::N(n)) = item.get("version") {
-        r.version = n
-            .parse()
-            .map_err(|_| StoreError::Corrupt("invoice version is not a number".into()))?;
-    }
-    Ok(r)
+    record_from_item(item, "invoice", |r: &mut InvoiceRecord| &mut r.version)
 }
 
 #[async_trait]
@@ -179,16 +130,15 @@ impl InvoiceStore for DynamoInvoices {
         order_id: &str,
         invoice_number: &str,
     ) -> Result<Option<InvoiceRecord>, StoreError> {
-        let out = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .set_key(Some(Self::key(order_id, invoice_number)))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(|e| sdk_error("GetItem", e))?;
-        out.item().map(from_item).transpose()
+        get_consistent(
+            &self.client,
+            &self.table,
+            Self::key(order_id, invoice_number),
+        )
+        .await?
+        .as_ref()
+        .map(from_item)
+        .transpose()
     }
 
     async fn list_by_order(&self, order_id: &str) -> Result<Vec<InvoiceRecord>, StoreError> {
@@ -237,29 +187,7 @@ pub async fn create_invoices_table(
     client: &Client,
     name: &str,
 ) -> Result<(), aws_sdk_dynamodb::Error> {
-    let attr = |n: &str| {
-        AttributeDefinition::builder()
-            .attribute_name(n)
-            .attribute_type(ScalarAttributeType::S)
-            .build()
-    };
-    let key = |n: &str, t: KeyType| {
-        KeySchemaElement::builder()
-            .attribute_name(n)
-            .key_type(t)
-            .build()
-    };
-    client
-        .create_table()
-        .table_name(name)
-        .billing_mode(BillingMode::PayPerRequest)
-        .attribute_definitions(attr(PK)?)
-        .attribute_definitions(attr(SK)?)
-        .key_schema(key(PK, KeyType::Hash)?)
-        .key_schema(key(SK, KeyType::Range)?)
-        .send()
-        .await?;
-    Ok(())
+    create_keyed_table(client, name, PK, SK).await
 }
 
 #[cfg(test)]

@@ -17,6 +17,7 @@ pub mod invoices;
 pub mod schema;
 pub mod secrets;
 pub mod sqs;
+mod sqs_common;
 
 /// The SDK configuration from the environment (region, credentials, `AWS_ENDPOINT_URL` /
 /// `AWS_ENDPOINT_URL_DYNAMODB` / `AWS_ENDPOINT_URL_SQS`), so the same binary talks to AWS or to a

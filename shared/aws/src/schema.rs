@@ -71,6 +71,27 @@ pub async fn create_orders_table(
     Ok(())
 }
 
+/// A table keyed by two strings, `hash` + `range`, with no index (the invoices and imports
+/// tables).
+pub(crate) async fn create_keyed_table(
+    client: &Client,
+    name: &str,
+    hash: &str,
+    range: &str,
+) -> Result<(), aws_sdk_dynamodb::Error> {
+    client
+        .create_table()
+        .table_name(name)
+        .billing_mode(BillingMode::PayPerRequest)
+        .attribute_definitions(string_attribute(hash)?)
+        .attribute_definitions(string_attribute(range)?)
+        .key_schema(key(hash, KeyType::Hash)?)
+        .key_schema(key(range, KeyType::Range)?)
+        .send()
+        .await?;
+    Ok(())
+}
+
 /// Both tables, named `{prefix}-catalog` and `{prefix}-orders`; returns the two names.
 pub async fn create_tables(
     client: &Client,

@@ -1,9 +1,8 @@
 //! SQS adapter of `OrderEvents`: the queue the seller's ERP reads.
 
+use crate::sqs_common::EventQueue;
 use async_trait::async_trait;
 use aws_sdk_sqs::Client;
-use aws_sdk_sqs::error::DisplayErrorContext;
-use aws_sdk_sqs::types::MessageAttributeValue;
 use domain::ports::{OrderEvent, OrderEventKind, OrderEvents, StoreError};
 
 /// Publishes each event as a JSON message body with a `type` message attribute. On a FIFO queue
@@ -11,23 +10,18 @@ use domain::ports::{OrderEvent, OrderEventKind, OrderEvents, StoreError};
 /// order, and the event id is the `MessageDeduplicationId`, so a retried publish is dropped by SQS.
 #[derive(Debug, Clone)]
 pub struct SqsOrderEvents {
-    client: Client,
-    queue_url: String,
-    fifo: bool,
+    queue: EventQueue,
 }
 
 impl SqsOrderEvents {
     pub fn new(client: Client, queue_url: impl Into<String>) -> Self {
-        let queue_url = queue_url.into();
         SqsOrderEvents {
-            fifo: queue_url.ends_with(".fifo"),
-            client,
-            queue_url,
+            queue: EventQueue::new(client, queue_url.into()),
         }
     }
 
     pub fn queue_url(&self) -> &str {
-        &self.queue_url
+        self.queue.queue_url()
     }
 }
 
@@ -44,26 +38,15 @@ impl OrderEvents for SqsOrderEvents {
     async fn publish(&self, event: &OrderEvent) -> Result<(), StoreError> {
         let body = serde_json::to_string(event)
             .map_err(|e| StoreError::Corrupt(format!("order event cannot be serialized: {e}")))?;
-        let kind = MessageAttributeValue::builder()
-            .data_type("String")
-            .string_value(kind_name(event.kind))
-            .build()
-            .map_err(|e| StoreError::Unavailable(format!("SQS request could not be built: {e}")))?;
-        let mut send = self
-            .client
-            .send_message()
-            .queue_url(&self.queue_url)
-            .message_body(body)
-            .message_attributes("type", kind);
-        if self.fifo {
-            send = send
-                .message_group_id(&event.order_id)
-                .message_deduplication_id(&event.event_id);
-        }
-        send.send().await.map_err(|e| {
-            StoreError::Unavailable(format!("SQS SendMessage: {}", DisplayErrorContext(&e)))
-        })?;
-        Ok(())
+        self.queue
+            .send(
+                "SendMessage",
+                body,
+                kind_name(event.kind),
+                &event.order_id,
+                &event.event_id,
+            )
+            .await
     }
 }
 

@@ -5,7 +5,9 @@
 //! handler answers 401 exactly when the check fails.
 #![no_main]
 
-use connector_fuzz::{APP_KEY, APP_TOKEN, PATH_SECRET, auth, encode, request, run, split_lines, world};
+use connector_fuzz::{
+    APP_KEY, APP_TOKEN, PATH_SECRET, auth, encode, request, run, split_lines, world,
+};
 use lambda_http::http::Method;
 use libfuzzer_sys::fuzz_target;
 
@@ -38,7 +40,8 @@ fuzz_target!(|data: &[u8]| {
     };
     let passed = auth().check(&req).is_ok();
     if passed {
-        let secret_shown = segment == PATH_SECRET.as_bytes() || query_secret == PATH_SECRET.as_bytes();
+        let secret_shown =
+            segment == PATH_SECRET.as_bytes() || query_secret == PATH_SECRET.as_bytes();
         let credentials_shown = contains(data, APP_KEY) && contains(data, APP_TOKEN);
         assert!(
             secret_shown || credentials_shown,

@@ -17,8 +17,12 @@ fuzz_target!(|data: &[u8]| {
         _ => "/api/pvt/orders?an=&sc=",
     };
     let w = world(InboundAuth::default());
-    let Some(req) = request(Method::POST, uri, &[("content-type", b"application/json")], body)
-    else {
+    let Some(req) = request(
+        Method::POST,
+        uri,
+        &[("content-type", b"application/json")],
+        body,
+    ) else {
         return;
     };
     let resp = run(order_placement::handle(&w.placement, req));
@@ -29,7 +33,11 @@ fuzz_target!(|data: &[u8]| {
             return;
         };
         let second = run(order_placement::handle(&w.placement, again));
-        assert_eq!(second.status(), 200, "a retry of an accepted placement failed");
+        assert_eq!(
+            second.status(),
+            200,
+            "a retry of an accepted placement failed"
+        );
         let ids = |r: &lambda_http::Response<lambda_http::Body>| {
             let v: serde_json::Value =
                 serde_json::from_slice(connector_fuzz::body_bytes(r)).unwrap_or_default();

@@ -7,9 +7,8 @@
 use aws_adapters::catalog_queue::SqsFollowUps;
 use aws_adapters::dispatch_queue::SqsDispatchQueue;
 use aws_adapters::dynamo::{DynamoCatalog, DynamoSyncStates};
-use aws_sdk_sqs::types::{MessageSystemAttributeName, QueueAttributeName};
-use catalog_sync::{Backoff, Deps, Notifier, handle, sqs_event, sqs_message};
-use connector_tests::aws_env;
+use catalog_sync::{Backoff, Deps, Notifier, handle};
+use connector_tests::{aws_env, sqs_play};
 use domain::catalog::CatalogFile;
 use domain::catalog_notify::Coalescing;
 use domain::clock::SystemClock;
@@ -55,32 +54,7 @@ pub async fn bench(window: chrono::Duration) -> Option<Bench> {
     let config = aws_env::moto().await?;
     let (dynamo, catalog_table, _orders) = aws_env::dynamo_tables(&config).await;
     let sqs = aws_sdk_sqs::Client::new(&config);
-    let dlq_url = aws_env::fifo_queue(&sqs, "catalog-dlq").await;
-    let dlq_arn = sqs
-        .get_queue_attributes()
-        .queue_url(&dlq_url)
-        .attribute_names(QueueAttributeName::QueueArn)
-        .send()
-        .await
-        .unwrap()
-        .attributes()
-        .and_then(|a| a.get(&QueueAttributeName::QueueArn).cloned())
-        .unwrap();
-    let queue_url = sqs
-        .create_queue()
-        .queue_name(format!("{}.fifo", aws_env::unique_name("catalog")))
-        .attributes(QueueAttributeName::FifoQueue, "true")
-        .attributes(QueueAttributeName::ContentBasedDeduplication, "false")
-        .attributes(QueueAttributeName::VisibilityTimeout, "2")
-        .attributes(
-            QueueAttributeName::RedrivePolicy,
-            serde_json::json!({"deadLetterTargetArn": dlq_arn, "maxReceiveCount": 10}).to_string(),
-        )
-        .send()
-        .await
-        .unwrap()
-        .queue_url
-        .unwrap();
+    let (queue_url, dlq_url) = aws_env::fifo_queue_with_dlq(&sqs, "catalog", 2, 10).await;
     let (addr, standin) = vtex_standin::serve("127.0.0.1:0".parse().unwrap())
         .await
         .unwrap();
@@ -193,84 +167,13 @@ impl Bench {
         }
     }
 
-    /// One receive → handle → delete round, as the event-source mapping does. Returns how many
-    /// messages were received.
+    /// One receive → handle → delete round, as the event-source mapping does (messages hidden for
+    /// the queue's visibility timeout). Returns how many messages were received.
     pub async fn pump_once(&self) -> usize {
-        let out = self
-            .sqs
-            .receive_message()
-            .queue_url(&self.queue_url)
-            .max_number_of_messages(10)
-            .wait_time_seconds(0)
-            .message_system_attribute_names(MessageSystemAttributeName::All)
-            .send()
-            .await
-            .unwrap();
-        let messages = out.messages();
-        if messages.is_empty() {
-            return 0;
-        }
-        let attr = |m: &aws_sdk_sqs::types::Message, name: MessageSystemAttributeName| {
-            m.attributes().and_then(|a| a.get(&name)).cloned()
-        };
-        let records = messages
-            .iter()
-            .map(|m| {
-                sqs_message(
-                    m.message_id().unwrap(),
-                    m.receipt_handle().unwrap(),
-                    m.body().unwrap_or_default(),
-                    attr(m, MessageSystemAttributeName::MessageGroupId).as_deref(),
-                    attr(m, MessageSystemAttributeName::ApproximateReceiveCount)
-                        .and_then(|c| c.parse().ok())
-                        .unwrap_or(1),
-                )
-            })
-            .collect();
-        let response = handle(&self.deps, sqs_event(records)).await;
-        let failed: Vec<&str> = response
-            .batch_item_failures
-            .iter()
-            .map(|f| f.item_identifier.as_str())
-            .collect();
-        for m in messages {
-            if !failed.contains(&m.message_id().unwrap()) {
-                self.sqs
-                    .delete_message()
-                    .queue_url(&self.queue_url)
-                    .receipt_handle(m.receipt_handle().unwrap())
-                    .send()
-                    .await
-                    .unwrap();
-            }
-        }
-        messages.len()
-    }
-
-    /// Messages in the queue, in flight and delayed included.
-    pub async fn queued(&self, url: &str) -> usize {
-        let out = self
-            .sqs
-            .get_queue_attributes()
-            .queue_url(url)
-            .attribute_names(QueueAttributeName::All)
-            .send()
-            .await
-            .unwrap();
-        let attrs = out.attributes().cloned().unwrap_or_default();
-        [
-            QueueAttributeName::ApproximateNumberOfMessages,
-            QueueAttributeName::ApproximateNumberOfMessagesNotVisible,
-            QueueAttributeName::ApproximateNumberOfMessagesDelayed,
-        ]
-        .iter()
-        .map(|k| {
-            attrs
-                .get(k)
-                .and_then(|v| v.parse::<usize>().ok())
-                .unwrap_or(0)
+        sqs_play::poll_once(&self.sqs, &self.queue_url, None, |event| {
+            handle(&self.deps, event)
         })
-        .sum()
+        .await
     }
 
     /// Pumps until the queue is empty (follow-ups and back-offs included), or panics after
@@ -279,7 +182,7 @@ impl Bench {
         let started = Instant::now();
         loop {
             if self.pump_once().await == 0 {
-                if self.queued(&self.queue_url).await == 0 {
+                if sqs_play::depth(&self.sqs, &self.queue_url).await == 0 {
                     return;
                 }
                 tokio::time::sleep(Duration::from_millis(100)).await;
@@ -312,13 +215,7 @@ impl Bench {
             }
             for m in out.messages() {
                 handles.extend(m.receipt_handle().map(str::to_string));
-                let attr = |n: &str| {
-                    m.message_attributes()
-                        .and_then(|a| a.get(n))
-                        .and_then(|v| v.string_value())
-                        .unwrap_or_default()
-                        .to_string()
-                };
+                let attr = |n: &str| sqs_play::message_attribute(m, n).unwrap_or_default();
                 all.push((
                     m.body().unwrap_or_default().to_string(),
                     attr("reasonCode"),

@@ -6,10 +6,9 @@
 use aws_adapters::dispatch_queue::SqsDispatchQueue;
 use aws_adapters::dynamo::{DynamoCatalog, DynamoOrders};
 use aws_adapters::invoices::{DynamoInvoices, create_invoices_table};
-use aws_sdk_sqs::types::{MessageSystemAttributeName, QueueAttributeName};
 use chrono::Utc;
-use connector_tests::aws_env;
-use dispatch::{Backoff, Deps, handle, sqs_event, sqs_message};
+use connector_tests::{aws_env, sqs_play};
+use dispatch::{Backoff, Deps, handle};
 use domain::catalog::Sku;
 use domain::clock::SystemClock;
 use domain::erp::{ErpCommand, ErpMessage, OrderRef};
@@ -21,7 +20,6 @@ use domain::order::{Order, OrderLine, OrderStatus};
 use domain::ports::{
     CatalogReader, CatalogWriter, OrderStore, PlaceOutcome, SaveOutcome, StockEffect,
 };
-use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use vtex::client::VtexClient;
@@ -51,33 +49,8 @@ pub async fn bench(max_receives: u32) -> Option<Bench> {
         .await
         .expect("create invoices table");
     let sqs = aws_sdk_sqs::Client::new(&config);
-    let dlq_url = aws_env::fifo_queue(&sqs, "dispatch-dlq").await;
-    let dlq_arn = sqs
-        .get_queue_attributes()
-        .queue_url(&dlq_url)
-        .attribute_names(QueueAttributeName::QueueArn)
-        .send()
-        .await
-        .unwrap()
-        .attributes()
-        .and_then(|a| a.get(&QueueAttributeName::QueueArn).cloned())
-        .unwrap();
-    let queue_url = sqs
-        .create_queue()
-        .queue_name(format!("{}.fifo", aws_env::unique_name("dispatch")))
-        .attributes(QueueAttributeName::FifoQueue, "true")
-        .attributes(QueueAttributeName::ContentBasedDeduplication, "false")
-        .attributes(QueueAttributeName::VisibilityTimeout, "1")
-        .attributes(
-            QueueAttributeName::RedrivePolicy,
-            serde_json::json!({"deadLetterTargetArn": dlq_arn, "maxReceiveCount": max_receives})
-                .to_string(),
-        )
-        .send()
-        .await
-        .unwrap()
-        .queue_url
-        .unwrap();
+    let (queue_url, dlq_url) =
+        aws_env::fifo_queue_with_dlq(&sqs, "dispatch", 1, max_receives).await;
     let (addr, standin) = vtex_standin::serve("127.0.0.1:0".parse().unwrap())
         .await
         .unwrap();
@@ -217,83 +190,13 @@ impl Bench {
             .unwrap();
     }
 
-    async fn depth(&self, url: &str) -> usize {
-        let out = self
-            .sqs
-            .get_queue_attributes()
-            .queue_url(url)
-            .attribute_names(QueueAttributeName::All)
-            .send()
-            .await
-            .unwrap();
-        let attrs = out.attributes().cloned().unwrap_or_default();
-        [
-            QueueAttributeName::ApproximateNumberOfMessages,
-            QueueAttributeName::ApproximateNumberOfMessagesNotVisible,
-            QueueAttributeName::ApproximateNumberOfMessagesDelayed,
-        ]
-        .iter()
-        .map(|k| {
-            attrs
-                .get(k)
-                .and_then(|v| v.parse::<usize>().ok())
-                .unwrap_or(0)
-        })
-        .sum()
-    }
-
     /// One event-source-mapping poll: receive a batch, handle it, delete what succeeded.
     /// Returns how many messages were received.
     pub async fn poll(&self) -> usize {
-        let out = self
-            .sqs
-            .receive_message()
-            .queue_url(&self.queue_url)
-            .max_number_of_messages(10)
-            .wait_time_seconds(0)
-            .visibility_timeout(30)
-            .message_system_attribute_names(MessageSystemAttributeName::All)
-            .send()
-            .await
-            .unwrap();
-        let messages = out.messages();
-        if messages.is_empty() {
-            return 0;
-        }
-        let records = messages
-            .iter()
-            .map(|m| {
-                let attr =
-                    |k: MessageSystemAttributeName| m.attributes().and_then(|a| a.get(&k)).cloned();
-                sqs_message(
-                    m.message_id().unwrap(),
-                    m.receipt_handle().unwrap(),
-                    m.body().unwrap_or_default(),
-                    attr(MessageSystemAttributeName::MessageGroupId).as_deref(),
-                    attr(MessageSystemAttributeName::ApproximateReceiveCount)
-                        .and_then(|c| c.parse().ok())
-                        .unwrap_or(1),
-                )
-            })
-            .collect();
-        let failed: HashSet<String> = handle(&self.deps, sqs_event(records))
-            .await
-            .batch_item_failures
-            .into_iter()
-            .map(|f| f.item_identifier)
-            .collect();
-        for m in messages {
-            if !failed.contains(m.message_id().unwrap()) {
-                self.sqs
-                    .delete_message()
-                    .queue_url(&self.queue_url)
-                    .receipt_handle(m.receipt_handle().unwrap())
-                    .send()
-                    .await
-                    .unwrap();
-            }
-        }
-        messages.len()
+        sqs_play::poll_once(&self.sqs, &self.queue_url, Some(30), |event| {
+            handle(&self.deps, event)
+        })
+        .await
     }
 
     /// Polls with `workers` concurrent pollers until the dispatch queue is empty.
@@ -302,7 +205,7 @@ impl Bench {
         let worker = || async {
             loop {
                 if self.poll().await == 0 {
-                    if self.depth(&self.queue_url).await == 0 {
+                    if sqs_play::depth(&self.sqs, &self.queue_url).await == 0 {
                         return;
                     }
                     assert!(Instant::now() < deadline, "dispatch queue never drained");
@@ -316,40 +219,20 @@ impl Bench {
 
     /// Reads and deletes everything in the DLQ: `(body, reasonCode attribute)`.
     pub async fn drain_dlq(&self) -> Vec<(String, Option<String>)> {
-        let mut all = Vec::new();
-        let deadline = Instant::now() + Duration::from_secs(30);
-        while self.depth(&self.dlq_url).await > 0 {
-            assert!(Instant::now() < deadline, "DLQ never drained");
-            let out = self
-                .sqs
-                .receive_message()
-                .queue_url(&self.dlq_url)
-                .max_number_of_messages(10)
-                .message_attribute_names("All")
-                .send()
-                .await
-                .unwrap();
-            for m in out.messages() {
-                let code = m
-                    .message_attributes()
-                    .and_then(|a| a.get("reasonCode"))
-                    .and_then(|v| v.string_value())
-                    .map(str::to_string);
-                all.push((m.body().unwrap_or_default().to_string(), code));
-                self.sqs
-                    .delete_message()
-                    .queue_url(&self.dlq_url)
-                    .receipt_handle(m.receipt_handle().unwrap())
-                    .send()
-                    .await
-                    .unwrap();
-            }
-        }
-        all
+        sqs_play::drain_dlq(&self.sqs, &self.dlq_url)
+            .await
+            .iter()
+            .map(|m| {
+                (
+                    m.body().unwrap_or_default().to_string(),
+                    sqs_play::message_attribute(m, "reasonCode"),
+                )
+            })
+            .collect()
     }
 
     pub async fn dlq_depth(&self) -> usize {
-        self.depth(&self.dlq_url).await
+        sqs_play::depth(&self.sqs, &self.dlq_url).await
     }
 
     pub async fn status(&self, order_id: &str) -> OrderStatus {

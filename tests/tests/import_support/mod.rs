@@ -8,17 +8,15 @@
 use aws_adapters::dispatch_queue::SqsDispatchQueue;
 use aws_adapters::dynamo::DynamoOrders;
 use aws_adapters::imports::{DynamoImports, SqsImportEvents, SqsImportQueue, create_imports_table};
-use aws_sdk_sqs::types::{MessageSystemAttributeName, QueueAttributeName};
-use connector_tests::aws_env;
-use dispatch::Backoff;
+use aws_sdk_sqs::types::QueueAttributeName;
+use connector_tests::{aws_env, sqs_play};
 use domain::clock::SystemClock;
 use domain::import::{ImportKey, ImportRecord, ImportStore, ImportTiming};
 use domain::order::LogEntry;
 use domain::ports::OrderStore;
 use lambda_kit::auth::{InboundAuth, Secret};
-use order_import::{Deps, handle, sqs_event, sqs_message};
+use order_import::{Backoff, Deps, handle};
 use serde_json::Value;
-use std::collections::HashSet;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -117,18 +115,6 @@ async fn queue(
     create.send().await.unwrap().queue_url.unwrap()
 }
 
-async fn arn(sqs: &aws_sdk_sqs::Client, url: &str) -> String {
-    sqs.get_queue_attributes()
-        .queue_url(url)
-        .attribute_names(QueueAttributeName::QueueArn)
-        .send()
-        .await
-        .unwrap()
-        .attributes()
-        .and_then(|a| a.get(&QueueAttributeName::QueueArn).cloned())
-        .unwrap()
-}
-
 /// Serves `mse::handle` on a free local port, as API Gateway would.
 pub async fn serve_mse(deps: Arc<mse::Deps>) -> (SocketAddr, tokio::task::JoinHandle<()>) {
     let app = axum::Router::new().fallback(move |req: axum::extract::Request| {
@@ -171,7 +157,7 @@ pub async fn bench(opts: Options) -> Option<Bench> {
         .expect("create imports table");
     let sqs = aws_sdk_sqs::Client::new(&config);
     let dlq_url = queue(&sqs, &aws_env::unique_name("import-dlq"), &[]).await;
-    let dlq_arn = arn(&sqs, &dlq_url).await;
+    let dlq_arn = aws_env::queue_arn(&sqs, &dlq_url).await;
     let queue_url = queue(
         &sqs,
         &aws_env::unique_name("import"),
@@ -179,8 +165,7 @@ pub async fn bench(opts: Options) -> Option<Bench> {
             (QueueAttributeName::VisibilityTimeout, "1".into()),
             (
                 QueueAttributeName::RedrivePolicy,
-                serde_json::json!({"deadLetterTargetArn": dlq_arn, "maxReceiveCount": opts.max_receives})
-                    .to_string(),
+                aws_env::redrive_policy(&dlq_arn, opts.max_receives),
             ),
         ],
     )
@@ -276,83 +261,12 @@ impl Bench {
             .unwrap();
     }
 
-    async fn depth(&self, url: &str) -> usize {
-        let out = self
-            .sqs
-            .get_queue_attributes()
-            .queue_url(url)
-            .attribute_names(QueueAttributeName::All)
-            .send()
-            .await
-            .unwrap();
-        let attrs = out.attributes().cloned().unwrap_or_default();
-        [
-            QueueAttributeName::ApproximateNumberOfMessages,
-            QueueAttributeName::ApproximateNumberOfMessagesNotVisible,
-            QueueAttributeName::ApproximateNumberOfMessagesDelayed,
-        ]
-        .iter()
-        .map(|k| {
-            attrs
-                .get(k)
-                .and_then(|v| v.parse::<usize>().ok())
-                .unwrap_or(0)
-        })
-        .sum()
-    }
-
     /// One event-source-mapping poll. Returns how many messages were received.
     pub async fn poll(&self) -> usize {
-        let out = self
-            .sqs
-            .receive_message()
-            .queue_url(&self.queue_url)
-            .max_number_of_messages(10)
-            .wait_time_seconds(0)
-            .visibility_timeout(30)
-            .message_system_attribute_names(MessageSystemAttributeName::All)
-            .send()
-            .await
-            .unwrap();
-        let messages = out.messages();
-        if messages.is_empty() {
-            return 0;
-        }
-        let records = messages
-            .iter()
-            .map(|m| {
-                let count = m
-                    .attributes()
-                    .and_then(|a| a.get(&MessageSystemAttributeName::ApproximateReceiveCount))
-                    .and_then(|c| c.parse().ok())
-                    .unwrap_or(1);
-                sqs_message(
-                    m.message_id().unwrap(),
-                    m.receipt_handle().unwrap(),
-                    m.body().unwrap_or_default(),
-                    None,
-                    count,
-                )
-            })
-            .collect();
-        let failed: HashSet<String> = handle(&self.deps, sqs_event(records))
-            .await
-            .batch_item_failures
-            .into_iter()
-            .map(|f| f.item_identifier)
-            .collect();
-        for m in messages {
-            if !failed.contains(m.message_id().unwrap()) {
-                self.sqs
-                    .delete_message()
-                    .queue_url(&self.queue_url)
-                    .receipt_handle(m.receipt_handle().unwrap())
-                    .send()
-                    .await
-                    .unwrap();
-            }
-        }
-        messages.len()
+        sqs_play::poll_once(&self.sqs, &self.queue_url, Some(30), |event| {
+            handle(&self.deps, event)
+        })
+        .await
     }
 
     /// Polls until the import queue is empty (delayed and in-flight messages included).
@@ -360,7 +274,7 @@ impl Bench {
         let deadline = Instant::now() + Duration::from_secs(120);
         loop {
             if self.poll().await == 0 {
-                if self.depth(&self.queue_url).await == 0 {
+                if sqs_play::depth(&self.sqs, &self.queue_url).await == 0 {
                     return;
                 }
                 if Instant::now() >= deadline {
@@ -387,41 +301,17 @@ impl Bench {
 
     /// Reads and deletes everything in the DLQ: `(body, reasonCode, reason)`.
     pub async fn drain_dlq(&self) -> Vec<(String, Option<String>, Option<String>)> {
-        let mut all = Vec::new();
-        let deadline = Instant::now() + Duration::from_secs(30);
-        while self.depth(&self.dlq_url).await > 0 {
-            assert!(Instant::now() < deadline, "DLQ never drained");
-            let out = self
-                .sqs
-                .receive_message()
-                .queue_url(&self.dlq_url)
-                .max_number_of_messages(10)
-                .message_attribute_names("All")
-                .send()
-                .await
-                .unwrap();
-            for m in out.messages() {
-                let attr = |k: &str| {
-                    m.message_attributes()
-                        .and_then(|a| a.get(k))
-                        .and_then(|v| v.string_value())
-                        .map(str::to_string)
-                };
-                all.push((
+        sqs_play::drain_dlq(&self.sqs, &self.dlq_url)
+            .await
+            .iter()
+            .map(|m| {
+                (
                     m.body().unwrap_or_default().to_string(),
-                    attr("reasonCode"),
-                    attr("reason"),
-                ));
-                self.sqs
-                    .delete_message()
-                    .queue_url(&self.dlq_url)
-                    .receipt_handle(m.receipt_handle().unwrap())
-                    .send()
-                    .await
-                    .unwrap();
-            }
-        }
-        all
+                    sqs_play::message_attribute(m, "reasonCode"),
+                    sqs_play::message_attribute(m, "reason"),
+                )
+            })
+            .collect()
     }
 
     /// Reads and deletes every message waiting on the ERP's order-events queue.

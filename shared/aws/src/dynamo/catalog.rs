@@ -4,12 +4,11 @@
 use super::expr::Expr;
 use super::{
     AVAILABLE, Item, MAX_ATTEMPTS, MAX_BATCH_GET_KEYS, ON_HAND, RESERVED, backoff, build_error,
-    corrupt_json, get_n, get_s, level_value, n, s, sdk_error, stock_from_item, stock_value,
-    to_json,
+    corrupt_json, get_consistent, get_n, get_s, level_value, n, put_if, s, sdk_error,
+    stock_from_item, stock_value, to_json,
 };
 use async_trait::async_trait;
 use aws_sdk_dynamodb::Client;
-use aws_sdk_dynamodb::operation::put_item::PutItemError;
 use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
 use aws_sdk_dynamodb::types::{AttributeValue, KeysAndAttributes};
 use domain::catalog::{LocationId, PriceEntry, Sku, SkuId, StockLevel};
@@ -150,16 +149,10 @@ impl CatalogReader for DynamoCatalog {
 
     /// Consistent GetItem: the catalog sync diffs against it right after its own writes.
     async fn get_sku(&self, id: &str) -> Result<Option<Sku>, StoreError> {
-        let out = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .set_key(Some(sku_key(id)))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(|e| sdk_error("GetItem", e))?;
-        out.item.map(|item| sku_from_item(&item)).transpose()
+        get_consistent(&self.client, &self.table, sku_key(id))
+            .await?
+            .map(|item| sku_from_item(&item))
+            .transpose()
     }
 
     async fn shipping_rules(&self) -> Result<Option<ShippingRules>, StoreError> {
@@ -218,28 +211,11 @@ impl CatalogWriter for DynamoCatalog {
                 ),
                 ("rev".to_string(), n(rev + 1)),
             ]);
-            let result = self
-                .client
-                .put_item()
-                .table_name(&self.table)
-                .set_item(Some(item))
-                .condition_expression(condition)
-                .set_expression_attribute_names(e.names())
-                .set_expression_attribute_values(e.values())
-                .send()
-                .await;
-            match result {
-                Ok(_) => return Ok(()),
-                Err(err)
-                    if matches!(
-                        err.as_service_error(),
-                        Some(PutItemError::ConditionalCheckFailedException(_))
-                    ) =>
-                {
-                    backoff(attempt).await
-                }
-                Err(err) => return Err(sdk_error("PutItem", err)),
+            let (names, values) = (e.names(), e.values());
+            if put_if(&self.client, &self.table, item, condition, names, values).await? {
+                return Ok(());
             }
+            backoff(attempt).await
         }
         Err(StoreError::Unavailable(format!(
             "upsert of SKU {} kept conflicting with concurrent writes",

@@ -2,10 +2,9 @@
 //! notification state as JSON and a `version` for optimistic writes (layout in [`crate::dynamo`]).
 
 use super::expr::Expr;
-use super::{Item, corrupt_json, get_n, get_s, n, s, sdk_error, to_json};
+use super::{Item, corrupt_json, get_consistent, get_n, get_s, n, put_if, s, to_json};
 use async_trait::async_trait;
 use aws_sdk_dynamodb::Client;
-use aws_sdk_dynamodb::operation::put_item::PutItemError;
 use domain::catalog_notify::{SyncState, SyncStateStore, Versioned};
 use domain::ports::StoreError;
 use std::collections::HashMap;
@@ -42,16 +41,9 @@ fn versioned_from_item(item: &Item) -> Result<Versioned, StoreError> {
 #[async_trait]
 impl SyncStateStore for DynamoSyncStates {
     async fn get_sync_state(&self, sku_id: &str) -> Result<Versioned, StoreError> {
-        let out = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .key("pk", s(sync_pk(sku_id)))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(|e| sdk_error("GetItem", e))?;
-        out.item
+        let key = HashMap::from([("pk".to_string(), s(sync_pk(sku_id)))]);
+        get_consistent(&self.client, &self.table, key)
+            .await?
             .map(|item| versioned_from_item(&item))
             .transpose()
             .map(Option::unwrap_or_default)
@@ -78,27 +70,14 @@ impl SyncStateStore for DynamoSyncStates {
             ("data".to_string(), s(to_json("SKU sync state", state)?)),
             ("version".to_string(), n(version)),
         ]);
-        let result = self
-            .client
-            .put_item()
-            .table_name(&self.table)
-            .set_item(Some(item))
-            .condition_expression(condition)
-            .set_expression_attribute_names(e.names())
-            .set_expression_attribute_values(e.values())
-            .send()
-            .await;
-        match result {
-            Ok(_) => Ok(true),
-            Err(err)
-                if matches!(
-                    err.as_service_error(),
-                    Some(PutItemError::ConditionalCheckFailedException(_))
-                ) =>
-            {
-                Ok(false)
-            }
-            Err(err) => Err(sdk_error("PutItem", err)),
-        }
+        put_if(
+            &self.client,
+            &self.table,
+            item,
+            condition,
+            e.names(),
+            e.values(),
+        )
+        .await
     }
 }

@@ -66,7 +66,9 @@ pub use catalog::DynamoCatalog;
 pub use catalog_sync::DynamoSyncStates;
 pub use orders::{DynamoOrders, GSI1};
 
+use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::error::{DisplayErrorContext, SdkError};
+use aws_sdk_dynamodb::operation::put_item::PutItemError;
 use aws_sdk_dynamodb::types::AttributeValue;
 use domain::catalog::{LocationId, StockLevel};
 use domain::ports::StoreError;
@@ -141,6 +143,95 @@ pub(crate) fn corrupt_json(what: &str, err: serde_json::Error) -> StoreError {
 pub(crate) fn to_json<T: serde::Serialize>(what: &str, value: &T) -> Result<String, StoreError> {
     serde_json::to_string(value)
         .map_err(|e| StoreError::Corrupt(format!("{what} cannot be serialized: {e}")))
+}
+
+/// The key of a table keyed `pk` + `sk`.
+pub(crate) fn pk_sk(pk: String, sk: &str) -> Item {
+    HashMap::from([("pk".to_string(), s(pk)), ("sk".to_string(), s(sk))])
+}
+
+/// Consistent GetItem of `key` in `table`.
+pub(crate) async fn get_consistent(
+    client: &Client,
+    table: &str,
+    key: Item,
+) -> Result<Option<Item>, StoreError> {
+    Ok(client
+        .get_item()
+        .table_name(table)
+        .set_key(Some(key))
+        .consistent_read(true)
+        .send()
+        .await
+        .map_err(|e| sdk_error("GetItem", e))?
+        .item)
+}
+
+/// PutItem of `item` in `table` under `condition` (with its expression names and values);
+/// `false` when the condition failed.
+pub(crate) async fn put_if(
+    client: &Client,
+    table: &str,
+    item: Item,
+    condition: impl Into<String>,
+    names: Option<HashMap<String, String>>,
+    values: Option<Item>,
+) -> Result<bool, StoreError> {
+    let result = client
+        .put_item()
+        .table_name(table)
+        .set_item(Some(item))
+        .condition_expression(condition)
+        .set_expression_attribute_names(names)
+        .set_expression_attribute_values(values)
+        .send()
+        .await;
+    match result {
+        Ok(_) => Ok(true),
+        Err(err)
+            if matches!(
+                err.as_service_error(),
+                Some(PutItemError::ConditionalCheckFailedException(_))
+            ) =>
+        {
+            Ok(false)
+        }
+        Err(err) => Err(sdk_error("PutItem", err)),
+    }
+}
+
+/// `key` plus a versioned record: `data` (S), the record as JSON, and `version` (N). `what` names
+/// the record in errors.
+pub(crate) fn record_item<T: serde::Serialize>(
+    mut key: Item,
+    what: &str,
+    record: &T,
+    version: u64,
+) -> Result<Item, StoreError> {
+    let data = to_json(&format!("{what} record"), record)?;
+    key.insert("data".into(), AttributeValue::S(data));
+    key.insert("version".into(), AttributeValue::N(version.to_string()));
+    Ok(key)
+}
+
+/// The record [`record_item`] wrote, its version taken from the `version` attribute when there
+/// is one: that attribute is what conditions test, so it is the truth.
+pub(crate) fn record_from_item<T: serde::de::DeserializeOwned>(
+    item: &Item,
+    what: &str,
+    version: impl FnOnce(&mut T) -> &mut u64,
+) -> Result<T, StoreError> {
+    let Some(AttributeValue::S(data)) = item.get("data") else {
+        return Err(StoreError::Corrupt(format!("{what} item has no data")));
+    };
+    let mut record: T = serde_json::from_str(data)
+        .map_err(|e| StoreError::Corrupt(format!("stored {what} record is not valid: {e}")))?;
+    if let Some(AttributeValue::N(n)) = item.get("version") {
+        *version(&mut record) = n
+            .parse()
+            .map_err(|_| StoreError::Corrupt(format!("{what} version is not a number")))?;
+    }
+    Ok(record)
 }
 
 // Stock attribute names inside the `stock` map.

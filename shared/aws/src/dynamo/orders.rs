@@ -5,7 +5,8 @@ use super::catalog::sku_key;
 use super::expr::Expr;
 use super::{
     AVAILABLE, Item, MAX_ATTEMPTS, MAX_TRANSACTION_ACTIONS, ON_HAND, RESERVED, backoff,
-    build_error, corrupt_json, get_n, get_s, n, s, sdk_error, stock_from_item, to_json,
+    build_error, corrupt_json, get_consistent, get_n, get_s, n, pk_sk, s, sdk_error,
+    stock_from_item, to_json,
 };
 use async_trait::async_trait;
 use aws_sdk_dynamodb::Client;
@@ -18,7 +19,6 @@ use domain::catalog::{LocationId, SkuId};
 use domain::order::{LogEntry, Order, OrderStatus};
 use domain::ports::{OrderStore, PlaceOutcome, SaveOutcome, StockEffect, StoreError};
 use domain::store_support::{aggregate_holds, holds_by_sku};
-use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 /// Name of the sparse index of open reservations.
@@ -49,10 +49,6 @@ fn mapping_pk(an: &str, marketplace_order_id: &str) -> String {
     format!("MKP#{an}#{marketplace_order_id}")
 }
 
-fn key(pk: String, sk: &str) -> Item {
-    HashMap::from([("pk".to_string(), s(pk)), ("sk".to_string(), s(sk))])
-}
-
 /// RFC 3339 in UTC with nanoseconds, always the same width, so strings sort like the instants.
 fn fixed_time(at: DateTime<Utc>) -> String {
     at.to_rfc3339_opts(SecondsFormat::Nanos, true)
@@ -63,7 +59,7 @@ fn order_item(order: &Order, version: u64) -> Result<Item, StoreError> {
     stored.version = version;
     let version = i64::try_from(version)
         .map_err(|_| StoreError::Limit(format!("order version {version} is too large")))?;
-    let mut item = key(order_pk(&order.order_id), ORDER_SK);
+    let mut item = pk_sk(order_pk(&order.order_id), ORDER_SK);
     item.insert("data".into(), s(to_json("order", &stored)?));
     item.insert("version".into(), n(version));
     item.insert("status".into(), s(order.status.as_str()));
@@ -187,7 +183,7 @@ fn create_actions(
         .set_expression_attribute_names(e.names())
         .build()
         .map_err(build_error)?;
-    let mut mapping = key(
+    let mut mapping = pk_sk(
         mapping_pk(&order.an, &order.marketplace_order_id),
         MAPPING_SK,
     );
@@ -373,29 +369,11 @@ impl DynamoOrders {
     }
 
     async fn read_sku_item(&self, sku_id: &str) -> Result<Option<Item>, StoreError> {
-        Ok(self
-            .client
-            .get_item()
-            .table_name(&self.catalog_table)
-            .set_key(Some(sku_key(sku_id)))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(|e| sdk_error("GetItem", e))?
-            .item)
+        get_consistent(&self.client, &self.catalog_table, sku_key(sku_id)).await
     }
 
     async fn get_item(&self, key: Item) -> Result<Option<Item>, StoreError> {
-        Ok(self
-            .client
-            .get_item()
-            .table_name(&self.orders_table)
-            .set_key(Some(key))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(|e| sdk_error("GetItem", e))?
-            .item)
+        get_consistent(&self.client, &self.orders_table, key).await
     }
 }
 
@@ -439,7 +417,7 @@ impl OrderStore for DynamoOrders {
     }
 
     async fn get(&self, order_id: &str) -> Result<Option<Order>, StoreError> {
-        self.get_item(key(order_pk(order_id), ORDER_SK))
+        self.get_item(pk_sk(order_pk(order_id), ORDER_SK))
             .await?
             .map(|item| order_from_item(&item))
             .transpose()
@@ -451,7 +429,7 @@ impl OrderStore for DynamoOrders {
         marketplace_order_id: &str,
     ) -> Result<Option<Order>, StoreError> {
         let Some(mapping) = self
-            .get_item(key(mapping_pk(an, marketplace_order_id), MAPPING_SK))
+            .get_item(pk_sk(mapping_pk(an, marketplace_order_id), MAPPING_SK))
             .await?
         else {
             return Ok(None);
@@ -552,7 +530,7 @@ impl OrderStore for DynamoOrders {
     }
 
     async fn append_log(&self, order_id: &str, entry: &LogEntry) -> Result<(), StoreError> {
-        let mut item = key(order_pk(order_id), &log_sk(Utc::now()));
+        let mut item = pk_sk(order_pk(order_id), &log_sk(Utc::now()));
         item.insert("data".into(), s(to_json("log entry", entry)?));
         self.client
             .put_item()

@@ -1,0 +1,267 @@
+//! Glue every SQS worker shares (dispatch, catalog sync, order import): reading a record of the
+//! event-source mapping, the batch response, the back-off of retried messages, and acting on the
+//! queue once a message's fate is decided.
+
+use aws_lambda_events::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent, SqsMessage};
+use domain::erp::{DispatchQueue, QueuedMessage};
+use std::time::Duration;
+
+/// Back-off for retryable failures when VTEX gives no `Retry-After`: `base × 2^(receives-1)`,
+/// full jitter, capped at `max`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Backoff {
+    pub base: Duration,
+    pub max: Duration,
+}
+
+impl Default for Backoff {
+    fn default() -> Self {
+        Backoff {
+            base: Duration::from_secs(5),
+            max: Duration::from_secs(15 * 60),
+        }
+    }
+}
+
+impl Backoff {
+    /// Delay before the next delivery of a message received `receive_count` times.
+    pub fn delay(&self, receive_count: u32, retry_after: Option<Duration>) -> Duration {
+        if let Some(r) = retry_after {
+            return r.min(self.max);
+        }
+        let exp = receive_count.saturating_sub(1).min(20);
+        let ceiling = self.base.saturating_mul(1u32 << exp).min(self.max);
+        let ms = u64::try_from(ceiling.as_millis()).unwrap_or(u64::MAX);
+        if ms == 0 {
+            return Duration::ZERO;
+        }
+        // Full jitter keeps a burst of throttled messages from coming back together.
+        let r = (uuid::Uuid::new_v4().as_u128() as u64) % (ms / 2 + 1);
+        Duration::from_millis(ms / 2 + r)
+    }
+}
+
+/// One delivery of one message.
+#[derive(Debug, Clone, Copy)]
+pub struct Delivery<'a> {
+    pub message_id: &'a str,
+    pub receipt_handle: &'a str,
+    pub body: &'a str,
+    pub group_id: Option<&'a str>,
+    /// SQS `ApproximateReceiveCount`, this delivery included.
+    pub receive_count: u32,
+}
+
+impl<'a> Delivery<'a> {
+    /// The delivery a record of the event-source mapping carries; `None` without a message id or
+    /// receipt handle (nothing could be done with it).
+    pub fn of(record: &'a SqsMessage) -> Option<Self> {
+        Some(Delivery {
+            message_id: record.message_id.as_deref()?,
+            receipt_handle: record.receipt_handle.as_deref()?,
+            body: record.body.as_deref().unwrap_or(""),
+            group_id: record.attributes.get("MessageGroupId").map(String::as_str),
+            receive_count: record
+                .attributes
+                .get("ApproximateReceiveCount")
+                .and_then(|c| c.parse().ok())
+                .unwrap_or(1),
+        })
+    }
+
+    /// The message as the queue port knows it.
+    pub fn queued(&self) -> QueuedMessage<'a> {
+        QueuedMessage {
+            message_id: self.message_id,
+            receipt_handle: self.receipt_handle,
+            body: self.body,
+            group_id: self.group_id,
+        }
+    }
+}
+
+/// An SQS record as the event-source mapping would hand it over (for the local runner and tests
+/// that play the mapping).
+pub fn sqs_message(
+    message_id: &str,
+    receipt_handle: &str,
+    body: &str,
+    group_id: Option<&str>,
+    receive_count: u32,
+) -> SqsMessage {
+    let mut m = SqsMessage::default();
+    m.message_id = Some(message_id.to_string());
+    m.receipt_handle = Some(receipt_handle.to_string());
+    m.body = Some(body.to_string());
+    m.attributes
+        .insert("ApproximateReceiveCount".into(), receive_count.to_string());
+    if let Some(g) = group_id {
+        m.attributes.insert("MessageGroupId".into(), g.to_string());
+    }
+    m.event_source = Some("aws:sqs".into());
+    m
+}
+
+/// An SQS event holding `records`.
+pub fn sqs_event(records: Vec<SqsMessage>) -> SqsEvent {
+    let mut e = SqsEvent::default();
+    e.records = records;
+    e
+}
+
+/// The answer to the event-source mapping: these messages come back, the rest are deleted.
+pub fn batch_response<'a>(failed: impl IntoIterator<Item = &'a str>) -> SqsBatchResponse {
+    let mut response = SqsBatchResponse::default();
+    response.batch_item_failures = failed
+        .into_iter()
+        .map(|message_id| {
+            let mut f = BatchItemFailure::default();
+            f.item_identifier = message_id.to_string();
+            f
+        })
+        .collect();
+    response
+}
+
+/// What became of one message.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Disposition {
+    /// Done (nothing left to do with it): delete it.
+    Done,
+    /// Deliver it again after `after`.
+    Retry { after: Duration },
+    /// Park it in the DLQ with the reason, then delete the original.
+    DeadLetter { code: String, reason: String },
+}
+
+impl Disposition {
+    pub fn dead(code: impl Into<String>, reason: impl Into<String>) -> Self {
+        Disposition::DeadLetter {
+            code: code.into(),
+            reason: reason.into(),
+        }
+    }
+}
+
+/// Acts on `queue` for one decided delivery: `None` when the message may be deleted,
+/// `Some(delay)` when it comes back after `delay`. A dead letter the DLQ refuses comes back after
+/// the `backoff`.
+pub async fn settle(
+    queue: &dyn DispatchQueue,
+    backoff: &Backoff,
+    d: &Delivery<'_>,
+    disposition: Disposition,
+) -> Option<Duration> {
+    let retry = |after: Duration| async move {
+        if let Err(e) = queue.retry_later(d.receipt_handle, after).await {
+            // The message still comes back after the queue's visibility timeout.
+            tracing::warn!(message_id = d.message_id, error = %e, "could not set the back-off");
+        }
+        Some(after)
+    };
+    match disposition {
+        Disposition::Done => None,
+        Disposition::Retry { after } => retry(after).await,
+        Disposition::DeadLetter { code, reason } => {
+            tracing::warn!(
+                message_id = d.message_id,
+                code,
+                reason,
+                "message parked in the DLQ"
+            );
+            match queue.dead_letter(&d.queued(), &code, &reason).await {
+                Ok(()) => None,
+                Err(e) => {
+                    tracing::error!(message_id = d.message_id, error = %e, "DLQ send failed; retrying");
+                    retry(backoff.delay(d.receive_count, None)).await
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_honors_retry_after_up_to_the_cap() {
+        let b = Backoff::default();
+        assert_eq!(
+            b.delay(3, Some(Duration::from_secs(7))),
+            Duration::from_secs(7)
+        );
+        assert_eq!(b.delay(1, Some(Duration::from_secs(99_999))), b.max);
+    }
+
+    #[test]
+    fn backoff_grows_with_receives_stays_jittered_and_capped() {
+        let b = Backoff {
+            base: Duration::from_secs(4),
+            max: Duration::from_secs(60),
+        };
+        for _ in 0..50 {
+            let first = b.delay(1, None);
+            assert!(first >= Duration::from_secs(2) && first <= Duration::from_secs(4));
+            let third = b.delay(3, None);
+            assert!(third >= Duration::from_secs(8) && third <= Duration::from_secs(16));
+            assert!(b.delay(30, None) <= b.max);
+        }
+    }
+
+    #[test]
+    fn backoff_honours_retry_after_and_grows_with_receives() {
+        let b = Backoff {
+            base: Duration::from_secs(2),
+            max: Duration::from_secs(60),
+        };
+        assert_eq!(
+            b.delay(1, Some(Duration::from_secs(7))),
+            Duration::from_secs(7)
+        );
+        assert_eq!(
+            b.delay(1, Some(Duration::from_secs(700))),
+            Duration::from_secs(60)
+        );
+        let d1 = b.delay(1, None);
+        assert!(d1 >= Duration::from_secs(1) && d1 <= Duration::from_secs(2));
+        let d4 = b.delay(4, None);
+        assert!(d4 >= Duration::from_secs(8) && d4 <= Duration::from_secs(16));
+        assert!(b.delay(30, None) <= Duration::from_secs(60));
+    }
+
+    #[test]
+    fn records_of_the_mapping_read_back_as_deliveries() {
+        let m = sqs_message("m1", "h1", "{}", Some("g1"), 3);
+        let d = Delivery::of(&m).unwrap();
+        assert_eq!(
+            (
+                d.message_id,
+                d.receipt_handle,
+                d.body,
+                d.group_id,
+                d.receive_count
+            ),
+            ("m1", "h1", "{}", Some("g1"), 3)
+        );
+        let mut bare = SqsMessage::default();
+        bare.message_id = Some("m2".into());
+        bare.receipt_handle = Some("h2".into());
+        let d = Delivery::of(&bare).unwrap();
+        assert_eq!((d.body, d.group_id, d.receive_count), ("", None, 1));
+        bare.receipt_handle = None;
+        assert!(Delivery::of(&bare).is_none());
+    }
+
+    #[test]
+    fn the_batch_response_lists_exactly_the_failed_messages() {
+        let r = batch_response(["a", "c"]);
+        let ids: Vec<&str> = r
+            .batch_item_failures
+            .iter()
+            .map(|f| f.item_identifier.as_str())
+            .collect();
+        assert_eq!(ids, ["a", "c"]);
+        assert!(batch_response([]).batch_item_failures.is_empty());
+    }
+}
