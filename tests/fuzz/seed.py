@@ -135,3 +135,9 @@ for b in mse:
 # ERP import messages (the order-import queue).
 for b in event_bodies("order-import.*.json"):
     put("erp_import_message", b)
+
+# Inputs that once failed (committed under regressions/<target>/): always in the corpus.
+regressions = pathlib.Path(__file__).resolve().parent / "regressions"
+for d in sorted(regressions.glob("*")):
+    for f in sorted(d.iterdir()):
+        put(d.name, f.read_bytes())

@@ -468,7 +468,13 @@ async fn settle(deps: &Deps, d: &Delivery<'_>, outcome: Disposition) -> bool {
                 "catalog message parked in the DLQ"
             );
             match deps.queue.dead_letter(&d.queued(), &code, &reason).await {
-                Ok(()) => true,
+                Ok(()) => {
+                    lambda_kit::metrics::emit_for(
+                        "catalog-sync",
+                        &[("DlqArrivals", 1.0, lambda_kit::metrics::Unit::Count)],
+                    );
+                    true
+                }
                 Err(e) => {
                     tracing::error!(message_id = d.message_id, error = %e, "DLQ send failed; retrying");
                     false

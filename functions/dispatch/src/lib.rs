@@ -150,7 +150,14 @@ pub async fn handle(deps: &Deps, event: SqsEvent) -> SqsBatchResponse {
 /// `Some(delay)` when it comes back after `delay`.
 pub async fn settle(deps: &Deps, d: &Delivery<'_>) -> Option<Duration> {
     let disposition = process(deps, d).await;
-    sqs::settle(deps.queue.as_ref(), &deps.backoff, d, disposition).await
+    sqs::settle(
+        "dispatch",
+        deps.queue.as_ref(),
+        &deps.backoff,
+        d,
+        disposition,
+    )
+    .await
 }
 
 /// Decides and carries out one message. Never sleeps: waiting is the queue's job.
@@ -399,6 +406,10 @@ impl Ctx<'_> {
                     format!("{what} acknowledged, receipt {r}"),
                 )
                 .await;
+                lambda_kit::metrics::emit_for(
+                    "dispatch",
+                    &[("InvoicesSent", 1.0, lambda_kit::metrics::Unit::Count)],
+                );
                 self.sync_status(order).await?;
                 Ok(Disposition::Done)
             }

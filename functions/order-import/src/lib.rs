@@ -183,7 +183,14 @@ pub async fn handle(deps: &Deps, event: SqsEvent) -> SqsBatchResponse {
 /// `Some(delay)` when it comes back after `delay`.
 pub async fn settle(deps: &Deps, d: &Delivery<'_>) -> Option<Duration> {
     let disposition = process(deps, d).await;
-    sqs::settle(deps.queue.as_ref(), &deps.config.backoff, d, disposition).await
+    sqs::settle(
+        "order-import",
+        deps.queue.as_ref(),
+        &deps.config.backoff,
+        d,
+        disposition,
+    )
+    .await
 }
 
 /// Decides and carries out one message. Never sleeps: waiting is the queue's job.

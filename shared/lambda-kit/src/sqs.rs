@@ -146,7 +146,11 @@ impl Disposition {
 /// Acts on `queue` for one decided delivery: `None` when the message may be deleted,
 /// `Some(delay)` when it comes back after `delay`. A dead letter the DLQ refuses comes back after
 /// the `backoff`.
+///
+/// Emits `DlqArrivals` / `Retries` (EMF, dimension `Function` = `function`) for the alarms and
+/// dashboards.
 pub async fn settle(
+    function: &str,
     queue: &dyn DispatchQueue,
     backoff: &Backoff,
     d: &Delivery<'_>,
@@ -161,7 +165,10 @@ pub async fn settle(
     };
     match disposition {
         Disposition::Done => None,
-        Disposition::Retry { after } => retry(after).await,
+        Disposition::Retry { after } => {
+            crate::metrics::emit_for(function, &[("Retries", 1.0, crate::metrics::Unit::Count)]);
+            retry(after).await
+        }
         Disposition::DeadLetter { code, reason } => {
             tracing::warn!(
                 message_id = d.message_id,
@@ -170,7 +177,13 @@ pub async fn settle(
                 "message parked in the DLQ"
             );
             match queue.dead_letter(&d.queued(), &code, &reason).await {
-                Ok(()) => None,
+                Ok(()) => {
+                    crate::metrics::emit_for(
+                        function,
+                        &[("DlqArrivals", 1.0, crate::metrics::Unit::Count)],
+                    );
+                    None
+                }
                 Err(e) => {
                     tracing::error!(message_id = d.message_id, error = %e, "DLQ send failed; retrying");
                     retry(backoff.delay(d.receive_count, None)).await
