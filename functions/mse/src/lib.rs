@@ -91,11 +91,26 @@ pub struct Deps {
 /// VTEX's error envelope.
 pub async fn handle(deps: &Deps, req: Request) -> Response<Body> {
     let span = correlation::request_span("mse", &req);
+    let started = std::time::Instant::now();
     async {
-        match route(deps, &req).await {
+        let resp = match route(deps, &req).await {
             Ok(resp) => resp,
             Err(e) => e.into_response(),
-        }
+        };
+        let (ok, refused) = if resp.status().is_success() {
+            (1.0, 0.0)
+        } else {
+            (0.0, 1.0)
+        };
+        lambda_kit::metrics::emit_for(
+            "mse",
+            &[
+                ("MseNotifications", ok, lambda_kit::metrics::Unit::Count),
+                ("MseRefused", refused, lambda_kit::metrics::Unit::Count),
+            ],
+        );
+        correlation::log_handled(resp.status(), started);
+        resp
     }
     .instrument(span)
     .await
