@@ -3,7 +3,9 @@
 
 use crate::App;
 use crate::config::LocalConfig;
+use domain::ports::StoreError;
 use embedded_store::LocalQueue;
+use embedded_store::event_source::BatchReport;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -27,70 +29,50 @@ pub fn spawn(app: Arc<App>, cfg: &LocalConfig) {
 
 /// The SQS event-source mapping of the order-import function, locally.
 async fn import_loop(app: Arc<App>) {
-    let mut tick = tokio::time::interval(Duration::from_millis(500));
-    loop {
-        tick.tick().await;
-        match order_import::local::poll_once(
-            &app.import,
-            &app.import_queue,
-            10,
-            Duration::from_secs(60),
-        )
-        .await
-        {
-            Ok(r) if r.received > 0 => tracing::info!(received = r.received, "order-import batch"),
-            Ok(_) => {}
-            Err(e) => tracing::warn!(error = %e, "order-import poll failed"),
-        }
-    }
+    queue_loop("order-import", || {
+        order_import::local::poll_once(&app.import, &app.import_queue, 10, VISIBILITY)
+    })
+    .await
 }
 
 /// The SQS event-source mapping of the catalog-sync function, locally.
 async fn catalog_loop(app: Arc<App>) {
-    let mut tick = tokio::time::interval(Duration::from_millis(500));
-    loop {
-        tick.tick().await;
-        match catalog_sync::local::poll_once(
-            &app.catalog_sync,
-            &app.catalog_queue,
-            10,
-            Duration::from_secs(60),
-        )
-        .await
-        {
-            Ok(r) if r.received > 0 => tracing::info!(
-                received = r.received,
-                done = r.deleted,
-                retried = r.retried,
-                "catalog-sync batch"
-            ),
-            Ok(_) => {}
-            Err(e) => tracing::warn!(error = %e, "catalog-sync poll failed"),
-        }
-    }
+    queue_loop("catalog-sync", || {
+        catalog_sync::local::poll_once(&app.catalog_sync, &app.catalog_queue, 10, VISIBILITY)
+    })
+    .await
 }
 
 /// The SQS event-source mapping of the dispatch function, locally.
 async fn dispatch_loop(app: Arc<App>) {
+    queue_loop("dispatch", || {
+        dispatch::local::poll_once(&app.dispatch, &app.dispatch_queue, 10, VISIBILITY)
+    })
+    .await
+}
+
+/// How long a received message stays hidden while its worker handles it.
+const VISIBILITY: Duration = Duration::from_secs(60);
+
+/// Polls every 500 ms, as an event-source mapping would, and logs batches that did something.
+async fn queue_loop<F, Fut>(worker: &'static str, poll: F)
+where
+    F: Fn() -> Fut,
+    Fut: std::future::Future<Output = Result<BatchReport, StoreError>>,
+{
     let mut tick = tokio::time::interval(Duration::from_millis(500));
     loop {
         tick.tick().await;
-        match dispatch::local::poll_once(
-            &app.dispatch,
-            &app.dispatch_queue,
-            10,
-            Duration::from_secs(60),
-        )
-        .await
-        {
+        match poll().await {
             Ok(r) if r.received > 0 => tracing::info!(
+                worker,
                 received = r.received,
                 done = r.deleted,
                 retried = r.retried,
-                "dispatch batch"
+                "queue batch"
             ),
             Ok(_) => {}
-            Err(e) => tracing::warn!(error = %e, "dispatch poll failed"),
+            Err(e) => tracing::warn!(worker, error = %e, "queue poll failed"),
         }
     }
 }
