@@ -13,20 +13,13 @@ use lambda_runtime::{Error, LambdaEvent, run, service_fn};
 use std::sync::Arc;
 use vtex::catalog::CatalogClient;
 
-fn required(name: &str) -> Result<String, Error> {
-    std::env::var(name)
-        .ok()
-        .filter(|v| !v.trim().is_empty())
-        .ok_or_else(|| format!("{name} is not set").into())
-}
-
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     lambda_kit::telemetry::init();
     let config = Config::from_env()?;
-    let catalog_table = required("CATALOG_TABLE")?;
-    let queue_url = required("CATALOG_QUEUE_URL")?;
-    let dlq_url = required("CATALOG_DLQ_URL")?;
+    let catalog_table = aws_adapters::required_env("CATALOG_TABLE")?;
+    let queue_url = aws_adapters::required_env("CATALOG_QUEUE_URL")?;
+    let dlq_url = aws_adapters::required_env("CATALOG_DLQ_URL")?;
     let sdk = aws_adapters::sdk_config().await;
     let vtex = CatalogClient::new(
         &config.endpoints(),

@@ -12,13 +12,6 @@ use lambda_runtime::{Error, LambdaEvent, run, service_fn};
 use std::sync::Arc;
 use vtex::client::{AppCredentials, VtexClient};
 
-fn required(name: &str) -> Result<String, Error> {
-    std::env::var(name)
-        .ok()
-        .filter(|v| !v.trim().is_empty())
-        .ok_or_else(|| format!("{name} is not set").into())
-}
-
 fn optional(name: &str) -> Option<String> {
     std::env::var(name).ok().filter(|v| !v.trim().is_empty())
 }
@@ -44,11 +37,11 @@ async fn credentials(sdk: &aws_config::SdkConfig) -> Result<AppCredentials, Erro
 async fn main() -> Result<(), Error> {
     lambda_kit::telemetry::init();
     let config = Config::from_env()?;
-    let orders_table = required("ORDERS_TABLE")?;
-    let catalog_table = required("CATALOG_TABLE")?;
-    let invoices_table = required("INVOICES_TABLE")?;
-    let queue_url = required("DISPATCH_QUEUE_URL")?;
-    let dlq_url = required("DISPATCH_DLQ_URL")?;
+    let orders_table = aws_adapters::required_env("ORDERS_TABLE")?;
+    let catalog_table = aws_adapters::required_env("CATALOG_TABLE")?;
+    let invoices_table = aws_adapters::required_env("INVOICES_TABLE")?;
+    let queue_url = aws_adapters::required_env("DISPATCH_QUEUE_URL")?;
+    let dlq_url = aws_adapters::required_env("DISPATCH_DLQ_URL")?;
     let sdk = aws_adapters::sdk_config().await;
     let vtex = VtexClient::with_timeout(
         config.vtex_base_url.clone(),

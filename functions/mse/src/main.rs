@@ -10,21 +10,14 @@ use mse::{Config, Deps, handle};
 use std::convert::Infallible;
 use std::sync::Arc;
 
-fn required(name: &str) -> Result<String, Error> {
-    std::env::var(name)
-        .ok()
-        .filter(|v| !v.trim().is_empty())
-        .ok_or_else(|| format!("{name} is not set").into())
-}
-
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     lambda_kit::telemetry::init();
     let mut config = Config::from_env()?;
-    let imports_table = required("IMPORTS_TABLE")?;
-    let orders_table = required("ORDERS_TABLE")?;
-    let catalog_table = required("CATALOG_TABLE")?;
-    let events_url = required("ORDER_EVENTS_QUEUE_URL")?;
+    let imports_table = aws_adapters::required_env("IMPORTS_TABLE")?;
+    let orders_table = aws_adapters::required_env("ORDERS_TABLE")?;
+    let catalog_table = aws_adapters::required_env("CATALOG_TABLE")?;
+    let events_url = aws_adapters::required_env("ORDER_EVENTS_QUEUE_URL")?;
     let sdk = aws_adapters::sdk_config().await;
     config.auth = aws_adapters::secrets::inbound_auth(&sdk).await?;
     let dynamo = aws_sdk_dynamodb::Client::new(&sdk);

@@ -27,3 +27,40 @@ pub async fn sdk_config() -> aws_config::SdkConfig {
         .load()
         .await
 }
+
+/// The ports the order functions (placement, fulfillment, sweeper) share, over the tables and
+/// queue the template names in `CATALOG_TABLE`, `ORDERS_TABLE` and `ORDER_EVENTS_QUEUE_URL`.
+pub struct OrderPorts {
+    pub orders: std::sync::Arc<dynamo::DynamoOrders>,
+    pub catalog: std::sync::Arc<dynamo::DynamoCatalog>,
+    pub events: std::sync::Arc<sqs::SqsOrderEvents>,
+}
+
+impl OrderPorts {
+    pub fn from_env(sdk: &aws_config::SdkConfig) -> Result<Self, String> {
+        let catalog_table = required_env("CATALOG_TABLE")?;
+        let orders_table = required_env("ORDERS_TABLE")?;
+        let queue_url = required_env("ORDER_EVENTS_QUEUE_URL")?;
+        let dynamo = aws_sdk_dynamodb::Client::new(sdk);
+        Ok(OrderPorts {
+            orders: std::sync::Arc::new(dynamo::DynamoOrders::new(
+                dynamo.clone(),
+                orders_table,
+                catalog_table.clone(),
+            )),
+            catalog: std::sync::Arc::new(dynamo::DynamoCatalog::new(dynamo, catalog_table)),
+            events: std::sync::Arc::new(sqs::SqsOrderEvents::new(
+                aws_sdk_sqs::Client::new(sdk),
+                queue_url,
+            )),
+        })
+    }
+}
+
+/// A non-blank environment variable, or an error naming it.
+pub fn required_env(name: &str) -> Result<String, String> {
+    std::env::var(name)
+        .ok()
+        .filter(|v| !v.trim().is_empty())
+        .ok_or_else(|| format!("{name} is not set"))
+}
