@@ -62,6 +62,35 @@ impl InboundAuth {
         self.path_secret.is_none() && (self.app_key.is_none() || self.app_token.is_none())
     }
 
+    /// What is missing when no method is configured (`None` when one is): an app key without its
+    /// token (or the reverse) is not a method.
+    pub fn missing(&self) -> Option<String> {
+        if !self.is_open() {
+            return None;
+        }
+        let half = match (&self.app_key, &self.app_token) {
+            (Some(_), None) => " (an app key is set without its app token)",
+            (None, Some(_)) => " (an app token is set without its app key)",
+            _ => "",
+        };
+        Some(format!(
+            "no inbound authentication is configured{half}: set INBOUND_AUTH_SECRET_ARN to a secret \
+             with \"pathSecret\" and/or \"appKey\" + \"appToken\" (or, outside Lambda, \
+             INBOUND_PATH_SECRET / INBOUND_APP_KEY + INBOUND_APP_TOKEN)"
+        ))
+    }
+
+    /// Fail closed once deployed: inside Lambda (`in_lambda`, i.e. `AWS_LAMBDA_FUNCTION_NAME` is
+    /// set) an open configuration is an init error naming what is missing, so a function never
+    /// serves VTEX's endpoint unauthenticated. Outside Lambda (tests, tools) it passes unchanged;
+    /// the local runner warns that authentication is off.
+    pub fn require_in_lambda(self, in_lambda: bool) -> Result<Self, String> {
+        match self.missing() {
+            Some(missing) if in_lambda => Err(format!("refusing to start in Lambda: {missing}")),
+            _ => Ok(self),
+        }
+    }
+
     pub fn check(&self, req: &Request) -> Result<(), ApiError> {
         if self.is_open() || self.passes(req) {
             Ok(())
@@ -215,6 +244,60 @@ mod tests {
             InboundAuth::default()
                 .check(&req("/pvt/orders", &[]))
                 .is_ok()
+        );
+    }
+
+    #[test]
+    fn in_lambda_nothing_configured_is_an_init_error_naming_what_is_missing() {
+        let err = InboundAuth::default().require_in_lambda(true).unwrap_err();
+        assert!(err.contains("refusing to start in Lambda"), "{err}");
+        assert!(err.contains("INBOUND_AUTH_SECRET_ARN"), "{err}");
+        assert!(err.contains("pathSecret"), "{err}");
+    }
+
+    #[test]
+    fn in_lambda_an_app_key_without_token_is_not_configured() {
+        let half = InboundAuth {
+            app_key: Secret::new("vtexappkey-x"),
+            ..InboundAuth::default()
+        };
+        let err = half.require_in_lambda(true).unwrap_err();
+        assert!(
+            err.contains("app key is set without its app token"),
+            "{err}"
+        );
+        let other_half = InboundAuth {
+            app_token: Secret::new("TOKEN"),
+            ..InboundAuth::default()
+        };
+        let err = other_half.require_in_lambda(true).unwrap_err();
+        assert!(
+            err.contains("app token is set without its app key"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn in_lambda_any_complete_method_starts() {
+        let path_only = InboundAuth {
+            path_secret: Secret::new("s3cr3t"),
+            ..InboundAuth::default()
+        };
+        assert!(path_only.require_in_lambda(true).is_ok());
+        let key_only = InboundAuth {
+            app_key: Secret::new("vtexappkey-x"),
+            app_token: Secret::new("TOKEN"),
+            ..InboundAuth::default()
+        };
+        assert!(key_only.require_in_lambda(true).is_ok());
+        assert_eq!(auth().require_in_lambda(true), Ok(auth()));
+    }
+
+    #[test]
+    fn outside_lambda_open_auth_still_starts() {
+        assert_eq!(
+            InboundAuth::default().require_in_lambda(false),
+            Ok(InboundAuth::default())
         );
     }
 
