@@ -20,7 +20,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 const EVENT: &str = include_str!("../../../events/mse.invoice.json");
-const SECRET: &str = "mse-s3cr3t-7Hq2";
+/// The secret segment of every sample HTTP event (and of `events/env-vars.json`).
+const SECRET: &str = "s3cr3t-7Hq2";
 const ORDER_ID: &str = "EXT-2630580124";
 
 /// The ERP queue; `down` makes it fail.
@@ -237,8 +238,8 @@ async fn only_post_on_the_mse_route_is_served() {
     let other = handle(
         &w.deps,
         request(|v| {
-            v["rawPath"] = json!("/vtex/mse-s3cr3t-7Hq2/pvt/orders");
-            v["requestContext"]["http"]["path"] = json!("/vtex/mse-s3cr3t-7Hq2/pvt/orders");
+            v["rawPath"] = json!(format!("/vtex/{SECRET}/pvt/orders"));
+            v["requestContext"]["http"]["path"] = json!(format!("/vtex/{SECRET}/pvt/orders"));
         }),
     )
     .await;
