@@ -91,3 +91,66 @@ fn every_event_is_fed_to_a_handler_by_some_test() {
         .collect();
     assert!(unused.is_empty(), "sample events no test uses: {unused:?}");
 }
+
+/// The HTTP samples are what API Gateway delivers through the deployed stage (`rawPath` =
+/// `/{stage}/{secret}/…`; tests/sam_transform.py checks them against the template). Here: the
+/// request `lambda_http` builds from each one routes to its function and passes the path-secret
+/// check with the secret of its `pathParameters`, and fails it with another secret. lambda_http
+/// keeps a `rawPath` that already starts with the stage whether or not
+/// `AWS_LAMBDA_HTTP_IGNORE_STAGE_IN_PATH` is set, so both modes see this path.
+#[test]
+fn every_http_event_routes_and_authenticates_as_lambda_http_builds_it() {
+    use lambda_kit::auth::{InboundAuth, Secret};
+    use lambda_kit::routes::Route;
+    let mut seen = 0;
+    for path in events() {
+        let name = path.file_name().unwrap().to_string_lossy().to_string();
+        let text = fs::read_to_string(&path).unwrap();
+        let v: serde_json::Value = serde_json::from_str(&text).unwrap();
+        if v.get("routeKey").is_none() {
+            continue;
+        }
+        seen += 1;
+        let req = lambda_http::request::from_str(&text).unwrap();
+        let route = Route::match_path(req.uri().path())
+            .unwrap_or_else(|| panic!("{name}: {} matches no route", req.uri().path()));
+        let function = name.split('.').next().unwrap();
+        let expected = match route {
+            Route::Simulation => "simulation",
+            Route::PlaceOrders => "order-placement",
+            Route::Fulfill(_) | Route::Cancel(_) | Route::AdminOrder(_) => "fulfillment",
+            Route::MseInvoice(_) => "mse",
+        };
+        assert_eq!(function, expected, "{name}: routed to {route:?}");
+        assert!(
+            route.allows(req.method()),
+            "{name}: {route:?} refuses its method"
+        );
+        if let Route::Fulfill(id)
+        | Route::Cancel(id)
+        | Route::AdminOrder(id)
+        | Route::MseInvoice(id) = &route
+        {
+            assert_eq!(
+                Some(id.as_str()),
+                v["pathParameters"]["orderId"].as_str(),
+                "{name}"
+            );
+        }
+        let secret = v["pathParameters"]["secret"].as_str().unwrap();
+        let with = |s: &str| InboundAuth {
+            path_secret: Secret::new(s),
+            app_key: None,
+            app_token: None,
+        };
+        assert!(
+            with(secret).check(&req).is_ok(),
+            "{name}: its own secret is refused"
+        );
+        assert!(
+            with("another-secret").check(&req).is_err(),
+            "{name}: any secret passes"
+        );
+    }
+    assert_eq!(seen, 13, "the HTTP samples");
+}

@@ -148,6 +148,9 @@ fn event(name: &str) -> SqsEvent {
         "sku-upsert" => include_str!("../../../events/catalog-sync.sku-upsert.json"),
         "price-changed" => include_str!("../../../events/catalog-sync.price-changed.json"),
         "stock-changed" => include_str!("../../../events/catalog-sync.stock-changed.json"),
+        "batch-partial-failure" => {
+            include_str!("../../../events/catalog-sync.batch-partial-failure.json")
+        }
         other => panic!("no sample event {other}"),
     };
     serde_json::from_str(text).unwrap()
@@ -273,6 +276,31 @@ async fn sample_stock_event_keeps_reservations_and_never_sells_below_zero() {
     assert_eq!((level.on_hand, level.reserved, level.sellable()), (3, 5, 0));
     assert_eq!(w.notified("inventory", "2002495"), 1);
     assert_eq!(w.notified("price", "2002495"), 0);
+}
+
+#[tokio::test]
+async fn sample_batch_reports_only_the_follow_up_that_is_not_due_yet() {
+    // GIVEN the sample batch: a stock change, a price change and a follow-up due in 2099.
+    let w = world().await;
+    let batch = event("batch-partial-failure");
+    assert_eq!(batch.records.len(), 3);
+    let r = handle(&w.deps, batch).await;
+    // THEN only the follow-up comes back (it waits for its due time through visibility)...
+    assert_eq!(
+        failed_ids(&r),
+        vec!["7a2c9e10-4b1d-4f6e-8c3a-000000000103".to_string()]
+    );
+    assert_eq!(w.queue.delayed.lock().unwrap().len(), 1);
+    // ...and both ERP changes are applied and notified; nothing is parked.
+    assert_eq!(w.sku("2002495").await.stock["cd-cajamar"].on_hand, 3);
+    assert_eq!(
+        w.sku("34562").await.price_for(None, None).unwrap().price,
+        Cents(8990)
+    );
+    assert_eq!(w.notified("inventory", "2002495"), 1);
+    assert_eq!(w.notified("price", "34562"), 1);
+    assert_eq!(w.notified("inventory", "2002129"), 0);
+    assert!(w.queue.dead.lock().unwrap().is_empty());
 }
 
 #[tokio::test]

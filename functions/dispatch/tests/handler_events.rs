@@ -352,3 +352,37 @@ async fn vtex_refusal_is_logged_as_error_and_parked() {
     assert_eq!(log.last().unwrap().outcome, Outcome::Error);
     assert_eq!(w.status().await, OrderStatus::Authorized);
 }
+
+#[tokio::test]
+async fn sample_batch_reports_only_the_invoice_oms_failed_and_parks_the_rule_breaks() {
+    const BATCH: &str = include_str!("../../../events/dispatch.batch-partial-failure.json");
+    let w = world().await;
+    // GIVEN OMS answers the batch's only call (the invoice) with a 503.
+    w.standin.state().set_faults(FaultPlan {
+        next: vec![503],
+        ..FaultPlan::default()
+    });
+    let failed = w.run(BATCH).await;
+    // THEN the invoice comes back later; a tracking of an unknown order and a message of an
+    // unsupported version are parked (and deleted), not retried.
+    assert_eq!(
+        failed,
+        vec!["6f1d2a4c-1b2e-4c7a-9e61-000000000101".to_string()]
+    );
+    assert_eq!(w.queue.delayed.lock().unwrap().len(), 1);
+    let dead = w.queue.dead.lock().unwrap().clone();
+    assert_eq!(
+        dead,
+        vec![
+            (
+                "6f1d2a4c-1b2e-4c7a-9e61-000000000102".to_string(),
+                "UNKNOWN_ORDER".to_string()
+            ),
+            (
+                "6f1d2a4c-1b2e-4c7a-9e61-000000000103".to_string(),
+                "UNSUPPORTED_VERSION".to_string()
+            ),
+        ]
+    );
+    assert_eq!(w.status().await, OrderStatus::Authorized);
+}

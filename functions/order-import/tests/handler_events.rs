@@ -23,6 +23,7 @@ const ORDER: &str = include_str!("../../../events/order-import.order.json");
 const INVOICE: &str = include_str!("../../../events/order-import.invoice.json");
 const TRACKING: &str = include_str!("../../../events/order-import.tracking.json");
 const FILE: &str = include_str!("../../../events/order-import.file.json");
+const BATCH: &str = include_str!("../../../events/order-import.batch-partial-failure.json");
 
 #[derive(Default)]
 struct RecordingQueue {
@@ -82,9 +83,11 @@ async fn world(standin_grace: Duration, grace: Duration) -> World {
     let deps = Deps {
         imports: Arc::new(imports.clone()),
         log: Arc::new(log.clone()),
-        vtex: VtexClient::new(format!("http://{addr}"), standin.credentials())
-            .unwrap()
-            .with_default_account(Some("myshop".into())),
+        vtex: Arc::new(
+            VtexClient::new(format!("http://{addr}"), standin.credentials())
+                .unwrap()
+                .with_default_account(Some("myshop".into())),
+        ),
         queue: queue.clone(),
         scheduler: Arc::new(scheduled.clone()),
         clock: Arc::new(SystemClock),
@@ -362,6 +365,36 @@ async fn bad_input_is_parked_before_anything_reaches_vtex() {
     let log = w.log.read_log(&key().log_id()).await.unwrap();
     assert_eq!(log[0].outcome, Outcome::Alert);
     assert!(log[0].detail.contains("order.items[0].price"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sample_batch_reports_only_the_invoice_that_waits_for_its_order() {
+    // GIVEN the sample batch: the invoice of an order not imported yet, and an order in decimals.
+    let w = world(Duration::ZERO, Duration::ZERO).await;
+    let r = handle(&w.deps, event(BATCH)).await;
+    let failed: Vec<String> = r
+        .batch_item_failures
+        .into_iter()
+        .map(|f| f.item_identifier)
+        .collect();
+    // THEN the invoice comes back later; the broken order is parked (and deleted), not retried.
+    assert_eq!(
+        failed,
+        vec!["3b0e2a4c-1b2e-4c7a-9e61-000000000101".to_string()]
+    );
+    let dead = w.queue.dead.lock().unwrap().clone();
+    let parked: Vec<(&str, &str)> = dead
+        .iter()
+        .map(|(id, code, _)| (id.as_str(), code.as_str()))
+        .collect();
+    assert_eq!(
+        parked,
+        vec![("3b0e2a4c-1b2e-4c7a-9e61-000000000102", "NOT_CENTS")]
+    );
+    assert!(
+        w.standin.state().requests().is_empty(),
+        "nothing reached VTEX"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
