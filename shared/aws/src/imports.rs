@@ -28,8 +28,8 @@
 //! save beyond it fails (`StoreError::Unavailable`) and the message is retried, then parked.
 
 use crate::dynamo::{
-    Item, build_error, get_consistent, pk_sk, put_if, record_from_item, record_item, sdk_error,
-    to_json,
+    Item, build_error, decode, encode, get_consistent, pk_sk, put_if, record_from_item,
+    record_item, sdk_error,
 };
 use crate::schema::create_keyed_table;
 use crate::sqs_common::{EventQueue, MAX_DELAY_SECS, sqs_error, text_attribute};
@@ -100,7 +100,7 @@ fn note_sk(fingerprint: &str) -> String {
 }
 
 fn import_item(r: &ImportRecord) -> Result<Item, StoreError> {
-    let mut item = record_item(pk_sk(import_pk(&r.key), IMPORT_SK), "import", r, r.version)?;
+    let mut item = record_item(pk_sk(import_pk(&r.key), IMPORT_SK), r, r.version)?;
     item.insert("step".into(), AttributeValue::S(r.step.as_str().into()));
     item.insert(
         "updatedAt".into(),
@@ -130,7 +130,7 @@ fn map_item(vtex_order_id: &str, k: &ImportKey) -> Item {
 }
 
 fn note_item(n: &MseNotification) -> Result<Item, StoreError> {
-    let data = to_json("notification", n)?;
+    let data = encode(n)?;
     let mut item = pk_sk(note_pk(&n.order_id), &note_sk(&n.fingerprint));
     item.insert("data".into(), AttributeValue::S(data));
     item.insert("published".into(), AttributeValue::Bool(n.published));
@@ -141,8 +141,7 @@ fn note_from_item(item: &Item) -> Result<MseNotification, StoreError> {
     let Some(AttributeValue::S(data)) = item.get("data") else {
         return Err(StoreError::Corrupt("notification item has no data".into()));
     };
-    let mut n: MseNotification = serde_json::from_str(data)
-        .map_err(|e| StoreError::Corrupt(format!("stored notification is not valid: {e}")))?;
+    let mut n: MseNotification = decode(data)?;
     if let Some(AttributeValue::Bool(b)) = item.get("published") {
         n.published = *b;
     }

@@ -86,7 +86,7 @@ fn state_name(s: SendState) -> &'static str {
 
 fn to_item(r: &InvoiceRecord) -> Result<Item, StoreError> {
     let key = DynamoInvoices::key(&r.order_id, r.number());
-    let mut item = record_item(key, "invoice", r, r.version)?;
+    let mut item = record_item(key, r, r.version)?;
     item.insert(
         "kind".into(),
         AttributeValue::S(r.invoice.kind.as_str().into()),

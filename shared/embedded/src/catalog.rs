@@ -1,7 +1,7 @@
 //! Catalog ports: `skus` holds each SKU without its stock (JSON), `stock` one row per
 //! (SKU, location) with the two counters, `settings` the shipping rules.
 
-use crate::{EmbeddedStore, corrupt_json, sql_error, to_json};
+use crate::{EmbeddedStore, decode, encode, sql_error};
 use async_trait::async_trait;
 use domain::catalog::{LocationId, PriceEntry, Sku, SkuId, StockLevel};
 use domain::ports::{CatalogReader, CatalogWriter, StoreError};
@@ -57,8 +57,7 @@ impl CatalogReader for EmbeddedStore {
                     .and_then(|mut s| s.query_row([&id], |row| row.get(0)).optional())
                     .map_err(sql_error)?;
                 let Some(data) = data else { continue };
-                let mut sku: Sku =
-                    serde_json::from_str(&data).map_err(|e| corrupt_json("SKU", e))?;
+                let mut sku: Sku = decode(&data)?;
                 sku.stock = read_stock(&tx, &id)?;
                 found.insert(id, sku);
             }
@@ -80,8 +79,7 @@ impl CatalogReader for EmbeddedStore {
                 .map_err(sql_error)
             })
             .await?;
-        data.map(|d| serde_json::from_str(&d).map_err(|e| corrupt_json("shipping rules", e)))
-            .transpose()
+        data.map(|d| decode(&d)).transpose()
     }
 }
 
@@ -90,7 +88,7 @@ impl CatalogWriter for EmbeddedStore {
     async fn upsert_sku(&self, sku: &Sku) -> Result<(), StoreError> {
         let mut data = sku.clone();
         data.stock.clear();
-        let data = to_json("SKU", &data)?;
+        let data = encode(&data)?;
         let sku = sku.clone();
         self.with_conn(move |conn| {
             let tx = conn
@@ -158,11 +156,11 @@ impl CatalogWriter for EmbeddedStore {
             let Some(data) = data else {
                 return Ok(false);
             };
-            let mut sku: Sku = serde_json::from_str(&data).map_err(|e| corrupt_json("SKU", e))?;
+            let mut sku: Sku = decode(&data)?;
             sku.prices = prices;
             tx.execute(
                 "UPDATE skus SET data = ?2 WHERE id = ?1",
-                params![sku_id, to_json("SKU", &sku)?],
+                params![sku_id, encode(&sku)?],
             )
             .map_err(sql_error)?;
             tx.commit().map_err(sql_error)?;
@@ -172,7 +170,7 @@ impl CatalogWriter for EmbeddedStore {
     }
 
     async fn put_shipping_rules(&self, rules: &ShippingRules) -> Result<(), StoreError> {
-        let data = to_json("shipping rules", rules)?;
+        let data = encode(rules)?;
         self.with_conn(move |conn| {
             conn.execute(
                 "INSERT INTO settings (key, data) VALUES (?1, ?2)

@@ -2,7 +2,7 @@
 //! row per SKU with a version for optimistic writes) and [`FollowUpQueue`] for the [`LocalQueue`]
 //! the local runner feeds the catalog sync from.
 
-use crate::{EmbeddedStore, LocalQueue, corrupt_json, sql_error, to_json};
+use crate::{EmbeddedStore, LocalQueue, decode, encode, sql_error};
 use async_trait::async_trait;
 use domain::catalog_notify::{FollowUpQueue, NotifyDue, SyncState, SyncStateStore, Versioned};
 use domain::ports::StoreError;
@@ -28,7 +28,7 @@ impl SyncStateStore for EmbeddedStore {
             return Ok(Versioned::default());
         };
         Ok(Versioned {
-            state: serde_json::from_str(&data).map_err(|e| corrupt_json("SKU sync state", e))?,
+            state: decode(&data)?,
             version: u64::try_from(version)
                 .map_err(|_| StoreError::Corrupt("SKU sync state has a negative version".into()))?,
         })
@@ -40,7 +40,7 @@ impl SyncStateStore for EmbeddedStore {
         state: &SyncState,
         expected: u64,
     ) -> Result<bool, StoreError> {
-        let data = to_json("SKU sync state", state)?;
+        let data = encode(state)?;
         let sku_id = sku_id.to_string();
         let expected = i64::try_from(expected)
             .map_err(|_| StoreError::Limit("sync state version overflow".into()))?;

@@ -2,7 +2,7 @@
 //! [`EmbeddedStore`]: [`SqliteImports`] (`ImportStore` + `NotificationStore`), and the
 //! [`LocalQueue`] as the import queue (delayed self-messages) and as the ERP's order-events queue.
 
-use crate::{EmbeddedStore, LocalQueue, corrupt_json, sql_error, to_json};
+use crate::{EmbeddedStore, LocalQueue, decode, encode, sql_error};
 use async_trait::async_trait;
 use domain::import::{
     ImportCreate, ImportEvents, ImportKey, ImportMessage, ImportQueue, ImportRecord, ImportSave,
@@ -57,7 +57,7 @@ fn version_column(v: u64) -> Result<i64, StoreError> {
 }
 
 fn from_row(data: &str, version: i64) -> Result<ImportRecord, StoreError> {
-    let mut r: ImportRecord = serde_json::from_str(data).map_err(|e| corrupt_json("import", e))?;
+    let mut r: ImportRecord = decode(data)?;
     r.version = u64::try_from(version)
         .map_err(|_| StoreError::Corrupt("negative import version".into()))?;
     Ok(r)
@@ -88,8 +88,7 @@ fn read_note(
     .optional()
     .map_err(sql_error)?
     .map(|(d, published)| {
-        let mut n: MseNotification =
-            serde_json::from_str(&d).map_err(|e| corrupt_json("notification", e))?;
+        let mut n: MseNotification = decode(&d)?;
         n.published = published;
         Ok(n)
     })
@@ -101,7 +100,7 @@ impl ImportStore for SqliteImports {
     async fn create_once(&self, record: &ImportRecord) -> Result<ImportCreate, StoreError> {
         let mut fresh = record.clone();
         fresh.version = 0;
-        let data = to_json("import record", &fresh)?;
+        let data = encode(&fresh)?;
         self.store
             .with_conn(move |conn| {
                 let n = conn
@@ -158,7 +157,7 @@ impl ImportStore for SqliteImports {
         next.version = record.version + 1;
         let expected = version_column(record.version)?;
         let new_version = version_column(next.version)?;
-        let data = to_json("import record", &next)?;
+        let data = encode(&next)?;
         self.store
             .with_conn(move |conn| {
                 let n = conn
@@ -193,7 +192,7 @@ impl NotificationStore for SqliteImports {
         n: &MseNotification,
     ) -> Result<NotificationCreate, StoreError> {
         let note = n.clone();
-        let data = to_json("notification", &note)?;
+        let data = encode(&note)?;
         self.store
             .with_conn(move |conn| {
                 let inserted = conn

@@ -2,7 +2,7 @@
 //! [`EmbeddedStore`]. One row per `(order_id, invoice_number)`, the record as JSON, a version
 //! column for the optimistic save.
 
-use crate::{EmbeddedStore, corrupt_json, sql_error, to_json};
+use crate::{EmbeddedStore, decode, encode, sql_error};
 use async_trait::async_trait;
 use domain::invoice_store::{CreateOutcome, InvoiceStore, RecordSave};
 use domain::invoicing::InvoiceRecord;
@@ -59,8 +59,7 @@ fn read(
 }
 
 fn from_row(data: &str, version: i64) -> Result<InvoiceRecord, StoreError> {
-    let mut r: InvoiceRecord =
-        serde_json::from_str(data).map_err(|e| corrupt_json("invoice record", e))?;
+    let mut r: InvoiceRecord = decode(data)?;
     r.version = u64::try_from(version)
         .map_err(|_| StoreError::Corrupt("negative invoice version".into()))?;
     Ok(r)
@@ -71,7 +70,7 @@ impl InvoiceStore for SqliteInvoices {
     async fn create_once(&self, record: &InvoiceRecord) -> Result<CreateOutcome, StoreError> {
         let mut fresh = record.clone();
         fresh.version = 0;
-        let data = to_json("invoice record", &fresh)?;
+        let data = encode(&fresh)?;
         self.store
             .with_conn(move |conn| {
                 let n = conn
@@ -125,7 +124,7 @@ impl InvoiceStore for SqliteInvoices {
         next.version = record.version + 1;
         let expected = version_column(record.version)?;
         let new_version = version_column(next.version)?;
-        let data = to_json("invoice record", &next)?;
+        let data = encode(&next)?;
         self.store
             .with_conn(move |conn| {
                 let n = conn

@@ -7,6 +7,9 @@
 //! the blocking thread pool against one connection behind a mutex, so writes are serialized
 //! within the process; `BEGIN IMMEDIATE` and a busy timeout serialize them across processes
 //! sharing the file.
+//!
+//! Every `data` column holds the record's stored shape from `storage_format`, the same versioned
+//! JSON the DynamoDB adapters write (`schemaVersion` first; rows without it read as version 1).
 
 mod catalog;
 pub mod catalog_sync;
@@ -167,8 +170,15 @@ pub(crate) fn sql_error(err: rusqlite::Error) -> StoreError {
     StoreError::Unavailable(format!("SQLite: {err}"))
 }
 
-pub(crate) fn corrupt_json(what: &str, err: serde_json::Error) -> StoreError {
-    StoreError::Corrupt(format!("stored {what} is not valid JSON: {err}"))
+/// A record's `data` column: its stored shape, versioned (`storage_format`, the same JSON the
+/// DynamoDB adapter writes), never the domain type's own serde form.
+pub(crate) fn encode<T: storage_format::Stored>(record: &T) -> Result<String, StoreError> {
+    storage_format::encode(record).map_err(|e| StoreError::Corrupt(e.0))
+}
+
+/// The record a `data` column holds, of whichever shape version wrote it.
+pub(crate) fn decode<T: storage_format::Stored>(data: &str) -> Result<T, StoreError> {
+    storage_format::decode(data).map_err(|e| StoreError::Corrupt(e.0))
 }
 
 pub(crate) fn to_json<T: serde::Serialize>(what: &str, value: &T) -> Result<String, StoreError> {

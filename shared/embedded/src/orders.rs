@@ -3,7 +3,7 @@
 //! the autoincrement `seq`), and the order-events queue.
 
 use crate::catalog::sku_exists;
-use crate::{EmbeddedStore, ORDER_EVENTS_QUEUE, corrupt_json, sql_error, to_json};
+use crate::{EmbeddedStore, ORDER_EVENTS_QUEUE, decode, encode, sql_error, to_json};
 use async_trait::async_trait;
 use chrono::{DateTime, SecondsFormat, Utc};
 use domain::order::{LogEntry, Order, OrderStatus};
@@ -24,7 +24,7 @@ fn version_column(version: u64) -> Result<i64, StoreError> {
 }
 
 fn order_from_row(data: &str, version: i64) -> Result<Order, StoreError> {
-    let mut order: Order = serde_json::from_str(data).map_err(|e| corrupt_json("order", e))?;
+    let mut order: Order = decode(data)?;
     order.version =
         u64::try_from(version).map_err(|_| StoreError::Corrupt("negative order version".into()))?;
     Ok(order)
@@ -54,7 +54,7 @@ impl OrderStore for EmbeddedStore {
         let holds = aggregate_holds(&order.lines)?;
         let mut stored = order.clone();
         stored.version = 0;
-        let data = to_json("order", &stored)?;
+        let data = encode(&stored)?;
         self.with_conn(move |conn| {
             let tx = conn
                 .transaction_with_behavior(TransactionBehavior::Immediate)
@@ -139,7 +139,7 @@ impl OrderStore for EmbeddedStore {
         };
         let mut saved = order.clone();
         saved.version = order.version + 1;
-        let data = to_json("order", &saved)?;
+        let data = encode(&saved)?;
         let expected = version_column(order.version)?;
         let next = version_column(saved.version)?;
         self.with_conn(move |conn| {
@@ -217,7 +217,7 @@ impl OrderStore for EmbeddedStore {
     }
 
     async fn append_log(&self, order_id: &str, entry: &LogEntry) -> Result<(), StoreError> {
-        let (order_id, data) = (order_id.to_string(), to_json("log entry", entry)?);
+        let (order_id, data) = (order_id.to_string(), encode(entry)?);
         self.with_conn(move |conn| {
             conn.execute(
                 "INSERT INTO order_log (order_id, data) VALUES (?1, ?2)",
@@ -241,8 +241,7 @@ impl OrderStore for EmbeddedStore {
             let mut entries = Vec::new();
             for data in rows {
                 let data = data.map_err(sql_error)?;
-                entries
-                    .push(serde_json::from_str(&data).map_err(|e| corrupt_json("log entry", e))?);
+                entries.push(decode(&data)?);
             }
             Ok(entries)
         })
@@ -260,5 +259,70 @@ impl OrderEvents for EmbeddedStore {
             .send(&body, Some(&event.order_id), Some(&event.event_id))
             .await?;
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod stored_shape {
+    //! What is in the `data` column (the shape itself is pinned by `storage-format`'s golden tests).
+    use super::*;
+
+    /// An order row as the store wrote it before stored shapes were versioned.
+    const LEGACY_ORDER: &str = r#"{"orderId":"SLR-LEGACY","an":"luxstore","sc":null,"marketplaceOrderId":"959311095","marketplaceOrderGroup":null,"marketplaceServicesEndpoint":null,"marketplacePaymentValue":11080,"status":"AUTHORIZED","lines":[{"index":0,"skuId":"2002495","quantity":1,"unitPrice":9990,"freight":1090,"selectedSla":"Normal","locationId":"cd-cajamar","lockTtl":"8d","shippingEstimate":"5bd","deliveryWindow":null}],"address":null,"customer":null,"createdAt":"2026-01-02T03:04:05Z","expiresAt":"2026-01-10T03:04:05Z","authorized":{"date":"2026-01-02T03:05:05Z","receipt":"r-1"},"canceled":null,"pendingCancellation":null,"version":4}"#;
+    const LEGACY_LOG: &str = r#"{"at":"2026-01-02T03:04:05Z","step":"placement","outcome":"Success","detail":"reserved"}"#;
+
+    async fn data_of(store: &EmbeddedStore, order_id: &str) -> String {
+        let id = order_id.to_string();
+        store
+            .with_conn(move |conn| {
+                conn.query_row("SELECT data FROM orders WHERE order_id = ?1", [id], |r| {
+                    r.get(0)
+                })
+                .map_err(sql_error)
+            })
+            .await
+            .unwrap()
+    }
+
+    #[tokio::test(flavor = "multi_thread")]
+    async fn an_order_row_written_before_versioning_is_read_and_saved_back_versioned() {
+        let store = EmbeddedStore::open_in_memory().unwrap();
+        store
+            .with_conn(|conn| {
+                conn.execute(
+                    "INSERT INTO orders (order_id, an, marketplace_order_id, status, expires_at, version, data)
+                     VALUES ('SLR-LEGACY', 'luxstore', '959311095', 'AUTHORIZED', '2026-01-10T03:04:05Z', 4, ?1)",
+                    [LEGACY_ORDER],
+                )
+                .map_err(sql_error)?;
+                conn.execute(
+                    "INSERT INTO order_log (order_id, data) VALUES ('SLR-LEGACY', ?1)",
+                    [LEGACY_LOG],
+                )
+                .map_err(sql_error)
+            })
+            .await
+            .unwrap();
+
+        let order = store
+            .get("SLR-LEGACY")
+            .await
+            .unwrap()
+            .expect("the legacy row reads");
+        assert_eq!(order.marketplace_order_id, "959311095");
+        assert_eq!((order.status, order.version), (OrderStatus::Authorized, 4));
+        assert_eq!(order.lines[0].unit_price.value(), 9990);
+        let log = store.read_log("SLR-LEGACY").await.unwrap();
+        assert_eq!(log[0].step, "placement");
+
+        let SaveOutcome::Saved(saved) = store.save(&order, StockEffect::None).await.unwrap() else {
+            panic!("the save conflicted");
+        };
+        let data = data_of(&store, "SLR-LEGACY").await;
+        assert!(
+            data.starts_with(r#"{"schemaVersion":1,"orderId":"SLR-LEGACY","#),
+            "{data}"
+        );
+        assert_eq!(store.get("SLR-LEGACY").await.unwrap(), Some(saved));
     }
 }

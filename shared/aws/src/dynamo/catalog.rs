@@ -4,8 +4,8 @@
 use super::expr::Expr;
 use super::{
     AVAILABLE, Item, MAX_ATTEMPTS, MAX_BATCH_GET_KEYS, ON_HAND, RESERVED, backoff, build_error,
-    corrupt_json, get_consistent, get_n, get_s, level_value, n, put_if, s, sdk_error,
-    stock_from_item, stock_value, to_json,
+    decode, encode, get_consistent, get_n, get_s, level_value, n, put_if, s, sdk_error,
+    stock_from_item, stock_value,
 };
 use async_trait::async_trait;
 use aws_sdk_dynamodb::Client;
@@ -128,8 +128,7 @@ pub(crate) fn key_chunks(ids: &[SkuId]) -> Vec<Vec<SkuId>> {
 }
 
 fn sku_from_item(item: &Item) -> Result<Sku, StoreError> {
-    let mut sku: Sku =
-        serde_json::from_str(get_s(item, "data")?).map_err(|e| corrupt_json("SKU data", e))?;
+    let mut sku: Sku = decode(get_s(item, "data")?)?;
     sku.stock = stock_from_item(item)?;
     Ok(sku)
 }
@@ -165,10 +164,7 @@ impl CatalogReader for DynamoCatalog {
             .await
             .map_err(|e| sdk_error("GetItem", e))?;
         out.item
-            .map(|item| {
-                serde_json::from_str(get_s(&item, "data")?)
-                    .map_err(|e| corrupt_json("shipping rules", e))
-            })
+            .map(|item| decode(get_s(&item, "data")?))
             .transpose()
     }
 }
@@ -178,7 +174,7 @@ impl CatalogWriter for DynamoCatalog {
     async fn upsert_sku(&self, sku: &Sku) -> Result<(), StoreError> {
         let mut data = sku.clone();
         data.stock.clear();
-        let data = to_json("SKU", &data)?;
+        let data = encode(&data)?;
         for attempt in 0..MAX_ATTEMPTS {
             let current = self.read_stock(&sku.id).await?;
             let (rev, old_stock) = current.clone().unwrap_or_default();
@@ -323,14 +319,13 @@ impl CatalogWriter for DynamoCatalog {
             } else {
                 0
             };
-            let mut data: Sku = serde_json::from_str(get_s(&item, "data")?)
-                .map_err(|e| corrupt_json("SKU data", e))?;
+            let mut data: Sku = decode(get_s(&item, "data")?)?;
             data.prices = prices.to_vec();
             data.stock.clear();
             let mut e = Expr::default();
             let data_name = e.name("data");
             let rev_name = e.name("rev");
-            let data_value = e.value(s(to_json("SKU", &data)?));
+            let data_value = e.value(s(encode(&data)?));
             let new_rev = e.value(n(rev + 1));
             let old_rev = e.value(n(rev));
             let condition = if rev == 0 {
@@ -377,7 +372,7 @@ impl CatalogWriter for DynamoCatalog {
             .put_item()
             .table_name(&self.table)
             .item("pk", s(RULES_PK))
-            .item("data", AttributeValue::S(to_json("shipping rules", rules)?))
+            .item("data", AttributeValue::S(encode(rules)?))
             .send()
             .await
             .map_err(|e| sdk_error("PutItem", e))?;

@@ -2,7 +2,7 @@
 //! notification state as JSON and a `version` for optimistic writes (layout in [`crate::dynamo`]).
 
 use super::expr::Expr;
-use super::{Item, corrupt_json, get_consistent, get_n, get_s, n, put_if, s, to_json};
+use super::{Item, decode, encode, get_consistent, get_n, get_s, n, put_if, s};
 use async_trait::async_trait;
 use aws_sdk_dynamodb::Client;
 use domain::catalog_notify::{SyncState, SyncStateStore, Versioned};
@@ -31,8 +31,7 @@ impl DynamoSyncStates {
 }
 
 fn versioned_from_item(item: &Item) -> Result<Versioned, StoreError> {
-    let state: SyncState = serde_json::from_str(get_s(item, "data")?)
-        .map_err(|e| corrupt_json("SKU sync state", e))?;
+    let state: SyncState = decode(get_s(item, "data")?)?;
     let version = u64::try_from(get_n(item, "version")?)
         .map_err(|_| StoreError::Corrupt("SKU sync state has a negative version".into()))?;
     Ok(Versioned { state, version })
@@ -67,7 +66,7 @@ impl SyncStateStore for DynamoSyncStates {
         };
         let item = HashMap::from([
             ("pk".to_string(), s(sync_pk(sku_id))),
-            ("data".to_string(), s(to_json("SKU sync state", state)?)),
+            ("data".to_string(), s(encode(state)?)),
             ("version".to_string(), n(version)),
         ]);
         put_if(

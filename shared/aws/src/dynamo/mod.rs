@@ -2,6 +2,11 @@
 //!
 //! # Table layout (mirrored by `template.yaml` and [`crate::schema`])
 //!
+//! Every `data` attribute (here and in the invoices and imports tables) holds the record's stored
+//! shape from `storage_format`: JSON with `schemaVersion` first (absent on items written before it
+//! existed, which read as version 1), defined apart from the domain types so a domain rename cannot
+//! make stored items unreadable. The SQLite store writes the same JSON.
+//!
 //! ## Catalog table — key `pk` (S)
 //!
 //! | item  | `pk`         | other attributes |
@@ -74,6 +79,7 @@ use domain::catalog::{LocationId, StockLevel};
 use domain::ports::StoreError;
 use std::collections::{BTreeMap, HashMap};
 use std::time::Duration;
+use storage_format::Stored;
 
 /// Most actions DynamoDB accepts in one TransactWriteItems.
 pub const MAX_TRANSACTION_ACTIONS: usize = 100;
@@ -136,13 +142,15 @@ pub(crate) fn get_n(item: &Item, name: &str) -> Result<i64, StoreError> {
     }
 }
 
-pub(crate) fn corrupt_json(what: &str, err: serde_json::Error) -> StoreError {
-    StoreError::Corrupt(format!("{what} is not valid JSON: {err}"))
+/// A record's `data` attribute: its stored shape, versioned (`storage_format`), never the domain
+/// type's own serde form.
+pub(crate) fn encode<T: Stored>(record: &T) -> Result<String, StoreError> {
+    storage_format::encode(record).map_err(|e| StoreError::Corrupt(e.0))
 }
 
-pub(crate) fn to_json<T: serde::Serialize>(what: &str, value: &T) -> Result<String, StoreError> {
-    serde_json::to_string(value)
-        .map_err(|e| StoreError::Corrupt(format!("{what} cannot be serialized: {e}")))
+/// The record a `data` attribute holds, of whichever shape version wrote it.
+pub(crate) fn decode<T: Stored>(data: &str) -> Result<T, StoreError> {
+    storage_format::decode(data).map_err(|e| StoreError::Corrupt(e.0))
 }
 
 /// The key of a table keyed `pk` + `sk`.
@@ -200,15 +208,14 @@ pub(crate) async fn put_if(
     }
 }
 
-/// `key` plus a versioned record: `data` (S), the record as JSON, and `version` (N). `what` names
-/// the record in errors.
-pub(crate) fn record_item<T: serde::Serialize>(
+/// `key` plus a versioned record: `data` (S), the record's stored JSON, and `version` (N), the
+/// optimistic-concurrency counter.
+pub(crate) fn record_item<T: Stored>(
     mut key: Item,
-    what: &str,
     record: &T,
     version: u64,
 ) -> Result<Item, StoreError> {
-    let data = to_json(&format!("{what} record"), record)?;
+    let data = encode(record)?;
     key.insert("data".into(), AttributeValue::S(data));
     key.insert("version".into(), AttributeValue::N(version.to_string()));
     Ok(key)
@@ -216,7 +223,7 @@ pub(crate) fn record_item<T: serde::Serialize>(
 
 /// The record [`record_item`] wrote, its version taken from the `version` attribute when there
 /// is one: that attribute is what conditions test, so it is the truth.
-pub(crate) fn record_from_item<T: serde::de::DeserializeOwned>(
+pub(crate) fn record_from_item<T: Stored>(
     item: &Item,
     what: &str,
     version: impl FnOnce(&mut T) -> &mut u64,
@@ -224,8 +231,7 @@ pub(crate) fn record_from_item<T: serde::de::DeserializeOwned>(
     let Some(AttributeValue::S(data)) = item.get("data") else {
         return Err(StoreError::Corrupt(format!("{what} item has no data")));
     };
-    let mut record: T = serde_json::from_str(data)
-        .map_err(|e| StoreError::Corrupt(format!("stored {what} record is not valid: {e}")))?;
+    let mut record: T = decode(data)?;
     if let Some(AttributeValue::N(n)) = item.get("version") {
         *version(&mut record) = n
             .parse()

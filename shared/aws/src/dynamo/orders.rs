@@ -5,8 +5,8 @@ use super::catalog::sku_key;
 use super::expr::Expr;
 use super::{
     AVAILABLE, Item, MAX_ATTEMPTS, MAX_TRANSACTION_ACTIONS, ON_HAND, RESERVED, backoff,
-    build_error, corrupt_json, get_consistent, get_n, get_s, n, pk_sk, s, sdk_error,
-    stock_from_item, to_json,
+    build_error, decode, encode, get_consistent, get_n, get_s, n, pk_sk, s, sdk_error,
+    stock_from_item,
 };
 use async_trait::async_trait;
 use aws_sdk_dynamodb::Client;
@@ -60,7 +60,7 @@ fn order_item(order: &Order, version: u64) -> Result<Item, StoreError> {
     let version = i64::try_from(version)
         .map_err(|_| StoreError::Limit(format!("order version {version} is too large")))?;
     let mut item = pk_sk(order_pk(&order.order_id), ORDER_SK);
-    item.insert("data".into(), s(to_json("order", &stored)?));
+    item.insert("data".into(), s(encode(&stored)?));
     item.insert("version".into(), n(version));
     item.insert("status".into(), s(order.status.as_str()));
     // Only open reservations are in the sweeper's index; a Put without them drops the entry.
@@ -79,8 +79,7 @@ fn order_item(order: &Order, version: u64) -> Result<Item, StoreError> {
 }
 
 fn order_from_item(item: &Item) -> Result<Order, StoreError> {
-    let mut order: Order =
-        serde_json::from_str(get_s(item, "data")?).map_err(|e| corrupt_json("order", e))?;
+    let mut order: Order = decode(get_s(item, "data")?)?;
     order.version = u64::try_from(get_n(item, "version")?)
         .map_err(|_| StoreError::Corrupt("negative order version".into()))?;
     Ok(order)
@@ -531,7 +530,7 @@ impl OrderStore for DynamoOrders {
 
     async fn append_log(&self, order_id: &str, entry: &LogEntry) -> Result<(), StoreError> {
         let mut item = pk_sk(order_pk(order_id), &log_sk(Utc::now()));
-        item.insert("data".into(), s(to_json("log entry", entry)?));
+        item.insert("data".into(), s(encode(entry)?));
         self.client
             .put_item()
             .table_name(&self.orders_table)
@@ -561,10 +560,7 @@ impl OrderStore for DynamoOrders {
                 .await
                 .map_err(|e| sdk_error("Query", e))?;
             for item in out.items() {
-                entries.push(
-                    serde_json::from_str(get_s(item, "data")?)
-                        .map_err(|e| corrupt_json("log entry", e))?,
-                );
+                entries.push(decode(get_s(item, "data")?)?);
             }
             start = out.last_evaluated_key;
             if start.is_none() {
