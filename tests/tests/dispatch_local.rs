@@ -73,7 +73,7 @@ async fn local_queue_messages_reach_the_standin_and_rule_breaks_wait_in_the_loca
     let deps = Deps {
         orders: Arc::new(store.clone()),
         invoices: Arc::new(SqliteInvoices::new(&store).unwrap()),
-        vtex: VtexClient::new(format!("http://{addr}"), standin.credentials()).unwrap(),
+        vtex: Arc::new(VtexClient::new(format!("http://{addr}"), standin.credentials()).unwrap()),
         queue: Arc::new(queue.clone()),
         clock: Arc::new(SystemClock),
         default_an: None,

@@ -7,7 +7,7 @@ mod import_support;
 use domain::import::{ImportCreate, ImportRecord, ImportSave, ImportStatus, ImportStore};
 use domain::order::Outcome;
 use import_support::{ACCOUNT, AFFILIATE, Options, bench, order_message_for};
-use vtex::fulfillment::{FulfillmentOrderRequest, ImportCall};
+use vtex::fulfillment::ImportCall;
 use vtex_standin::FaultPlan;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -80,15 +80,10 @@ async fn a_placement_that_landed_before_a_crash_is_adopted_not_placed_again() {
     let landed = b
         .deps
         .vtex
-        .place_fulfillment_order(
-            ACCOUNT,
-            AFFILIATE,
-            "1",
-            &FulfillmentOrderRequest::new(&order, &b.deps.config.mse_url),
-        )
+        .place_order(ACCOUNT, AFFILIATE, "1", &order, &b.deps.config.mse_url)
         .await
         .unwrap();
-    assert!(matches!(landed, ImportCall::Accepted(_)));
+    assert!(matches!(landed, ImportCall::Success(_)));
     // WHEN the message comes back
     b.send(&msg).await;
     b.pump().await;
@@ -110,12 +105,14 @@ async fn a_placement_that_timed_out_is_looked_up_before_placing_again() {
         return;
     };
     // The stand-in answers after the client gave up: the placement's outcome is unknown.
-    b.deps.vtex = vtex::client::VtexClient::with_timeout(
-        b.deps.config.vtex_base_url.clone(),
-        b.standin.credentials(),
-        std::time::Duration::from_millis(300),
-    )
-    .unwrap();
+    b.deps.vtex = std::sync::Arc::new(
+        vtex::client::VtexClient::with_timeout(
+            b.deps.config.vtex_base_url.clone(),
+            b.standin.credentials(),
+            std::time::Duration::from_millis(300),
+        )
+        .unwrap(),
+    );
     b.standin.state().set_faults(FaultPlan {
         delay_ms: Some(600),
         ..Default::default()

@@ -45,7 +45,7 @@ async fn the_local_queue_carries_an_import_to_invoiced_and_the_erp_hears_once() 
     let deps = Deps {
         imports: imports.clone(),
         log: Arc::new(store.clone()),
-        vtex: VtexClient::new(format!("http://{addr}"), standin.credentials()).unwrap(),
+        vtex: Arc::new(VtexClient::new(format!("http://{addr}"), standin.credentials()).unwrap()),
         queue: Arc::new(queue.clone()),
         scheduler: Arc::new(queue.clone()),
         clock: Arc::new(SystemClock),

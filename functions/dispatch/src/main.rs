@@ -57,7 +57,7 @@ async fn main() -> Result<(), Error> {
             catalog_table,
         )),
         invoices: Arc::new(DynamoInvoices::new(dynamo, invoices_table)),
-        vtex,
+        vtex: Arc::new(vtex),
         queue: Arc::new(SqsDispatchQueue::new(
             aws_sdk_sqs::Client::new(&sdk),
             queue_url,

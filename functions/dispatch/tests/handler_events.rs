@@ -123,7 +123,7 @@ async fn world() -> World {
     let deps = Deps {
         orders: Arc::new(store.clone()),
         invoices: Arc::new(MemoryInvoices::new()),
-        vtex: VtexClient::new(format!("http://{addr}"), standin.credentials()).unwrap(),
+        vtex: Arc::new(VtexClient::new(format!("http://{addr}"), standin.credentials()).unwrap()),
         queue: queue.clone(),
         clock: Arc::new(SystemClock),
         default_an: Some("luxstore".into()),

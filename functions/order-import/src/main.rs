@@ -70,7 +70,7 @@ async fn main() -> Result<(), Error> {
     let deps = Arc::new(Deps {
         imports: Arc::new(DynamoImports::new(dynamo.clone(), imports_table)),
         log: Arc::new(DynamoOrders::new(dynamo, orders_table, catalog_table)),
-        vtex,
+        vtex: Arc::new(vtex),
         queue: Arc::new(SqsDispatchQueue::new(sqs.clone(), &queue_url, dlq_url)),
         scheduler: Arc::new(SqsImportQueue::new(sqs, queue_url)),
         clock: Arc::new(SystemClock),

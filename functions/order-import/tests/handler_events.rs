@@ -83,9 +83,11 @@ async fn world(standin_grace: Duration, grace: Duration) -> World {
     let deps = Deps {
         imports: Arc::new(imports.clone()),
         log: Arc::new(log.clone()),
-        vtex: VtexClient::new(format!("http://{addr}"), standin.credentials())
-            .unwrap()
-            .with_default_account(Some("myshop".into())),
+        vtex: Arc::new(
+            VtexClient::new(format!("http://{addr}"), standin.credentials())
+                .unwrap()
+                .with_default_account(Some("myshop".into())),
+        ),
         queue: queue.clone(),
         scheduler: Arc::new(scheduled.clone()),
         clock: Arc::new(SystemClock),

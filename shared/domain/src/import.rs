@@ -1861,5 +1861,6 @@ pub mod contract {
     }
 }
 
+pub mod importer;
 #[cfg(test)]
 mod tests;

@@ -6,40 +6,7 @@ use aws_lambda_events::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent, SqsMe
 use domain::erp::{DispatchQueue, QueuedMessage};
 use std::time::Duration;
 
-/// Back-off for retryable failures when VTEX gives no `Retry-After`: `base × 2^(receives-1)`,
-/// full jitter, capped at `max`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Backoff {
-    pub base: Duration,
-    pub max: Duration,
-}
-
-impl Default for Backoff {
-    fn default() -> Self {
-        Backoff {
-            base: Duration::from_secs(5),
-            max: Duration::from_secs(15 * 60),
-        }
-    }
-}
-
-impl Backoff {
-    /// Delay before the next delivery of a message received `receive_count` times.
-    pub fn delay(&self, receive_count: u32, retry_after: Option<Duration>) -> Duration {
-        if let Some(r) = retry_after {
-            return r.min(self.max);
-        }
-        let exp = receive_count.saturating_sub(1).min(20);
-        let ceiling = self.base.saturating_mul(1u32 << exp).min(self.max);
-        let ms = u64::try_from(ceiling.as_millis()).unwrap_or(u64::MAX);
-        if ms == 0 {
-            return Duration::ZERO;
-        }
-        // Full jitter keeps a burst of throttled messages from coming back together.
-        let r = (uuid::Uuid::new_v4().as_u128() as u64) % (ms / 2 + 1);
-        Duration::from_millis(ms / 2 + r)
-    }
-}
+pub use domain::worker::{Backoff, Disposition};
 
 /// One delivery of one message.
 #[derive(Debug, Clone, Copy)]
@@ -67,6 +34,14 @@ impl<'a> Delivery<'a> {
                 .and_then(|c| c.parse().ok())
                 .unwrap_or(1),
         })
+    }
+
+    /// The delivery as a workflow sees it.
+    pub fn attempt(&self) -> domain::worker::Attempt<'a> {
+        domain::worker::Attempt {
+            message_id: self.message_id,
+            receive_count: self.receive_count,
+        }
     }
 
     /// The message as the queue port knows it.
@@ -123,26 +98,6 @@ pub fn batch_response<'a>(failed: impl IntoIterator<Item = &'a str>) -> SqsBatch
     response
 }
 
-/// What became of one message.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Disposition {
-    /// Done (nothing left to do with it): delete it.
-    Done,
-    /// Deliver it again after `after`.
-    Retry { after: Duration },
-    /// Park it in the DLQ with the reason, then delete the original.
-    DeadLetter { code: String, reason: String },
-}
-
-impl Disposition {
-    pub fn dead(code: impl Into<String>, reason: impl Into<String>) -> Self {
-        Disposition::DeadLetter {
-            code: code.into(),
-            reason: reason.into(),
-        }
-    }
-}
-
 /// Acts on `queue` for one decided delivery: `None` when the message may be deleted,
 /// `Some(delay)` when it comes back after `delay`. A dead letter the DLQ refuses comes back after
 /// the `backoff`.
@@ -196,52 +151,6 @@ pub async fn settle(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn backoff_honors_retry_after_up_to_the_cap() {
-        let b = Backoff::default();
-        assert_eq!(
-            b.delay(3, Some(Duration::from_secs(7))),
-            Duration::from_secs(7)
-        );
-        assert_eq!(b.delay(1, Some(Duration::from_secs(99_999))), b.max);
-    }
-
-    #[test]
-    fn backoff_grows_with_receives_stays_jittered_and_capped() {
-        let b = Backoff {
-            base: Duration::from_secs(4),
-            max: Duration::from_secs(60),
-        };
-        for _ in 0..50 {
-            let first = b.delay(1, None);
-            assert!(first >= Duration::from_secs(2) && first <= Duration::from_secs(4));
-            let third = b.delay(3, None);
-            assert!(third >= Duration::from_secs(8) && third <= Duration::from_secs(16));
-            assert!(b.delay(30, None) <= b.max);
-        }
-    }
-
-    #[test]
-    fn backoff_honours_retry_after_and_grows_with_receives() {
-        let b = Backoff {
-            base: Duration::from_secs(2),
-            max: Duration::from_secs(60),
-        };
-        assert_eq!(
-            b.delay(1, Some(Duration::from_secs(7))),
-            Duration::from_secs(7)
-        );
-        assert_eq!(
-            b.delay(1, Some(Duration::from_secs(700))),
-            Duration::from_secs(60)
-        );
-        let d1 = b.delay(1, None);
-        assert!(d1 >= Duration::from_secs(1) && d1 <= Duration::from_secs(2));
-        let d4 = b.delay(4, None);
-        assert!(d4 >= Duration::from_secs(8) && d4 <= Duration::from_secs(16));
-        assert!(b.delay(30, None) <= Duration::from_secs(60));
-    }
 
     #[test]
     fn records_of_the_mapping_read_back_as_deliveries() {

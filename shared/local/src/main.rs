@@ -93,7 +93,7 @@ async fn run() -> Result<(), String> {
         invoices: Arc::new(
             embedded_store::invoices::SqliteInvoices::new(&store).map_err(|e| e.to_string())?,
         ),
-        vtex: vtex.client(dispatch_config.vtex_timeout)?,
+        vtex: Arc::new(vtex.client(dispatch_config.vtex_timeout)?),
         queue: Arc::new(dispatch_queue.clone()),
         clock: clock.clone(),
         default_an: dispatch_config.default_an.clone(),
@@ -122,9 +122,10 @@ async fn run() -> Result<(), String> {
     let import = order_import::Deps {
         imports: imports.clone(),
         log: Arc::new(store.clone()),
-        vtex: vtex
-            .client(import_config.vtex_timeout)?
-            .with_default_account(Some(import_config.account.clone())),
+        vtex: Arc::new(
+            vtex.client(import_config.vtex_timeout)?
+                .with_default_account(Some(import_config.account.clone())),
+        ),
         queue: Arc::new(import_queue.clone()),
         scheduler: Arc::new(import_queue.clone()),
         clock: clock.clone(),

@@ -27,7 +27,7 @@ fn order(mkp: &str, mse: &str) -> FulfillmentOrderRequest {
 
 async fn status(c: &VtexClient, id: &str) -> String {
     match c.get_order(ACCOUNT, id).await.unwrap() {
-        ImportCall::Accepted(Some(o)) => o.status.unwrap_or_default(),
+        ImportCall::Success(Some(o)) => o.status.unwrap_or_default(),
         other => panic!("{other:?}"),
     }
 }
@@ -39,26 +39,26 @@ async fn the_workflow_answers_like_vtex_and_refuses_repeats() {
         .place_fulfillment_order(ACCOUNT, "EXT", "1", &order("1001", "https://mse.example"))
         .await
         .unwrap();
-    assert_eq!(placed, ImportCall::Accepted("EXT-1001".into()));
+    assert_eq!(placed, ImportCall::Success("EXT-1001".into()));
     assert_eq!(status(&c, "EXT-1001").await, "waiting-ffmt-authorization");
     assert!(matches!(
         c.start_handling(ACCOUNT, "EXT-1001").await.unwrap(),
-        ImportCall::Accepted(Handling::NotReady(_))
+        ImportCall::Success(Handling::NotReady(_))
     ));
     assert_eq!(
         c.authorize_dispatch(ACCOUNT, "EXT", "1", "EXT-1001", "1001")
             .await
             .unwrap(),
-        ImportCall::Accepted(())
+        ImportCall::Success(())
     );
     assert_eq!(status(&c, "EXT-1001").await, "ready-for-handling");
     assert_eq!(
         c.start_handling(ACCOUNT, "EXT-1001").await.unwrap(),
-        ImportCall::Accepted(Handling::Started)
+        ImportCall::Success(Handling::Started)
     );
     assert_eq!(status(&c, "EXT-1001").await, "handling");
     // Repeats: start-handling is no longer allowed, a second authorization or placement is refused.
-    let ImportCall::Accepted(Handling::NotReady(body)) =
+    let ImportCall::Success(Handling::NotReady(body)) =
         c.start_handling(ACCOUNT, "EXT-1001").await.unwrap()
     else {
         panic!()
@@ -78,7 +78,7 @@ async fn the_workflow_answers_like_vtex_and_refuses_repeats() {
     ));
     assert_eq!(
         c.get_order(ACCOUNT, "EXT-404").await.unwrap(),
-        ImportCall::Accepted(None)
+        ImportCall::Success(None)
     );
 }
 
@@ -94,12 +94,12 @@ async fn the_grace_period_holds_the_order_in_window_to_cancel() {
     assert_eq!(status(&c, "EXT-1002").await, "window-to-cancel");
     assert!(matches!(
         c.start_handling(ACCOUNT, "EXT-1002").await.unwrap(),
-        ImportCall::Accepted(Handling::NotReady(_))
+        ImportCall::Success(Handling::NotReady(_))
     ));
     tokio::time::sleep(Duration::from_millis(450)).await;
     assert_eq!(
         c.start_handling(ACCOUNT, "EXT-1002").await.unwrap(),
-        ImportCall::Accepted(Handling::Started)
+        ImportCall::Success(Handling::Started)
     );
 }
 

@@ -99,26 +99,11 @@ impl fmt::Display for AppCredentials {
     }
 }
 
-/// What VTEX said to one call.
-#[derive(Debug, Clone, PartialEq)]
-pub enum CallOutcome {
-    /// 2xx; the receipt as parsed (fields may be absent).
-    Success(OmsReceipt),
-    /// 429, 5xx, timeout or connection failure: try again later, after `retry_after` if VTEX said.
-    Retryable {
-        retry_after: Option<Duration>,
-        reason: String,
-    },
-    /// Any other 4xx (and unexpected 1xx/3xx): retrying the same call will not help.
-    Rejected { status: u16, body: String },
-}
+/// What VTEX said to one OMS call, with OMS's receipt on success.
+pub type CallOutcome = domain::outbound::CallOutcome<OmsReceipt>;
 
 /// A call that could not even be built: configuration, not VTEX.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum ClientError {
-    #[error("VTEX client configuration: {0}")]
-    Config(String),
-}
+pub use domain::outbound::CallError as ClientError;
 
 /// reqwest-based OMS client. Cheap to clone (shares the connection pool).
 #[derive(Clone)]

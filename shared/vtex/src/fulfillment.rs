@@ -14,66 +14,16 @@ use serde_json::{Value, json};
 use std::time::Duration;
 use url::Url;
 
-/// Longest error body kept in [`ImportCall::Rejected`] (it lands in the import's log).
+/// Longest error body kept in a refusal (it lands in the import's log).
 const MAX_ERROR_BODY: usize = 600;
 
-/// What VTEX said to one import call.
-#[derive(Debug, Clone, PartialEq)]
-pub enum ImportCall<T> {
-    /// A 2xx (or, for a lookup, also a 404 = `None`), with what the call reads from the answer.
-    Accepted(T),
-    /// 429, 5xx, 408, a timeout or a connection failure; after a timeout the call may have landed.
-    Retryable {
-        retry_after: Option<Duration>,
-        reason: String,
-    },
-    /// Any other answer: repeating the same call will not help. `body` is VTEX's reason.
-    Rejected { status: u16, body: String },
-}
+/// What VTEX said to one import call: for a lookup, a 404 is `Success(None)`; after a timeout
+/// (`Retryable`) the call may have landed.
+pub type ImportCall<T> = domain::outbound::CallOutcome<T>;
 
-/// Start-handling's two successful-ish answers.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Handling {
-    /// `204`: the order is in `handling`.
-    Started,
-    /// `409` (OMS003): the order is not `ready-for-handling` (yet, or any more). VTEX's reason.
-    NotReady(String),
-}
-
-/// The few fields of `GET /api/oms/pvt/orders/{orderId}` the import reads. Parsed leniently.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct VtexOrderSummary {
-    #[serde(default)]
-    pub order_id: Option<String>,
-    #[serde(default)]
-    pub status: Option<String>,
-    #[serde(default)]
-    pub marketplace_order_id: Option<String>,
-}
-
-/// VTEX statuses past dispatch authorization: the grace period (`window-to-cancel`) or later.
-pub fn past_dispatch_authorization(status: &str) -> bool {
-    matches!(
-        status,
-        "window-to-cancel"
-            | "ready-for-handling"
-            | "start-handling"
-            | "handling"
-            | "invoice"
-            | "invoiced"
-    )
-}
-
-/// VTEX statuses at or past `handling`: start-handling has nothing left to do.
-pub fn past_start_handling(status: &str) -> bool {
-    matches!(status, "handling" | "invoice" | "invoiced")
-}
-
-/// VTEX statuses from which the workflow never goes on.
-pub fn is_canceled(status: &str) -> bool {
-    matches!(status, "canceled" | "cancel" | "cancellation-requested")
-}
+pub use domain::outbound::{
+    Handling, VtexOrderSummary, is_canceled, past_dispatch_authorization, past_start_handling,
+};
 
 // ---------------------------------------------------------------------------------- DTOs
 
@@ -388,7 +338,7 @@ impl VtexClient {
     }
 
     /// `POST /api/fulfillment/pvt/orders?affiliateId={aff}&sc={sc}` with an array of one order
-    /// (§7 step 1, §10 C2). `Accepted` carries the `orderId` VTEX returned; a 2xx without one is
+    /// (§7 step 1, §10 C2). `Success` carries the `orderId` VTEX returned; a 2xx without one is
     /// `Retryable` (the order may exist: look it up before placing again).
     pub async fn place_fulfillment_order(
         &self,
@@ -407,7 +357,7 @@ impl VtexClient {
             RawAnswer::NoAnswer { reason } => no_answer(reason),
             RawAnswer::Answered { status, text, .. } if status.is_success() => {
                 match placed_order_id(&text) {
-                    Some(id) => ImportCall::Accepted(id),
+                    Some(id) => ImportCall::Success(id),
                     None => ImportCall::Retryable {
                         retry_after: None,
                         reason: format!("VTEX answered {} without an orderId", status.as_u16()),
@@ -449,7 +399,7 @@ impl VtexClient {
         }
         Ok(match answer {
             RawAnswer::NoAnswer { reason } => no_answer(reason),
-            RawAnswer::Answered { status, .. } if status.is_success() => ImportCall::Accepted(()),
+            RawAnswer::Answered { status, .. } if status.is_success() => ImportCall::Success(()),
             RawAnswer::Answered {
                 status,
                 retry_after,
@@ -473,10 +423,10 @@ impl VtexClient {
         Ok(match self.exchange(Method::POST, url, None).await? {
             RawAnswer::NoAnswer { reason } => no_answer(reason),
             RawAnswer::Answered { status, .. } if status.is_success() => {
-                ImportCall::Accepted(Handling::Started)
+                ImportCall::Success(Handling::Started)
             }
             RawAnswer::Answered { status, text, .. } if status == StatusCode::CONFLICT => {
-                ImportCall::Accepted(Handling::NotReady(
+                ImportCall::Success(Handling::NotReady(
                     text.chars().take(MAX_ERROR_BODY).collect(),
                 ))
             }
@@ -488,7 +438,7 @@ impl VtexClient {
         })
     }
 
-    /// `GET /api/oms/pvt/orders/{orderId}` (§6.8): `Accepted(None)` on 404.
+    /// `GET /api/oms/pvt/orders/{orderId}` (§6.8): `Success(None)` on 404.
     pub async fn get_order(
         &self,
         account: &str,
@@ -498,11 +448,11 @@ impl VtexClient {
         Ok(match self.exchange(Method::GET, url, None).await? {
             RawAnswer::NoAnswer { reason } => no_answer(reason),
             RawAnswer::Answered { status, .. } if status == StatusCode::NOT_FOUND => {
-                ImportCall::Accepted(None)
+                ImportCall::Success(None)
             }
             RawAnswer::Answered { status, text, .. } if status.is_success() => {
                 match serde_json::from_str::<VtexOrderSummary>(&text) {
-                    Ok(o) => ImportCall::Accepted(Some(o)),
+                    Ok(o) => ImportCall::Success(Some(o)),
                     Err(_) => ImportCall::Retryable {
                         retry_after: None,
                         reason: "VTEX answered the order lookup with an unreadable body".into(),

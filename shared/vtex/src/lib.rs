@@ -6,4 +6,5 @@ pub mod client;
 pub mod fulfillment;
 pub mod oms;
 pub mod orders;
+pub mod ports;
 pub mod simulation;

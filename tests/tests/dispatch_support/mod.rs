@@ -64,12 +64,14 @@ pub async fn bench(max_receives: u32) -> Option<Bench> {
     let deps = Deps {
         orders: orders.clone(),
         invoices: invoices.clone(),
-        vtex: VtexClient::with_timeout(
-            format!("http://{addr}"),
-            standin.credentials(),
-            Duration::from_secs(5),
-        )
-        .unwrap(),
+        vtex: Arc::new(
+            VtexClient::with_timeout(
+                format!("http://{addr}"),
+                standin.credentials(),
+                Duration::from_secs(5),
+            )
+            .unwrap(),
+        ),
         queue: Arc::new(SqsDispatchQueue::new(sqs.clone(), &queue_url, &dlq_url)),
         clock: Arc::new(SystemClock),
         default_an: Some("luxstore".into()),

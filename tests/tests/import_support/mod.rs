@@ -204,12 +204,14 @@ pub async fn bench(opts: Options) -> Option<Bench> {
     let deps = Deps {
         imports: imports.clone(),
         log: orders.clone(),
-        vtex: VtexClient::with_timeout(
-            format!("http://{addr}"),
-            standin.credentials(),
-            Duration::from_secs(5),
-        )
-        .unwrap(),
+        vtex: Arc::new(
+            VtexClient::with_timeout(
+                format!("http://{addr}"),
+                standin.credentials(),
+                Duration::from_secs(5),
+            )
+            .unwrap(),
+        ),
         queue: Arc::new(SqsDispatchQueue::new(sqs.clone(), &queue_url, &dlq_url)),
         scheduler: Arc::new(SqsImportQueue::new(sqs.clone(), &queue_url)),
         clock: Arc::new(SystemClock),

@@ -189,7 +189,7 @@ async fn run(
     let deps = Deps {
         imports: imports.clone(),
         log: Arc::new(store.clone()),
-        vtex,
+        vtex: Arc::new(vtex),
         queue: Arc::new(queue.clone()),
         scheduler: Arc::new(queue.clone()),
         clock: Arc::new(SystemClock),
