@@ -27,6 +27,14 @@ echo "==> template.yaml: cfn-lint, the SAM transform, sample events vs deployed 
 # W1028: the transform nests Fn::If [ImportEnabled, …] in the API body of a conditional route.
 "$VENV/bin/cfn-lint" --ignore-checks W1028 -- target/sam/template.json
 
+# The real `bootstrap` binaries, which tests/tests/lambda_bootstraps.rs runs under a local Lambda
+# Runtime API (`sam local invoke` without Docker). Same profile as the tests, so artifacts are shared.
+BIN_PKGS=()
+for d in functions/*/; do BIN_PKGS+=(-p "$(basename "$d")"); done
+echo "==> building the function bootstraps (cargo build --bins ${BIN_PKGS[*]})"
+cargo build --bins "${BIN_PKGS[@]}"
+export CONNECTOR_BOOTSTRAP_DIR="${CARGO_TARGET_DIR:-$ROOT/target}/debug"
+
 PORT=$("$VENV/bin/python" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 LOG="${TMPDIR:-/tmp}/moto-$PORT.log"
 "$VENV/bin/python" "$ROOT/tests/moto_server.py" -H 127.0.0.1 -p "$PORT" >"$LOG" 2>&1 &
