@@ -1,6 +1,7 @@
 //! Stored records whose version-1 shape is still the domain type's own serde form: SKUs (without
-//! stock, which the adapters keep apart), shipping rules, catalog sync states, invoice records,
-//! import records and mse notifications.
+//! stock, which the adapters keep apart), the shipping rules, and import records. The first two
+//! are also the ERP's and the catalog file's input format; an import record embeds the import
+//! order as the ERP sent it.
 //!
 //! They are versioned like every record (`schemaVersion`, absent = 1), and the golden tests below
 //! pin their JSON: a domain rename that would change what is stored turns a test red. The fix is
@@ -9,9 +10,7 @@
 
 use crate::{FormatError, Stored};
 use domain::catalog::Sku;
-use domain::catalog_notify::SyncState;
-use domain::import::{ImportRecord, MseNotification};
-use domain::invoicing::InvoiceRecord;
+use domain::import::ImportRecord;
 use domain::shipping::ShippingRules;
 
 macro_rules! domain_shape_v1 {
@@ -35,10 +34,7 @@ macro_rules! domain_shape_v1 {
 domain_shape_v1! {
     Sku => "SKU",
     ShippingRules => "shipping rules",
-    SyncState => "SKU sync state",
-    InvoiceRecord => "invoice record",
     ImportRecord => "import record",
-    MseNotification => "mse notification",
 }
 
 #[cfg(test)]
@@ -187,26 +183,6 @@ mod golden {
     }
     "#;
 
-    const SYNC_STATE: &str = r#"
-    {
-      "price": {
-        "changes": 3,
-        "notified": 2,
-        "lastSentAt": "2026-01-02T03:04:05.123Z",
-        "followupDue": "2026-01-02T03:04:35.123Z"
-      },
-      "inventory": {
-        "changes": 1,
-        "notified": 1,
-        "lastSentAt": "2026-01-02T03:04:15.123Z"
-      },
-      "catalog": {
-        "changes": 0,
-        "notified": 0
-      }
-    }
-    "#;
-
     const IMPORT_RECORD: &str = r#"
     {
       "key": {
@@ -329,72 +305,6 @@ mod golden {
     }
     "#;
 
-    const INVOICE_RECORD: &str = r#"
-    {
-      "orderId": "EXT-2630580124",
-      "invoice": {
-        "type": "Output",
-        "invoiceNumber": "NFe-2630580124",
-        "invoiceValue": 1100,
-        "issuanceDate": "2024-02-07T15:22:56-03:00",
-        "items": [
-          {
-            "id": "1",
-            "quantity": 1,
-            "price": 900,
-            "description": "Produto 1"
-          }
-        ],
-        "invoiceKey": null,
-        "invoiceUrl": "https://seller.example.com/invoices/NFe-2630580124.pdf",
-        "embeddedInvoice": null,
-        "courier": "",
-        "trackingNumber": "",
-        "trackingUrl": "",
-        "dispatchedDate": null
-      },
-      "state": "SENT",
-      "receipt": "rcpt-1",
-      "tracking": {
-        "info": {
-          "trackingNumber": "BR123",
-          "trackingUrl": "https://track.example.com/BR123",
-          "courier": "Correios",
-          "dispatchedDate": null
-        },
-        "state": "PENDING"
-      },
-      "eventsSent": [
-        {
-          "city": "Curitiba",
-          "state": "PR",
-          "description": "Saiu para entrega",
-          "date": "2024-02-08"
-        }
-      ],
-      "deliveredDate": null,
-      "statusPending": null,
-      "createdAt": "2026-01-02T03:04:07.123Z",
-      "updatedAt": "2026-01-02T03:04:07.123Z",
-      "version": 2
-    }
-    "#;
-
-    const MSE_NOTIFICATION: &str = r#"
-    {
-      "orderId": "EXT-2630580124",
-      "fingerprint": "f1e2d3",
-      "invoiceNumber": "NFe-2630580124",
-      "receipt": "rcpt-mse",
-      "date": "2026-01-02T03:04:08.123Z",
-      "import": {
-        "affiliateId": "EXT",
-        "marketplaceOrderId": "2630580124"
-      },
-      "published": true
-    }
-    "#;
-
     #[test]
     fn a_sku_without_stock_written_before_versioning_reads_and_encodes_exactly() {
         golden::<Sku>(SKU);
@@ -406,22 +316,7 @@ mod golden {
     }
 
     #[test]
-    fn a_sku_sync_state_written_before_versioning_reads_and_encodes_exactly() {
-        golden::<SyncState>(SYNC_STATE);
-    }
-
-    #[test]
     fn an_import_record_written_before_versioning_reads_and_encodes_exactly() {
         golden::<ImportRecord>(IMPORT_RECORD);
-    }
-
-    #[test]
-    fn an_invoice_record_written_before_versioning_reads_and_encodes_exactly() {
-        golden::<InvoiceRecord>(INVOICE_RECORD);
-    }
-
-    #[test]
-    fn an_mse_notification_written_before_versioning_reads_and_encodes_exactly() {
-        golden::<MseNotification>(MSE_NOTIFICATION);
     }
 }
