@@ -7,13 +7,17 @@
 use crate::aws_env::unique_name;
 use crate::lambda_runtime_api::Launch;
 use crate::sam_template::{Bindings, Function, Template};
+use aws_adapters::dynamo::DynamoCatalog;
 use aws_sdk_dynamodb::types::{
     AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType, Projection,
     ProjectionType, ScalarAttributeType,
 };
 use aws_sdk_sqs::types::QueueAttributeName;
+use domain::catalog::CatalogFile;
+use domain::ports::CatalogWriter;
+use serde_json::Value as Json;
 use serde_yaml::Value;
-use std::collections::HashMap;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
 
 /// The repository root.
@@ -362,4 +366,89 @@ async fn create_table(client: &aws_sdk_dynamodb::Client, name: &str, r: &Value) 
         );
     }
     create.send().await.expect("create table in moto");
+}
+
+/// Sample files that are not a Lambda function's input, and why.
+pub const NOT_FUNCTION_INPUTS: &[(&str, &str)] = &[
+    (
+        "erp-order-event.",
+        "messages the ERP reads from the order-events queue: output, not a function's input",
+    ),
+    (
+        "order-import.file.json",
+        "an import file for the `order-import-file` tool, not an SQS event",
+    ),
+];
+
+/// `events/*.json` by file stem (`<binary>.<case>`), without the non-function files.
+pub fn sample_events() -> BTreeMap<String, Json> {
+    let mut out = BTreeMap::new();
+    for entry in std::fs::read_dir(root().join("events")).unwrap() {
+        let path = entry.unwrap().path();
+        let name = path.file_name().unwrap().to_string_lossy().to_string();
+        let Some(stem) = name.strip_suffix(".json") else {
+            continue;
+        };
+        // `env-vars.json` and the like: not `<function>.<case>`.
+        if !stem.contains('.') || NOT_FUNCTION_INPUTS.iter().any(|(p, _)| name.starts_with(p)) {
+            continue;
+        }
+        let text = std::fs::read_to_string(&path).unwrap();
+        let v: Json = serde_json::from_str(&text).unwrap_or_else(|e| panic!("{name}: {e}"));
+        out.insert(stem.to_string(), v);
+    }
+    out
+}
+
+/// The path secret the HTTP samples carry (`pathParameters.secret`), which the harness stack's
+/// inbound auth secret must hold for them to pass.
+pub fn path_secret(events: &BTreeMap<String, Json>) -> Option<String> {
+    let secrets: BTreeSet<String> = events
+        .values()
+        .filter_map(|e| {
+            e.pointer("/pathParameters/secret")?
+                .as_str()
+                .map(String::from)
+        })
+        .collect();
+    assert!(
+        secrets.len() <= 1,
+        "the HTTP samples disagree on the path secret: {secrets:?}"
+    );
+    secrets.into_iter().next()
+}
+
+/// The sample catalog (shared/sample/catalog.json) in the stack's catalog table.
+pub async fn seed_catalog(stack: &Stack) {
+    let file: CatalogFile =
+        serde_json::from_str(include_str!("../../shared/sample/catalog.json")).unwrap();
+    let name = stack
+        .tables
+        .get("CatalogTable")
+        .expect("the template declares CatalogTable");
+    let catalog = DynamoCatalog::new(aws_sdk_dynamodb::Client::new(&stack.sdk), name.clone());
+    catalog
+        .put_shipping_rules(&file.shipping_rules)
+        .await
+        .unwrap();
+    for sku in &file.skus {
+        catalog.upsert_sku(sku).await.unwrap();
+    }
+}
+
+/// The directory of the built bootstraps (`CONNECTOR_BOOTSTRAP_DIR`, set by tests/run.sh after it
+/// builds them), or `None` after printing "skipped"; a panic under `CONNECTOR_TEST_REQUIRE_AWS=1`.
+pub fn bootstrap_dir() -> Option<PathBuf> {
+    match std::env::var("CONNECTOR_BOOTSTRAP_DIR") {
+        Ok(d) if !d.trim().is_empty() => Some(PathBuf::from(d)),
+        _ if std::env::var("CONNECTOR_TEST_REQUIRE_AWS").as_deref() == Ok("1") => {
+            panic!(
+                "CONNECTOR_TEST_REQUIRE_AWS=1 but CONNECTOR_BOOTSTRAP_DIR is unset; run tests/run.sh"
+            )
+        }
+        _ => {
+            eprintln!("skipped: no CONNECTOR_BOOTSTRAP_DIR (tests/run.sh builds the bootstraps)");
+            None
+        }
+    }
 }

@@ -14,31 +14,17 @@
 //! (another helper adds multi-record batches and deployed-shape routes) is run with the checks of
 //! its kind until it is given an entry; an entry whose file is gone fails.
 
-use aws_adapters::dynamo::DynamoCatalog;
 use connector_tests::aws_env::moto;
 use connector_tests::lambda_runtime_api::{Bootstrap, Init, Outcome};
-use connector_tests::lambda_stack::{InboundSecret, Stack, root};
-use domain::catalog::CatalogFile;
-use domain::ports::CatalogWriter;
+use connector_tests::lambda_stack::{
+    InboundSecret, Stack, bootstrap_dir, path_secret, sample_events, seed_catalog,
+};
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::PathBuf;
 use std::time::Duration;
 
 /// Guards against a hung process only; speed is the benchmark's business.
 const LIMIT: Duration = Duration::from_secs(60);
-
-/// Sample files that are not a Lambda function's input, and why.
-const NOT_FUNCTION_INPUTS: &[(&str, &str)] = &[
-    (
-        "erp-order-event.",
-        "messages the ERP reads from the order-events queue: output, not a function's input",
-    ),
-    (
-        "order-import.file.json",
-        "an import file for the `order-import-file` tool, not an SQS event",
-    ),
-];
 
 /// The order id the sample fulfillment events carry; replaced by the one placement returned, so
 /// fulfill / cancel / admin act on a real order.
@@ -146,76 +132,6 @@ const EXPECTED: &[(&str, Expect)] = &[
         Expect::Http(200, &["date", "orderId", "receipt"]),
     ),
 ];
-
-fn bin_dir() -> Option<PathBuf> {
-    match std::env::var("CONNECTOR_BOOTSTRAP_DIR") {
-        Ok(d) if !d.trim().is_empty() => Some(PathBuf::from(d)),
-        _ if std::env::var("CONNECTOR_TEST_REQUIRE_AWS").as_deref() == Ok("1") => {
-            panic!(
-                "CONNECTOR_TEST_REQUIRE_AWS=1 but CONNECTOR_BOOTSTRAP_DIR is unset; run tests/run.sh"
-            )
-        }
-        _ => {
-            eprintln!("skipped: no CONNECTOR_BOOTSTRAP_DIR (tests/run.sh builds the bootstraps)");
-            None
-        }
-    }
-}
-
-/// `events/*.json` by file stem (`<binary>.<case>`), without the non-function files.
-fn sample_events() -> BTreeMap<String, Value> {
-    let mut out = BTreeMap::new();
-    for entry in std::fs::read_dir(root().join("events")).unwrap() {
-        let path = entry.unwrap().path();
-        let name = path.file_name().unwrap().to_string_lossy().to_string();
-        let Some(stem) = name.strip_suffix(".json") else {
-            continue;
-        };
-        // `env-vars.json` and the like: not `<function>.<case>`.
-        if !stem.contains('.') || NOT_FUNCTION_INPUTS.iter().any(|(p, _)| name.starts_with(p)) {
-            continue;
-        }
-        let text = std::fs::read_to_string(&path).unwrap();
-        let v: Value = serde_json::from_str(&text).unwrap_or_else(|e| panic!("{name}: {e}"));
-        out.insert(stem.to_string(), v);
-    }
-    out
-}
-
-/// The path secret the HTTP samples carry (`pathParameters.secret`), which the harness stack's
-/// inbound auth secret must hold for them to pass.
-fn path_secret(events: &BTreeMap<String, Value>) -> Option<String> {
-    let secrets: BTreeSet<String> = events
-        .values()
-        .filter_map(|e| {
-            e.pointer("/pathParameters/secret")?
-                .as_str()
-                .map(String::from)
-        })
-        .collect();
-    assert!(
-        secrets.len() <= 1,
-        "the HTTP samples disagree on the path secret: {secrets:?}"
-    );
-    secrets.into_iter().next()
-}
-
-async fn seed_catalog(stack: &Stack) {
-    let file: CatalogFile =
-        serde_json::from_str(include_str!("../../shared/sample/catalog.json")).unwrap();
-    let name = stack
-        .tables
-        .get("CatalogTable")
-        .expect("the template declares CatalogTable");
-    let catalog = DynamoCatalog::new(aws_sdk_dynamodb::Client::new(&stack.sdk), name.clone());
-    catalog
-        .put_shipping_rules(&file.shipping_rules)
-        .await
-        .unwrap();
-    for sku in &file.skus {
-        catalog.upsert_sku(sku).await.unwrap();
-    }
-}
 
 fn is_http(event: &Value) -> bool {
     event.get("routeKey").is_some() || event.get("httpMethod").is_some()
@@ -331,7 +247,7 @@ fn run_order(binary: &str, events: &BTreeMap<String, Value>) -> Vec<String> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_bootstrap_answers_every_sample_event_of_its_function() {
     let Some(sdk) = moto().await else { return };
-    let Some(bins) = bin_dir() else { return };
+    let Some(bins) = bootstrap_dir() else { return };
     let events = sample_events();
     let secret = path_secret(&events);
     let stack = Stack::up(
@@ -424,7 +340,7 @@ async fn every_bootstrap_answers_every_sample_event_of_its_function() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_deployed_function_without_inbound_auth_refuses_to_start_saying_what_is_missing() {
     let Some(sdk) = moto().await else { return };
-    let Some(bins) = bin_dir() else { return };
+    let Some(bins) = bootstrap_dir() else { return };
     let stack = Stack::up(
         sdk,
         &InboundSecret {
