@@ -21,16 +21,17 @@
 //!
 //! - Explicit `V1` types with conversions to and from the domain, so a domain rename is a compile
 //!   error or a conversion edit here instead of unreadable data: orders and order log entries
-//!   ([`order`]), invoice records ([`invoice`]), SKU sync states and mse notifications
-//!   ([`bookkeeping`]).
-//! - SKUs, shipping rules and import records ([`records`]): the shape is still the domain type's
-//!   serde form, pinned by golden tests. A domain rename turns those tests red; the fix is then to
-//!   give the record its own `V1` types, as the others have.
+//!   ([`order`]), SKUs and shipping rules ([`catalog`]), invoice records ([`invoice`]), SKU sync
+//!   states and mse notifications ([`bookkeeping`]).
+//! - Import records ([`records`]): the shape is still the domain type's serde form, pinned by a
+//!   golden test. A domain rename turns it red; the fix is then to give the record its own `V1`
+//!   types, as the others have.
 //!
 //! Golden tests (`golden` modules) hold a literal of each record as written before versioning;
 //! it must keep decoding, and the encoded form is compared exactly.
 
 pub mod bookkeeping;
+pub mod catalog;
 pub mod invoice;
 pub mod order;
 pub mod records;
