@@ -17,24 +17,23 @@
 //! it. Old items are then upgraded when read and rewritten in the new shape on their next save;
 //! no migration job is needed.
 //!
-//! # What has its own types
+//! # The shapes
 //!
-//! - Explicit `V1` types with conversions to and from the domain, so a domain rename is a compile
-//!   error or a conversion edit here instead of unreadable data: orders and order log entries
-//!   ([`order`]), SKUs and shipping rules ([`catalog`]), invoice records ([`invoice`]), SKU sync
-//!   states and mse notifications ([`bookkeeping`]).
-//! - Import records ([`records`]): the shape is still the domain type's serde form, pinned by a
-//!   golden test. A domain rename turns it red; the fix is then to give the record its own `V1`
-//!   types, as the others have.
+//! Every record has explicit `V1` types and conversions to and from the domain, so a domain rename
+//! is a compile error or a conversion edit here instead of unreadable data: orders and order log
+//! entries ([`order`]), SKUs and shipping rules ([`catalog`]), invoice records ([`invoice`]),
+//! import records ([`import`]), SKU sync states and mse notifications ([`bookkeeping`]). The
+//! shapes use plain integers for cents and strings for durations; the domain newtypes are built in
+//! the conversions.
 //!
 //! Golden tests (`golden` modules) hold a literal of each record as written before versioning;
 //! it must keep decoding, and the encoded form is compared exactly.
 
 pub mod bookkeeping;
 pub mod catalog;
+pub mod import;
 pub mod invoice;
 pub mod order;
-pub mod records;
 
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
