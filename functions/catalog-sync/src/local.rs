@@ -14,6 +14,7 @@ use std::sync::Arc;
 use std::time::Duration;
 use vtex::catalog::CatalogClient;
 use vtex::client::{AppCredentials, ClientError};
+use vtex::ports::Notificator;
 
 pub use embedded_store::event_source::BatchReport;
 
@@ -38,9 +39,11 @@ pub fn deps(
         queue: Arc::new(queue.clone()),
         followups: Arc::new(queue.clone()),
         notifier: Notifier {
-            vtex,
+            vtex: Arc::new(Notificator {
+                client: vtex,
+                suggestion: config.suggestion_settings(),
+            }),
             catalog: shared,
-            suggestion: config.suggestion_settings(),
         },
         clock,
         coalescing: config.coalescing,

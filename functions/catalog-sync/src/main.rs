@@ -12,6 +12,7 @@ use domain::clock::SystemClock;
 use lambda_runtime::{Error, LambdaEvent, run, service_fn};
 use std::sync::Arc;
 use vtex::catalog::CatalogClient;
+use vtex::ports::Notificator;
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
@@ -36,9 +37,11 @@ async fn main() -> Result<(), Error> {
         queue: Arc::new(SqsDispatchQueue::new(sqs.clone(), &queue_url, dlq_url)),
         followups: Arc::new(SqsFollowUps::new(sqs, queue_url)),
         notifier: Notifier {
-            vtex,
+            vtex: Arc::new(Notificator {
+                client: vtex,
+                suggestion: config.suggestion_settings(),
+            }),
             catalog,
-            suggestion: config.suggestion_settings(),
         },
         clock: Arc::new(SystemClock),
         coalescing: config.coalescing,

@@ -20,6 +20,7 @@ use serde_json::{Value, json};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use vtex::catalog::{CatalogClient, CatalogEndpoints, SuggestionSettings};
+use vtex::ports::Notificator;
 use vtex_standin::{FaultPlan, RecordedRequest, ServerHandle};
 
 const SELLER: &str = "seller1";
@@ -111,14 +112,16 @@ async fn world_with(file: &CatalogFile) -> World {
         queue: queue.clone(),
         followups: Arc::new(followups.clone()),
         notifier: Notifier {
-            vtex,
+            vtex: Arc::new(Notificator {
+                client: vtex,
+                suggestion: SuggestionSettings {
+                    seller_id: SELLER.into(),
+                    account: AN.into(),
+                    currency: "BRL".into(),
+                    currency_symbol: "R$".into(),
+                },
+            }),
             catalog: Arc::new(store.clone()),
-            suggestion: SuggestionSettings {
-                seller_id: SELLER.into(),
-                account: AN.into(),
-                currency: "BRL".into(),
-                currency_symbol: "R$".into(),
-            },
         },
         clock: clock.clone(),
         coalescing: Coalescing::default(),

@@ -6,6 +6,7 @@
 pub mod catalog;
 pub mod catalog_messages;
 pub mod catalog_notify;
+pub mod catalog_sync;
 pub mod clock;
 pub mod dispatch;
 pub mod duration;

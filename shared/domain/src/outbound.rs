@@ -7,6 +7,8 @@
 //! is the queue's job (a back-off through message visibility), so a port only classifies what VTEX
 //! said. A [`CallError`] means the call could not even be built (configuration, not VTEX).
 
+use crate::catalog::Sku;
+use crate::catalog_notify::NotifyKind;
 use crate::import::ImportOrder;
 use crate::invoicing::{Invoice, TrackingInfo, TrackingStatus};
 use async_trait::async_trait;
@@ -155,6 +157,34 @@ pub trait OwnAccount: MarketplaceOms {
         account: &str,
         vtex_order_id: &str,
     ) -> CallResult<Option<VtexOrderSummary>>;
+}
+
+/// What VTEX said to one catalog call.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CatalogOutcome {
+    /// 2xx: notificator 202, change notification 200/202/204 (the SKU exists), suggestion 200.
+    Accepted { status: u16 },
+    /// 404: for the change notification, the marketplace does not know the SKU (§6.1).
+    NotFound { body: String },
+    /// 429, 5xx, 408, timeout or connection failure: try again after `retry_after` if given.
+    Retryable {
+        retry_after: Option<Duration>,
+        reason: String,
+    },
+    /// Any other answer: repeating the same call will not help.
+    Rejected { status: u16, body: String },
+}
+
+/// The marketplace's catalog, told about our SKUs: the notificator (price, inventory), the
+/// catalog change notification and, for a SKU it does not know, the SKU suggestion.
+#[async_trait]
+pub trait CatalogNotifier: Send + Sync {
+    /// The notification of `kind` for `sku_id`.
+    async fn notify(&self, kind: NotifyKind, sku_id: &str) -> Result<CatalogOutcome, CallError>;
+
+    /// Suggests `sku` to the marketplace; `Ok(Err(reason))` when the SKU lacks what a suggestion
+    /// needs (nothing is sent).
+    async fn suggest(&self, sku: &Sku) -> Result<Result<CatalogOutcome, String>, CallError>;
 }
 
 /// VTEX statuses past dispatch authorization: the grace period (`window-to-cancel`) or later.

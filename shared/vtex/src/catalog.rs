@@ -36,21 +36,7 @@ pub struct CatalogEndpoints {
     pub seller_id: String,
 }
 
-/// What VTEX said to one catalog call.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum CatalogOutcome {
-    /// 2xx: notificator 202, change notification 200/202/204 (the SKU exists), suggestion 200.
-    Accepted { status: u16 },
-    /// 404: for the change notification, the marketplace does not know the SKU (§6.1).
-    NotFound { body: String },
-    /// 429, 5xx, 408, timeout or connection failure: try again after `retry_after` if given.
-    Retryable {
-        retry_after: Option<Duration>,
-        reason: String,
-    },
-    /// Any other answer: repeating the same call will not help.
-    Rejected { status: u16, body: String },
-}
+pub use domain::outbound::CatalogOutcome;
 
 /// reqwest-based client of the catalog calls. Cheap to clone.
 #[derive(Clone)]

@@ -1,14 +1,18 @@
 //! The client as the domain's outbound ports ([`domain::outbound`]): domain types in, the wire
-//! bodies of [`crate::oms`] and [`crate::fulfillment`] built here.
+//! bodies of [`crate::oms`], [`crate::fulfillment`] and [`crate::catalog`] built here.
 
+use crate::catalog::{CatalogClient, SuggestionRequest, SuggestionSettings};
 use crate::client::VtexClient;
 use crate::fulfillment::FulfillmentOrderRequest;
 use crate::oms::{CancelRequest, InvoiceRequest, OmsReceipt, TrackingPatch, TrackingStatusRequest};
 use async_trait::async_trait;
+use domain::catalog::Sku;
+use domain::catalog_notify::NotifyKind;
 use domain::import::ImportOrder;
 use domain::invoicing::{Invoice, TrackingInfo, TrackingStatus};
 use domain::outbound::{
-    CallResult, Handling, MarketplaceOms, OwnAccount, Receipt, VtexOrderSummary,
+    CallError, CallResult, CatalogNotifier, CatalogOutcome, Handling, MarketplaceOms, OwnAccount,
+    Receipt, VtexOrderSummary,
 };
 
 fn receipt(r: OmsReceipt) -> Receipt {
@@ -118,5 +122,27 @@ impl OwnAccount for VtexClient {
         vtex_order_id: &str,
     ) -> CallResult<Option<VtexOrderSummary>> {
         VtexClient::get_order(self, account, vtex_order_id).await
+    }
+}
+
+/// The catalog client as the domain's [`CatalogNotifier`]: suggestions are built with `suggestion`.
+#[derive(Clone)]
+pub struct Notificator {
+    pub client: CatalogClient,
+    pub suggestion: SuggestionSettings,
+}
+
+#[async_trait]
+impl CatalogNotifier for Notificator {
+    async fn notify(&self, kind: NotifyKind, sku_id: &str) -> Result<CatalogOutcome, CallError> {
+        self.client.notify(kind, sku_id).await
+    }
+
+    async fn suggest(&self, sku: &Sku) -> Result<Result<CatalogOutcome, String>, CallError> {
+        let body = match SuggestionRequest::from_sku(sku, &self.suggestion) {
+            Ok(b) => b,
+            Err(reason) => return Ok(Err(reason)),
+        };
+        Ok(Ok(self.client.put_suggestion(&sku.id, &body).await?))
     }
 }

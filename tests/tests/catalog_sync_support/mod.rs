@@ -16,6 +16,7 @@ use serde_json::Value;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use vtex::catalog::{CatalogClient, CatalogEndpoints, SuggestionSettings};
+use vtex::ports::Notificator;
 use vtex_standin::ServerHandle;
 
 pub const SELLER: &str = "seller1";
@@ -88,14 +89,16 @@ pub async fn bench(window: chrono::Duration) -> Option<Bench> {
         queue: Arc::new(SqsDispatchQueue::new(sqs.clone(), &queue_url, &dlq_url)),
         followups: Arc::new(SqsFollowUps::new(sqs.clone(), &queue_url)),
         notifier: Notifier {
-            vtex,
+            vtex: Arc::new(Notificator {
+                client: vtex,
+                suggestion: SuggestionSettings {
+                    seller_id: SELLER.into(),
+                    account: AN.into(),
+                    currency: "BRL".into(),
+                    currency_symbol: "R$".into(),
+                },
+            }),
             catalog: catalog.clone(),
-            suggestion: SuggestionSettings {
-                seller_id: SELLER.into(),
-                account: AN.into(),
-                currency: "BRL".into(),
-                currency_symbol: "R$".into(),
-            },
         },
         clock: Arc::new(SystemClock),
         coalescing: Coalescing {

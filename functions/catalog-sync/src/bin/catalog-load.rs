@@ -23,6 +23,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
 use vtex::catalog::CatalogClient;
+use vtex::ports::Notificator;
 
 const USAGE: &str = "usage: catalog-load FILE [--embedded PATH] [--table NAME] [--no-notify] [--dry-run] [--progress-every N]";
 
@@ -156,9 +157,11 @@ async fn run() -> Result<ExitCode, String> {
         )
         .map_err(|e| e.to_string())?;
         Some(Notifier {
-            vtex,
+            vtex: Arc::new(Notificator {
+                client: vtex,
+                suggestion: config.suggestion_settings(),
+            }),
             catalog: catalog.clone(),
-            suggestion: config.suggestion_settings(),
         })
     } else {
         None
