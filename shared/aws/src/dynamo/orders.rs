@@ -734,6 +734,42 @@ mod tests {
         assert_eq!(order_from_item(&item).unwrap().version, 4);
     }
 
+    /// An order item as the adapter wrote it before stored shapes were versioned (the shape
+    /// itself is pinned by `storage-format`'s golden tests; this is the item around it).
+    #[test]
+    fn an_order_item_written_before_versioning_reads_and_is_written_back_versioned() {
+        let legacy = r#"{"orderId":"o-1","an":"mkp","sc":null,"marketplaceOrderId":"m-1","marketplaceOrderGroup":null,"marketplaceServicesEndpoint":null,"marketplacePaymentValue":0,"status":"RESERVED","lines":[{"index":0,"skuId":"A","quantity":2,"unitPrice":1000,"freight":0,"selectedSla":null,"locationId":"W1","lockTtl":null,"shippingEstimate":null,"deliveryWindow":null}],"address":null,"customer":null,"createdAt":"2026-01-02T03:04:05Z","expiresAt":"2026-01-02T03:04:05Z","authorized":null,"canceled":null,"pendingCancellation":null,"version":0}"#;
+        let mut item = pk_sk(order_pk("o-1"), ORDER_SK);
+        item.insert("data".into(), s(legacy));
+        item.insert("version".into(), n(7));
+        item.insert("status".into(), s("RESERVED"));
+        let read = order_from_item(&item).unwrap();
+        let mut expected = order(vec![line(0, "A", "W1", 2)]);
+        expected.version = 7;
+        assert_eq!(read, expected);
+
+        let written = order_item(&read, 8).unwrap();
+        let AttributeValue::S(data) = &written["data"] else {
+            panic!("data is not a string");
+        };
+        assert!(
+            data.starts_with(r#"{"schemaVersion":1,"orderId":"o-1","#),
+            "{data}"
+        );
+        assert_eq!(order_from_item(&written).unwrap().version, 8);
+    }
+
+    #[test]
+    fn a_log_entry_item_written_before_versioning_reads() {
+        let legacy =
+            r#"{"at":"2026-01-02T03:04:05Z","step":"placement","outcome":"Alert","detail":"d"}"#;
+        let entry: LogEntry = decode(legacy).unwrap();
+        assert_eq!(
+            (entry.step.as_str(), entry.outcome),
+            ("placement", domain::order::Outcome::Alert)
+        );
+    }
+
     #[test]
     fn fixed_time_sorts_like_the_instants() {
         let a = Utc.with_ymd_and_hms(2026, 1, 2, 3, 4, 5).unwrap();
