@@ -50,6 +50,7 @@ pub const OWN_CRATES: &[&str] = &[
     "catalog_load",
     "reservation_sweeper",
     "connector_tests",
+    "connector_tools",
 ];
 
 /// The most verbose event any other crate may print.
