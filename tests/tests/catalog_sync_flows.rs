@@ -3,9 +3,9 @@
 
 mod catalog_sync_support;
 
-use catalog_sync::bulk::{self, BulkOptions, BulkTargets, Stage};
 use catalog_sync_support::*;
 use chrono::{TimeZone, Utc};
+use connector_tools::bulk::{self, BulkOptions, BulkTargets, Stage};
 use domain::catalog_notify::{SyncStateStore, contract};
 use domain::clock::{ManualClock, SystemClock};
 use domain::money::Cents;

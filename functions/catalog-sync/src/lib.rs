@@ -16,7 +16,6 @@ use std::sync::Arc;
 use std::time::Duration;
 use vtex::catalog::{CatalogEndpoints, PRODUCTION_SUGGESTIONS_BASE_URL, SuggestionSettings};
 
-pub mod bulk;
 pub mod credentials;
 #[cfg(feature = "local")]
 pub mod local;

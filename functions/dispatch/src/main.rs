@@ -12,25 +12,14 @@ use lambda_runtime::{Error, LambdaEvent, run, service_fn};
 use std::sync::Arc;
 use vtex::client::{AppCredentials, VtexClient};
 
-fn optional(name: &str) -> Option<String> {
-    std::env::var(name).ok().filter(|v| !v.trim().is_empty())
-}
-
-/// The secret named by `VTEX_CREDENTIALS_SECRET_ARN` (JSON `{appKey, appToken}`), else the two
-/// plain variables (local runs only: the template never sets them).
-async fn credentials(sdk: &aws_config::SdkConfig) -> Result<AppCredentials, Error> {
-    if let Some(arn) = optional("VTEX_CREDENTIALS_SECRET_ARN") {
-        let text = aws_adapters::secrets::secret_string(sdk, &arn)
-            .await
-            .map_err(|e| format!("VTEX credentials: {e}"))?;
-        return Ok(AppCredentials::from_secret_json(&text)?);
-    }
-    match (optional("VTEX_APP_KEY"), optional("VTEX_APP_TOKEN")) {
-        (Some(k), Some(t)) => Ok(AppCredentials::new(k, t)),
-        _ => Err(
-            "set VTEX_CREDENTIALS_SECRET_ARN (or VTEX_APP_KEY and VTEX_APP_TOKEN locally)".into(),
-        ),
-    }
+/// The secret named by `VTEX_CREDENTIALS_SECRET_ARN`, else the two plain variables (local runs).
+async fn credentials() -> Result<AppCredentials, String> {
+    aws_adapters::secrets::vtex_credentials(
+        "VTEX_CREDENTIALS_SECRET_ARN",
+        AppCredentials::from_secret_json,
+        AppCredentials::new,
+    )
+    .await
 }
 
 #[tokio::main]
@@ -45,7 +34,7 @@ async fn main() -> Result<(), Error> {
     let sdk = aws_adapters::sdk_config().await;
     let vtex = VtexClient::with_timeout(
         config.vtex_base_url.clone(),
-        credentials(&sdk).await?,
+        credentials().await?,
         config.vtex_timeout,
     )?
     .with_default_account(config.default_an.clone());

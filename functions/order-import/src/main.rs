@@ -22,22 +22,15 @@ fn optional(name: &str) -> Option<String> {
     std::env::var(name).ok().filter(|v| !v.trim().is_empty())
 }
 
-/// The seller's own account key: the secret named by `IMPORT_VTEX_CREDENTIALS_SECRET_ARN` (JSON
-/// `{appKey, appToken}`), else the two plain variables (local runs only).
-async fn credentials(sdk: &aws_config::SdkConfig) -> Result<AppCredentials, Error> {
-    if let Some(arn) = optional("IMPORT_VTEX_CREDENTIALS_SECRET_ARN") {
-        let text = aws_adapters::secrets::secret_string(sdk, &arn)
-            .await
-            .map_err(|e| format!("import VTEX credentials: {e}"))?;
-        return Ok(AppCredentials::from_secret_json(&text)?);
-    }
-    match (optional("VTEX_APP_KEY"), optional("VTEX_APP_TOKEN")) {
-        (Some(k), Some(t)) => Ok(AppCredentials::new(k, t)),
-        _ => Err(
-            "set IMPORT_VTEX_CREDENTIALS_SECRET_ARN (or VTEX_APP_KEY and VTEX_APP_TOKEN locally)"
-                .into(),
-        ),
-    }
+/// The seller's own account key: the secret named by `IMPORT_VTEX_CREDENTIALS_SECRET_ARN`, else
+/// the two plain variables (local runs).
+async fn credentials() -> Result<AppCredentials, String> {
+    aws_adapters::secrets::vtex_credentials(
+        "IMPORT_VTEX_CREDENTIALS_SECRET_ARN",
+        AppCredentials::from_secret_json,
+        AppCredentials::new,
+    )
+    .await
 }
 
 #[tokio::main]
@@ -61,7 +54,7 @@ async fn main() -> Result<(), Error> {
     config.check()?;
     let vtex = VtexClient::with_timeout(
         config.vtex_base_url.clone(),
-        credentials(&sdk).await?,
+        credentials().await?,
         config.vtex_timeout,
     )?
     .with_default_account(Some(config.account.clone()));

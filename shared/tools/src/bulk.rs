@@ -14,7 +14,7 @@
 //!
 //! Progress goes to a callback after every `progress_every` SKUs (or notifications) and at the end.
 
-use crate::{Notifier, Sent};
+use catalog_sync::{Notifier, Sent};
 use domain::catalog::CatalogFile;
 use domain::catalog_messages::{ChangeSet, changes};
 use domain::catalog_notify::{self, NotifyKind, SyncStateStore};

@@ -2,7 +2,7 @@
 //!
 //! Loads or reconciles a whole catalog file (README "Catalog file") into the DynamoDB catalog
 //! table (`--table`, else `CATALOG_TABLE`) or the embedded store file (`--embedded`), then tells
-//! VTEX only what changed (see `catalog_sync::bulk`). The file is checked completely first; if
+//! VTEX only what changed (see `connector_tools::bulk`). The file is checked completely first; if
 //! anything is wrong, every problem is printed and nothing is written.
 //!
 //! Notifying needs the worker's settings: `VTEX_SELLER_ID`, `VTEX_ACCOUNT` (or `DEFAULT_AN`),
@@ -13,8 +13,8 @@
 //! store failure (nothing, or only part, written: run it again); 2 written, but some
 //! notifications failed (listed).
 
-use catalog_sync::bulk::{self, BulkOptions, BulkTargets, Stage};
 use catalog_sync::{Config, Notifier, credentials};
+use connector_tools::bulk::{self, BulkOptions, BulkTargets, Stage};
 use domain::catalog_messages::validate_catalog_file;
 use domain::catalog_notify::SyncStateStore;
 use domain::clock::SystemClock;
