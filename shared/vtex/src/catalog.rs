@@ -94,11 +94,7 @@ impl CatalogClient {
             return Err(ClientError::Config("seller id is empty".into()));
         }
         creds.headers()?;
-        let http = reqwest::Client::builder()
-            .timeout(timeout)
-            .connect_timeout(timeout.min(Duration::from_secs(3)))
-            .build()
-            .map_err(|e| ClientError::Config(format!("HTTP client: {e}")))?;
+        let http = crate::client::http_client(timeout)?;
         Ok(CatalogClient {
             http,
             base: base_url(&endpoints.base_url, account, "VTEX")?,
@@ -121,6 +117,7 @@ impl CatalogClient {
     }
 
     fn url(&self, base: &Url, segments: &[&str]) -> Result<Url, ClientError> {
+        crate::client::check_segments(segments)?;
         let mut url = base.clone();
         url.path_segments_mut()
             .map_err(|_| ClientError::Config("base URL cannot have a path".into()))?
@@ -213,9 +210,9 @@ impl CatalogClient {
         };
         let status = resp.status();
         let retry_after = parse_retry_after(resp.headers().get(RETRY_AFTER));
-        let text = resp.text().await.unwrap_or_default();
-        tracing::info!(%method, path, status = status.as_u16(), "VTEX answered");
-        Ok(classify(status, retry_after, &text))
+        let body = crate::client::read_limited(resp, crate::client::MAX_ANSWER_BYTES).await;
+        tracing::info!(%method, path, status = status.as_u16(), complete = body.complete, "VTEX answered");
+        Ok(classify(status, retry_after, &body.text))
     }
 }
 
@@ -449,14 +446,14 @@ mod tests {
                     "notificator",
                     "seller1",
                     "changenotification",
-                    "a/b",
+                    "a b?",
                     "price",
                 ],
             )
             .unwrap();
         assert_eq!(
             price.as_str(),
-            "https://luxstore.vtexcommercestable.com.br/api/notificator/seller1/changenotification/a%2Fb/price"
+            "https://luxstore.vtexcommercestable.com.br/api/notificator/seller1/changenotification/a%20b%3F/price"
         );
         let s = c
             .url(&c.suggestions_base, &["suggestions", "seller1", "2002495"])

@@ -20,6 +20,93 @@ pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
 /// Longest error body kept in a [`CallOutcome::Rejected`] (it lands in the order log).
 const MAX_ERROR_BODY: usize = 600;
 
+/// Most of a VTEX answer read. An order read back whole is tens of kilobytes; anything past
+/// this is not an answer we use, and reading it could exhaust a 256 MB Lambda. Reading stops at
+/// the limit (see [`read_limited`]).
+pub const MAX_ANSWER_BYTES: usize = 2 * 1024 * 1024;
+
+/// Longest `Retry-After` honoured: SQS's longest message delay. A longer (or absurd) value means
+/// "later", not "in three years", and must not overflow date arithmetic downstream.
+pub const MAX_RETRY_AFTER: Duration = Duration::from_secs(15 * 60);
+
+/// Longest id put into a URL path segment (VTEX order ids, SKU ids, invoice numbers and seller ids
+/// are far shorter).
+pub const MAX_SEGMENT_LEN: usize = 128;
+
+/// The HTTP client every VTEX client of this crate uses: a timeout, a connect timeout, and no
+/// redirects. reqwest would follow up to ten, stripping only the standard auth headers on a
+/// cross-host hop, so `X-VTEX-API-AppKey` / `AppToken` would go wherever a 30x points; a 30x is
+/// answered to the caller as it is (a refusal).
+pub(crate) fn http_client(timeout: Duration) -> Result<reqwest::Client, ClientError> {
+    reqwest::Client::builder()
+        .timeout(timeout)
+        .connect_timeout(timeout.min(Duration::from_secs(3)))
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .map_err(|e| ClientError::Config(format!("HTTP client: {e}")))
+}
+
+/// Refuses a path segment that the URL would not carry as one opaque id, before any URL is built:
+/// empty; `.` or `..` (the `url` crate drops or pops them, so the call would reach another path
+/// with our credentials); `/` or `\` (another segment on a server that decodes `%2F`); a control
+/// character; longer than [`MAX_SEGMENT_LEN`]. The error says why, never the value (it may be
+/// anything a message carried). Every URL builder of this crate calls it on every segment.
+pub fn check_segment(segment: &str) -> Result<(), ClientError> {
+    let why = if segment.is_empty() {
+        "is empty"
+    } else if segment == "." || segment == ".." {
+        "is a dot segment"
+    } else if segment.len() > MAX_SEGMENT_LEN {
+        "is longer than 128 bytes"
+    } else if segment.contains(['/', '\\']) {
+        "contains a slash"
+    } else if segment.chars().any(char::is_control) {
+        "contains a control character"
+    } else {
+        return Ok(());
+    };
+    Err(ClientError::Config(format!(
+        "refused before any call: an id in the URL path {why}"
+    )))
+}
+
+pub(crate) fn check_segments(segments: &[&str]) -> Result<(), ClientError> {
+    segments.iter().try_for_each(|s| check_segment(s))
+}
+
+/// A response body read up to a limit.
+pub(crate) struct Limited {
+    /// What was read (lossy UTF-8), at most the limit.
+    pub text: String,
+    /// `false` when the body was longer than the limit (declared or seen): `text` is a prefix.
+    pub complete: bool,
+}
+
+/// Reads at most `limit` bytes of `resp`'s body, stopping there (the rest is never read; the
+/// connection is dropped). A body that fails mid-way reads as what arrived, like an empty one.
+pub(crate) async fn read_limited(mut resp: reqwest::Response, limit: usize) -> Limited {
+    if resp.content_length().is_some_and(|n| n > limit as u64) {
+        return Limited {
+            text: String::new(),
+            complete: false,
+        };
+    }
+    let mut buf: Vec<u8> = Vec::new();
+    let mut complete = true;
+    while let Ok(Some(chunk)) = resp.chunk().await {
+        if buf.len() + chunk.len() > limit {
+            buf.extend_from_slice(&chunk[..limit - buf.len()]);
+            complete = false;
+            break;
+        }
+        buf.extend_from_slice(&chunk);
+    }
+    Limited {
+        text: String::from_utf8_lossy(&buf).into_owned(),
+        complete,
+    }
+}
+
 /// The VTEX app key and token. `Debug` and `Display` never show them.
 #[derive(Clone, PartialEq, Eq)]
 pub struct AppCredentials {
@@ -139,11 +226,7 @@ impl VtexClient {
         Url::parse(&base_url.replace("{an}", "account"))
             .map_err(|e| ClientError::Config(format!("invalid VTEX base URL: {e}")))?;
         creds.headers()?;
-        let http = reqwest::Client::builder()
-            .timeout(timeout)
-            .connect_timeout(timeout.min(Duration::from_secs(3)))
-            .build()
-            .map_err(|e| ClientError::Config(format!("HTTP client: {e}")))?;
+        let http = http_client(timeout)?;
         Ok(VtexClient {
             http,
             base_url,
@@ -187,6 +270,7 @@ impl VtexClient {
     }
 
     fn oms_url(&self, an: &str, segments: &[&str]) -> Result<Url, ClientError> {
+        check_segments(segments)?;
         let mut url = self.base_for(an)?;
         {
             let mut path = url
@@ -283,9 +367,9 @@ impl VtexClient {
         };
         let status = resp.status();
         let retry_after = parse_retry_after(resp.headers().get(RETRY_AFTER));
-        let text = resp.text().await.unwrap_or_default();
-        tracing::info!(%method, path, status = status.as_u16(), "VTEX answered");
-        Ok(classify(status, retry_after, &text))
+        let body = read_limited(resp, MAX_ANSWER_BYTES).await;
+        tracing::info!(%method, path, status = status.as_u16(), complete = body.complete, "VTEX answered");
+        Ok(classify(status, retry_after, &body.text))
     }
 }
 
@@ -334,12 +418,22 @@ impl VtexClient {
         };
         let status = resp.status();
         let retry_after = parse_retry_after(resp.headers().get(RETRY_AFTER));
-        let text = resp.text().await.unwrap_or_default();
-        tracing::info!(%method, path, status = status.as_u16(), "VTEX answered");
+        let body = read_limited(resp, MAX_ANSWER_BYTES).await;
+        tracing::info!(%method, path, status = status.as_u16(), complete = body.complete, "VTEX answered");
+        if !body.complete && status.is_success() {
+            // What the caller would parse is cut: the answer was not read, as if none came. A
+            // refusal keeps its status (its body is cut to an excerpt anyway).
+            return Ok(RawAnswer::NoAnswer {
+                reason: format!(
+                    "VTEX answered {} with a body over the limit",
+                    status.as_u16()
+                ),
+            });
+        }
         Ok(RawAnswer::Answered {
             status,
             retry_after,
-            text,
+            text: body.text,
         })
     }
 }
@@ -363,15 +457,17 @@ fn classify(status: StatusCode, retry_after: Option<Duration>, text: &str) -> Ca
     }
 }
 
-/// `Retry-After` as delta-seconds or an HTTP date.
+/// `Retry-After` as delta-seconds or an HTTP date, capped at [`MAX_RETRY_AFTER`].
 pub fn parse_retry_after(value: Option<&HeaderValue>) -> Option<Duration> {
     let v = value?.to_str().ok()?.trim();
-    if let Ok(secs) = v.parse::<u64>() {
-        return Some(Duration::from_secs(secs));
-    }
-    let when = chrono::DateTime::parse_from_rfc2822(v).ok()?;
-    let delta = when.with_timezone(&chrono::Utc) - chrono::Utc::now();
-    Some(delta.to_std().unwrap_or(Duration::ZERO))
+    let wait = if let Ok(secs) = v.parse::<u64>() {
+        Duration::from_secs(secs)
+    } else {
+        let when = chrono::DateTime::parse_from_rfc2822(v).ok()?;
+        let delta = when.with_timezone(&chrono::Utc) - chrono::Utc::now();
+        delta.to_std().unwrap_or(Duration::ZERO)
+    };
+    Some(wait.min(MAX_RETRY_AFTER))
 }
 
 #[cfg(test)]
@@ -421,11 +517,11 @@ mod tests {
     fn ids_are_percent_encoded_path_segments() {
         let c = client("http://127.0.0.1:9/prefix/");
         let url = c
-            .oms_url("", &["959311095-01", "invoice", "NF 1/2"])
+            .oms_url("", &["959311095-01", "invoice", "NF 1?#%"])
             .unwrap();
         assert_eq!(
             url.path(),
-            "/prefix/api/oms/pvt/orders/959311095-01/invoice/NF%201%2F2"
+            "/prefix/api/oms/pvt/orders/959311095-01/invoice/NF%201%3F%23%25"
         );
     }
 
@@ -487,5 +583,205 @@ mod tests {
             .await
             .unwrap();
         assert!(matches!(out, CallOutcome::Retryable { .. }), "{out:?}");
+    }
+
+    /// A local server: every request is counted with its headers, and answered by `answer`.
+    async fn serve(
+        answer: fn() -> axum::response::Response,
+    ) -> (String, std::sync::Arc<std::sync::Mutex<Vec<HeaderMap>>>) {
+        use std::sync::{Arc, Mutex};
+        let seen: Arc<Mutex<Vec<HeaderMap>>> = Arc::default();
+        let log = seen.clone();
+        let app = axum::Router::new().fallback(move |headers: HeaderMap| {
+            log.lock().unwrap().push(headers);
+            async move { answer() }
+        });
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+        (format!("http://{addr}"), seen)
+    }
+
+    fn creds() -> AppCredentials {
+        AppCredentials::new("vtexappkey-home", "HOME-TOKEN")
+    }
+
+    #[tokio::test]
+    async fn a_redirect_is_answered_not_followed_and_the_credentials_stay_home() {
+        use axum::response::IntoResponse;
+        // Where the redirect points: it must never be called.
+        let (elsewhere, seen_elsewhere) = serve(|| "ok".into_response()).await;
+        static TARGET: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+        TARGET.set(format!("{elsewhere}/collect")).unwrap();
+        let (home, seen_home) = serve(|| {
+            (
+                StatusCode::TEMPORARY_REDIRECT,
+                [("location", TARGET.get().unwrap().as_str())],
+            )
+                .into_response()
+        })
+        .await;
+        let oms = VtexClient::new(home.clone(), creds()).unwrap();
+        let out = oms
+            .cancel_order("", "959311095", &CancelRequest { reason: "x".into() })
+            .await
+            .unwrap();
+        assert!(
+            matches!(out, CallOutcome::Rejected { status: 307, .. }),
+            "{out:?}"
+        );
+        let catalog = crate::catalog::CatalogClient::with_defaults(
+            &crate::catalog::CatalogEndpoints {
+                base_url: home.clone(),
+                suggestions_base_url: home,
+                account: "mkp".into(),
+                seller_id: "1".into(),
+            },
+            creds(),
+        )
+        .unwrap();
+        let out = catalog
+            .notify(crate::catalog::NotifyKind::Price, "2002495")
+            .await
+            .unwrap();
+        assert!(
+            matches!(
+                out,
+                domain::outbound::CatalogOutcome::Rejected { status: 307, .. }
+            ),
+            "{out:?}"
+        );
+        assert_eq!(seen_home.lock().unwrap().len(), 2);
+        assert!(
+            seen_elsewhere.lock().unwrap().is_empty(),
+            "the redirect was followed, with {:?}",
+            seen_elsewhere.lock().unwrap()
+        );
+    }
+
+    #[test]
+    fn retry_after_is_capped_however_long_it_says() {
+        for v in [
+            "99999999999999",
+            "18446744073709551615",
+            "Fri, 31 Dec 9999 23:59:59 GMT",
+        ] {
+            assert_eq!(
+                parse_retry_after(Some(&HeaderValue::from_static(v))),
+                Some(MAX_RETRY_AFTER),
+                "{v}"
+            );
+        }
+        // What a caller does with it (now + wait) cannot overflow.
+        let wait = parse_retry_after(Some(&HeaderValue::from_static("99999999999999"))).unwrap();
+        let _ = chrono::Utc::now() + chrono::Duration::from_std(wait).unwrap();
+    }
+
+    /// A 200 whose body never ends (streamed, no length) or declares more than the limit.
+    fn endless() -> axum::response::Response {
+        let chunk = bytes_of(64 * 1024);
+        let stream = futures::stream::repeat_with(move || Ok::<_, std::io::Error>(chunk.clone()));
+        axum::response::Response::new(axum::body::Body::from_stream(stream))
+    }
+
+    fn bytes_of(n: usize) -> axum::body::Bytes {
+        axum::body::Bytes::from(vec![b'x'; n])
+    }
+
+    fn declared_too_long() -> axum::response::Response {
+        axum::response::Response::new(axum::body::Body::from(bytes_of(MAX_ANSWER_BYTES + 1)))
+    }
+
+    #[tokio::test]
+    async fn an_answer_is_read_up_to_the_limit_and_no_further() {
+        for answer in [
+            endless as fn() -> axum::response::Response,
+            declared_too_long,
+        ] {
+            let (base, _) = serve(answer).await;
+            // Long enough that only the limit, not the timeout, can end an endless read.
+            let c = VtexClient::with_timeout(base, creds(), Duration::from_secs(300)).unwrap();
+            let url = c.oms_url("", &["959311095"]).unwrap();
+            let out = c.exchange(Method::GET, url, None).await.unwrap();
+            assert!(
+                matches!(out, RawAnswer::NoAnswer { .. }),
+                "a body over the limit was taken as an answer"
+            );
+        }
+    }
+
+    #[tokio::test]
+    async fn ids_that_would_leave_their_path_segment_are_refused_before_any_call() {
+        use axum::response::IntoResponse;
+        let (base, seen) = serve(|| "{}".into_response()).await;
+        let oms = VtexClient::new(base.clone(), creds()).unwrap();
+        let catalog = crate::catalog::CatalogClient::with_defaults(
+            &crate::catalog::CatalogEndpoints {
+                base_url: base.clone(),
+                suggestions_base_url: base,
+                account: "mkp".into(),
+                seller_id: "1".into(),
+            },
+            creds(),
+        )
+        .unwrap();
+        let long = "9".repeat(MAX_SEGMENT_LEN + 1);
+        for bad in [
+            "..",
+            ".",
+            "",
+            "959/311",
+            "959\\311",
+            "959\u{0}311",
+            "959\n311",
+            "959\u{7f}",
+            &long,
+        ] {
+            let cancel = oms
+                .cancel_order("", bad, &CancelRequest { reason: "x".into() })
+                .await;
+            assert!(
+                matches!(cancel, Err(ClientError::Config(_))),
+                "{bad:?}: {cancel:?}"
+            );
+            let invoice = oms
+                .patch_tracking(
+                    "",
+                    "959311095",
+                    bad,
+                    &TrackingPatch {
+                        tracking_number: "SR1".into(),
+                        tracking_url: None,
+                        courier: None,
+                        dispatched_date: None,
+                    },
+                )
+                .await;
+            assert!(matches!(invoice, Err(ClientError::Config(_))), "{bad:?}");
+            let notify = catalog
+                .notify(crate::catalog::NotifyKind::Inventory, bad)
+                .await;
+            assert!(matches!(notify, Err(ClientError::Config(_))), "{bad:?}");
+            let lookup = oms.get_order("", bad).await;
+            assert!(matches!(lookup, Err(ClientError::Config(_))), "{bad:?}");
+            if let Err(ClientError::Config(why)) = cancel
+                && bad.len() > 2
+            {
+                assert!(!why.contains(bad), "the error quotes the id: {why}");
+            }
+        }
+        assert!(
+            seen.lock().unwrap().is_empty(),
+            "a refused id reached the server"
+        );
+        // A long but valid id passes.
+        let ok = oms
+            .cancel_order(
+                "",
+                &"9".repeat(MAX_SEGMENT_LEN),
+                &CancelRequest { reason: "x".into() },
+            )
+            .await;
+        assert!(ok.is_ok(), "{ok:?}");
     }
 }

@@ -322,6 +322,7 @@ impl VtexClient {
         segments: &[&str],
         query: &[(&str, &str)],
     ) -> Result<Url, ClientError> {
+        crate::client::check_segments(segments)?;
         let mut url = self.base_for(account)?;
         {
             let mut path = url
