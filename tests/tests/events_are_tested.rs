@@ -100,7 +100,7 @@ fn every_event_is_fed_to_a_handler_by_some_test() {
 /// `AWS_LAMBDA_HTTP_IGNORE_STAGE_IN_PATH` is set, so both modes see this path.
 #[test]
 fn every_http_event_routes_and_authenticates_as_lambda_http_builds_it() {
-    use lambda_kit::auth::{InboundAuth, Secret};
+    use lambda_kit::auth::{InboundAuth, RequestAuth, Secret};
     use lambda_kit::routes::Route;
     let mut seen = 0;
     for path in events() {

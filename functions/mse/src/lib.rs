@@ -26,7 +26,7 @@ use domain::order::{LogEntry, Outcome};
 use domain::ports::OrderStore;
 use lambda_http::http::StatusCode;
 use lambda_http::{Body, Request, Response};
-use lambda_kit::auth::InboundAuth;
+use lambda_kit::auth::{InboundAuth, RequestAuth};
 use lambda_kit::correlation;
 use lambda_kit::{ApiError, Route, body_bytes, json_response};
 use std::sync::Arc;

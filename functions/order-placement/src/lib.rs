@@ -31,7 +31,7 @@ use domain::lifecycle::{
 use domain::ports::{CatalogReader, OrderEvents, OrderStore};
 use lambda_http::http::{Method, StatusCode};
 use lambda_http::{Body, Request, Response};
-use lambda_kit::auth::InboundAuth;
+use lambda_kit::auth::{InboundAuth, RequestAuth};
 use lambda_kit::correlation;
 use lambda_kit::metrics::{self, Unit};
 use lambda_kit::{ApiError, Route, body_bytes, json_response, parse_json, query_param};

@@ -20,7 +20,7 @@ use domain::shipping::ShippingRules;
 use domain::simulation::{SimulationContext, simulate};
 use lambda_http::http::{HeaderValue, Method, StatusCode, header};
 use lambda_http::{Body, Request, Response};
-use lambda_kit::auth::InboundAuth;
+use lambda_kit::auth::{InboundAuth, RequestAuth};
 use lambda_kit::metrics::{self, Unit};
 use lambda_kit::{ApiError, Route, body_bytes, json_response, parse_json, query_param};
 use std::collections::{HashMap, HashSet};

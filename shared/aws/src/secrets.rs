@@ -1,6 +1,6 @@
 //! Secrets Manager reads done once at cold start. Values are returned, never logged.
 
-use lambda_kit::auth::{InboundAuth, Secret};
+use domain::auth::{InboundAuth, Secret};
 
 /// The string value of a secret.
 pub async fn secret_string(sdk: &aws_config::SdkConfig, arn: &str) -> Result<String, String> {

@@ -3,6 +3,7 @@
 //! Adapters (DynamoDB, the embedded store, SQS, the VTEX client) implement the traits in [`ports`];
 //! functions parse wire DTOs into these types, call the rules here, and map the result back.
 
+pub mod auth;
 pub mod catalog;
 pub mod catalog_messages;
 pub mod catalog_notify;

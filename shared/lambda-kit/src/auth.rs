@@ -9,90 +9,18 @@
 use crate::error::ApiError;
 use crate::http_util::{header, query_param};
 use lambda_http::Request;
-use std::fmt;
-use subtle::ConstantTimeEq;
 
-/// A secret string that never prints.
-#[derive(Clone, Default, PartialEq, Eq)]
-pub struct Secret(String);
+pub use domain::auth::{InboundAuth, Secret};
 
-impl Secret {
-    pub fn new(s: impl Into<String>) -> Option<Self> {
-        let s = s.into();
-        (!s.trim().is_empty()).then_some(Secret(s))
-    }
-
-    pub fn expose(&self) -> &str {
-        &self.0
-    }
-
-    fn matches(&self, presented: &str) -> bool {
-        // ct_eq on slices of different length returns false without early exit on content.
-        self.0.as_bytes().ct_eq(presented.as_bytes()).into()
-    }
+/// Checks a request against the configured methods.
+pub trait RequestAuth {
+    /// `Ok` when a configured method passes (or none is configured: local development only).
+    fn check(&self, req: &Request) -> Result<(), ApiError>;
 }
 
-impl fmt::Debug for Secret {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("Secret(<redacted>)")
-    }
-}
-
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct InboundAuth {
-    pub path_secret: Option<Secret>,
-    pub app_key: Option<Secret>,
-    pub app_token: Option<Secret>,
-}
-
-impl InboundAuth {
-    /// From `INBOUND_PATH_SECRET`, `INBOUND_APP_KEY`, `INBOUND_APP_TOKEN`. Functions deployed by the
-    /// template receive them from Secrets Manager at start (see each `main.rs`).
-    pub fn from_env() -> Self {
-        let var = |n: &str| std::env::var(n).ok().and_then(Secret::new);
-        InboundAuth {
-            path_secret: var("INBOUND_PATH_SECRET"),
-            app_key: var("INBOUND_APP_KEY"),
-            app_token: var("INBOUND_APP_TOKEN"),
-        }
-    }
-
-    /// No method configured: every request passes (local development only).
-    pub fn is_open(&self) -> bool {
-        self.path_secret.is_none() && (self.app_key.is_none() || self.app_token.is_none())
-    }
-
-    /// What is missing when no method is configured (`None` when one is): an app key without its
-    /// token (or the reverse) is not a method.
-    pub fn missing(&self) -> Option<String> {
-        if !self.is_open() {
-            return None;
-        }
-        let half = match (&self.app_key, &self.app_token) {
-            (Some(_), None) => " (an app key is set without its app token)",
-            (None, Some(_)) => " (an app token is set without its app key)",
-            _ => "",
-        };
-        Some(format!(
-            "no inbound authentication is configured{half}: set INBOUND_AUTH_SECRET_ARN to a secret \
-             with \"pathSecret\" and/or \"appKey\" + \"appToken\" (or, outside Lambda, \
-             INBOUND_PATH_SECRET / INBOUND_APP_KEY + INBOUND_APP_TOKEN)"
-        ))
-    }
-
-    /// Fail closed once deployed: inside Lambda (`in_lambda`, i.e. `AWS_LAMBDA_FUNCTION_NAME` is
-    /// set) an open configuration is an init error naming what is missing, so a function never
-    /// serves VTEX's endpoint unauthenticated. Outside Lambda (tests, tools) it passes unchanged;
-    /// the local runner warns that authentication is off.
-    pub fn require_in_lambda(self, in_lambda: bool) -> Result<Self, String> {
-        match self.missing() {
-            Some(missing) if in_lambda => Err(format!("refusing to start in Lambda: {missing}")),
-            _ => Ok(self),
-        }
-    }
-
-    pub fn check(&self, req: &Request) -> Result<(), ApiError> {
-        if self.is_open() || self.passes(req) {
+impl RequestAuth for InboundAuth {
+    fn check(&self, req: &Request) -> Result<(), ApiError> {
+        if self.is_open() || passes(self, req) {
             Ok(())
         } else {
             tracing::warn!(
@@ -102,32 +30,31 @@ impl InboundAuth {
             Err(ApiError::Unauthorized)
         }
     }
+}
 
-    fn passes(&self, req: &Request) -> bool {
-        if let Some(secret) = &self.path_secret {
-            let in_path =
-                segment_before_protocol(req.uri().path()).is_some_and(|s| secret.matches(s));
-            let in_query = query_param(req, "secret").is_some_and(|q| secret.matches(&q));
-            if in_path || in_query {
-                return true;
-            }
+fn passes(auth: &InboundAuth, req: &Request) -> bool {
+    if let Some(secret) = &auth.path_secret {
+        let in_path = segment_before_protocol(req.uri().path()).is_some_and(|s| secret.matches(s));
+        let in_query = query_param(req, "secret").is_some_and(|q| secret.matches(&q));
+        if in_path || in_query {
+            return true;
         }
-        if let (Some(key), Some(token)) = (&self.app_key, &self.app_token) {
-            // `&` rather than `&&`: evaluate both so timing does not reveal which one failed.
-            let headers = match (
-                header(req, "x-vtex-api-appkey"),
-                header(req, "x-vtex-api-apptoken"),
-            ) {
-                (Some(k), Some(t)) => key.matches(k) & token.matches(t),
-                _ => false,
-            };
-            let authorization = header(req, "authorization")
-                .and_then(parse_vtex_authorization)
-                .is_some_and(|(k, t)| key.matches(&k) & token.matches(&t));
-            return headers || authorization;
-        }
-        false
     }
+    if let (Some(key), Some(token)) = (&auth.app_key, &auth.app_token) {
+        // `&` rather than `&&`: evaluate both so timing does not reveal which one failed.
+        let headers = match (
+            header(req, "x-vtex-api-appkey"),
+            header(req, "x-vtex-api-apptoken"),
+        ) {
+            (Some(k), Some(t)) => key.matches(k) & token.matches(t),
+            _ => false,
+        };
+        let authorization = header(req, "authorization")
+            .and_then(parse_vtex_authorization)
+            .is_some_and(|(k, t)| key.matches(&k) & token.matches(&t));
+        return headers || authorization;
+    }
+    false
 }
 
 /// The segment just before `pvt`/`pub`/`admin`: where a secret sits in `…/{secret}/pvt/orders`.

@@ -22,7 +22,7 @@ use domain::clock::{Clock, SystemClock};
 use domain::ports::CatalogReader;
 use embedded_store::EmbeddedStore;
 use lambda_kit::Route;
-use lambda_kit::auth::InboundAuth;
+use lambda_kit::auth::{InboundAuth, RequestAuth};
 use std::sync::Arc;
 
 /// Everything the routes need, built once.

@@ -9,6 +9,7 @@ use connector_fuzz::{
     APP_KEY, APP_TOKEN, PATH_SECRET, auth, encode, request, run, split_lines, world,
 };
 use lambda_http::http::Method;
+use lambda_kit::auth::RequestAuth;
 use libfuzzer_sys::fuzz_target;
 
 fn contains(haystack: &[u8], needle: &str) -> bool {
