@@ -22,6 +22,9 @@ use crate::ports::{OrderStore, SaveOutcome, StoreError};
 use crate::worker::{Answer, Attempt, Backoff, Disposition, Journal, Retries};
 use std::sync::Arc;
 
+#[cfg(test)]
+mod tests;
+
 /// Order-log step names written by the dispatcher.
 pub mod steps {
     pub const INVOICE: &str = "dispatch.invoice";
