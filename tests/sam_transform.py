@@ -241,6 +241,13 @@ RULE_MUST_REFUSE = {
         "ImportVtexCredentialsSecretArn": "arn:aws:secretsmanager:us-east-1:123456789012:secret:own-key-MnOpQr",
     },
     "InboundAuthIsNotAVtexKey": {"InboundAuthSecretArn": REQUIRED_SAMPLE["VtexCredentialsSecretArn"]},
+    # The import flow with the marketplace's inbound secret as the mse's: one credential for two
+    # trust domains.
+    "MseHasItsOwnSecret": {
+        "ImportVtexAccount": "myshop",
+        "ImportVtexCredentialsSecretArn": "arn:aws:secretsmanager:us-east-1:123456789012:secret:own-key-MnOpQr",
+        "MseAuthSecretArn": REQUIRED_SAMPLE["InboundAuthSecretArn"],
+    },
 }
 
 

@@ -102,6 +102,12 @@ impl Stack {
                 "InboundAuthSecretArn",
                 secret(&sdk, "inbound-auth", inbound.json()).await,
             ),
+            // The mse's own trust domain (our VTEX account's notifications) has its own secret;
+            // here with the same value, so the samples' one path secret passes every route.
+            (
+                "MseAuthSecretArn",
+                secret(&sdk, "mse-auth", inbound.json()).await,
+            ),
             (
                 "VtexCredentialsSecretArn",
                 secret(&sdk, "vtex-credentials", creds.clone()).await,
