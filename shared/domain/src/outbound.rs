@@ -209,3 +209,60 @@ pub fn past_start_handling(status: &str) -> bool {
 pub fn is_canceled(status: &str) -> bool {
     matches!(status, "canceled" | "cancel" | "cancellation-requested")
 }
+
+/// Longest id that may travel in a URL path segment (VTEX order ids, SKU ids, invoice numbers and
+/// seller ids are far shorter).
+pub const MAX_PATH_ID_LEN: usize = 128;
+
+/// Why `id` cannot be one opaque URL path segment, or `None` when it can: empty; `.` or `..` (the
+/// `url` crate drops or pops them, so a call would reach another path with our credentials); `/`
+/// or `\` (another segment, on a server that decodes `%2F`); a control character; longer than
+/// [`MAX_PATH_ID_LEN`] bytes. The reason never quotes the id. Checked inbound (a path id or a
+/// body id that fails is a 4xx) and by every outbound URL builder (the call is refused, so the
+/// message is parked).
+pub fn path_id_problem(id: &str) -> Option<&'static str> {
+    if id.is_empty() {
+        Some("is empty")
+    } else if id == "." || id == ".." {
+        Some("is a dot segment")
+    } else if id.len() > MAX_PATH_ID_LEN {
+        Some("is longer than 128 bytes")
+    } else if id.contains(['/', '\\']) {
+        Some("contains a slash")
+    } else if id.chars().any(char::is_control) {
+        Some("contains a control character")
+    } else {
+        None
+    }
+}
+
+#[cfg(test)]
+mod path_id_tests {
+    use super::*;
+
+    #[test]
+    fn ids_that_would_leave_their_path_segment_have_a_problem_and_others_none() {
+        let long = "9".repeat(MAX_PATH_ID_LEN + 1);
+        for bad in [
+            "", ".", "..", "a/b", "a\\b", "a\u{0}b", "a\nb", "a\u{7f}", "a\u{85}b", &long,
+        ] {
+            let why = path_id_problem(bad);
+            assert!(why.is_some(), "{bad:?} accepted");
+            if bad.len() > 2 {
+                assert!(!why.unwrap().contains(bad), "{why:?} quotes the id");
+            }
+        }
+        for good in [
+            "959311095",
+            "959311095-01",
+            "SLR-7Q2M9K4D1X8B5N3R6T0V",
+            "NFe-00001",
+            "...",
+            "a.b",
+            "a b?#%",
+            &"9".repeat(MAX_PATH_ID_LEN),
+        ] {
+            assert_eq!(path_id_problem(good), None, "{good:?} refused");
+        }
+    }
+}

@@ -59,12 +59,15 @@ impl Route {
     }
 }
 
+/// The percent-decoded id, or `None` (no route: a 404) when it is not one an order can have: empty,
+/// `.`/`..`, a slash, a control character or too long ([`domain::outbound::path_id_problem`]).
+/// Such an id would otherwise be stored and later put into VTEX URLs or storage keys.
 fn decode(seg: &str) -> Option<String> {
     let s: String =
         url::form_urlencoded::parse(format!("x={}", seg.replace('+', "%2B")).as_bytes())
             .next()
             .map(|(_, v)| v.into_owned())?;
-    (!s.is_empty()).then_some(s)
+    domain::outbound::path_id_problem(&s).is_none().then_some(s)
 }
 
 #[cfg(test)]
@@ -87,8 +90,8 @@ mod tests {
             Some(Route::Fulfill("SO-1".into()))
         );
         assert_eq!(
-            Route::match_path("/pvt/orders/a%2Fb/cancel"),
-            Some(Route::Cancel("a/b".into()))
+            Route::match_path("/pvt/orders/a%20b%3F/cancel"),
+            Some(Route::Cancel("a b?".into()))
         );
         assert_eq!(
             Route::match_path("/mse/pub/orders/ABC-123/invoice"),
@@ -96,5 +99,32 @@ mod tests {
         );
         assert_eq!(Route::match_path("/pvt/orders/1/explode"), None);
         assert_eq!(Route::match_path("/"), None);
+    }
+
+    #[test]
+    fn ids_no_order_can_have_match_no_route() {
+        let long = "9".repeat(129);
+        for id in [
+            "%2E%2E",
+            "%2e",
+            "a%2Fb",
+            "a%5Cb",
+            "a%00b",
+            "a%0Ab",
+            long.as_str(),
+        ] {
+            for path in [
+                format!("/s/pvt/orders/{id}/fulfill"),
+                format!("/s/pvt/orders/{id}/cancel"),
+                format!("/s/pub/orders/{id}/invoice"),
+                format!("/s/admin/orders/{id}"),
+            ] {
+                assert_eq!(Route::match_path(&path), None, "{path}");
+            }
+        }
+        assert_eq!(
+            Route::match_path(&format!("/s/admin/orders/{}", "9".repeat(128))),
+            Some(Route::AdminOrder("9".repeat(128)))
+        );
     }
 }

@@ -29,9 +29,8 @@ pub const MAX_ANSWER_BYTES: usize = 2 * 1024 * 1024;
 /// "later", not "in three years", and must not overflow date arithmetic downstream.
 pub const MAX_RETRY_AFTER: Duration = Duration::from_secs(15 * 60);
 
-/// Longest id put into a URL path segment (VTEX order ids, SKU ids, invoice numbers and seller ids
-/// are far shorter).
-pub const MAX_SEGMENT_LEN: usize = 128;
+/// Longest id put into a URL path segment.
+pub use domain::outbound::MAX_PATH_ID_LEN as MAX_SEGMENT_LEN;
 
 /// The HTTP client every VTEX client of this crate uses: a timeout, a connect timeout, and no
 /// redirects. reqwest would follow up to ten, stripping only the standard auth headers on a
@@ -46,28 +45,16 @@ pub(crate) fn http_client(timeout: Duration) -> Result<reqwest::Client, ClientEr
         .map_err(|e| ClientError::Config(format!("HTTP client: {e}")))
 }
 
-/// Refuses a path segment that the URL would not carry as one opaque id, before any URL is built:
-/// empty; `.` or `..` (the `url` crate drops or pops them, so the call would reach another path
-/// with our credentials); `/` or `\` (another segment on a server that decodes `%2F`); a control
-/// character; longer than [`MAX_SEGMENT_LEN`]. The error says why, never the value (it may be
-/// anything a message carried). Every URL builder of this crate calls it on every segment.
+/// Refuses a path segment that the URL would not carry as one opaque id, before any URL is built
+/// ([`domain::outbound::path_id_problem`]). The error says why, never the value (it may be anything
+/// a message carried). Every URL builder of this crate calls it on every segment.
 pub fn check_segment(segment: &str) -> Result<(), ClientError> {
-    let why = if segment.is_empty() {
-        "is empty"
-    } else if segment == "." || segment == ".." {
-        "is a dot segment"
-    } else if segment.len() > MAX_SEGMENT_LEN {
-        "is longer than 128 bytes"
-    } else if segment.contains(['/', '\\']) {
-        "contains a slash"
-    } else if segment.chars().any(char::is_control) {
-        "contains a control character"
-    } else {
-        return Ok(());
-    };
-    Err(ClientError::Config(format!(
-        "refused before any call: an id in the URL path {why}"
-    )))
+    match domain::outbound::path_id_problem(segment) {
+        None => Ok(()),
+        Some(why) => Err(ClientError::Config(format!(
+            "refused before any call: an id in the URL path {why}"
+        ))),
+    }
 }
 
 pub(crate) fn check_segments(segments: &[&str]) -> Result<(), ClientError> {

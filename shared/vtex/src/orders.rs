@@ -127,6 +127,22 @@ fn required_id(
     id_field(obj, key, path)?.ok_or_else(|| invalid(format!("{path}.{key} is required")))
 }
 
+/// An id that travels into VTEX URLs and storage keys (an order's `marketplaceOrderId`, a SKU id):
+/// refused unless it can be one opaque path segment ([`domain::outbound::path_id_problem`]). The
+/// message names the field and the problem, never the value.
+fn url_id(obj: &Map<String, Value>, key: &str, path: &str) -> Result<String, InvalidOrderRequest> {
+    let id = required_id(obj, key, path)?;
+    check_url_id(&id, key, path)?;
+    Ok(id)
+}
+
+fn check_url_id(id: &str, key: &str, path: &str) -> Result<(), InvalidOrderRequest> {
+    match domain::outbound::path_id_problem(id.trim()) {
+        None => Ok(()),
+        Some(why) => Err(invalid(format!("{path}.{key} {why}"))),
+    }
+}
+
 /// Customer and address text: never worth refusing an order over, so numbers and booleans are
 /// taken as text and anything else as absent.
 fn lenient_text(obj: &Map<String, Value>, key: &str) -> Option<String> {
@@ -210,7 +226,7 @@ pub fn placement_request(
     sc: Option<&str>,
 ) -> Result<PlacementRequest, InvalidOrderRequest> {
     let o = object(order, path)?;
-    let marketplace_order_id = required_id(o, "marketplaceOrderId", path)?;
+    let marketplace_order_id = url_id(o, "marketplaceOrderId", path)?;
     let marketplace_services_endpoint: Option<String> =
         field(o, "marketplaceServicesEndpoint", path)?;
     let marketplace_payment_value: Cents =
@@ -291,7 +307,7 @@ fn placement_line(item: &Value, path: &str) -> Result<PlacementLine, InvalidOrde
     let unit_price: Cents = field(it, "price", path)?
         .ok_or_else(|| invalid(format!("{path}.price is required (unit price in cents)")))?;
     Ok(PlacementLine {
-        sku_id: required_id(it, "id", path)?,
+        sku_id: url_id(it, "id", path)?,
         quantity,
         unit_price,
         freight: Cents::ZERO,
@@ -447,7 +463,7 @@ pub fn fulfill_request(
     let b = object(body, "body")?;
     Ok(FulfillRequest {
         order_id: order_id.to_string(),
-        marketplace_order_id: required_id(b, "marketplaceOrderId", "body")?,
+        marketplace_order_id: url_id(b, "marketplaceOrderId", "body")?,
         marketplace_order_group: id_field(b, "marketplaceOrderGroup", "body")?,
     })
 }
@@ -468,7 +484,10 @@ pub fn cancel_request(
     Ok(CancelRequest {
         path_id: path_id.to_string(),
         an: an.to_string(),
-        marketplace_order_id: id_field(b, "marketplaceOrderId", "body")?,
+        marketplace_order_id: match id_field(b, "marketplaceOrderId", "body")? {
+            Some(id) => check_url_id(&id, "marketplaceOrderId", "body").map(|()| Some(id))?,
+            None => None,
+        },
         marketplace_order_group: id_field(b, "marketplaceOrderGroup", "body")?,
         request_id: id_field(b, "cancellationRequestId", "body")?,
         reason: lenient_text(b, "reason").filter(|r| !r.trim().is_empty()),
@@ -555,6 +574,39 @@ mod tests {
         let a = r.address.unwrap();
         assert_eq!(a.number.as_deref(), Some("311"));
         assert_eq!(r.customer.unwrap().document.as_deref(), Some("3244239851"));
+    }
+
+    #[test]
+    fn ids_that_could_not_be_one_url_segment_are_refused_naming_the_field_not_the_value() {
+        for bad in [
+            "..",
+            ".",
+            "959/311",
+            "959\\311",
+            "959\n311",
+            &"9".repeat(129),
+        ] {
+            let mut o = example_order();
+            o["marketplaceOrderId"] = json!(bad);
+            let e = placement_request(&o, "order", "luxstore", None).unwrap_err();
+            assert!(e.0.contains("order.marketplaceOrderId"), "{e}");
+            let mut o = example_order();
+            o["items"][0]["id"] = json!(bad);
+            let e = placement_request(&o, "order", "luxstore", None).unwrap_err();
+            assert!(e.0.contains("order.items[0].id"), "{e}");
+            if bad.len() > 2 {
+                assert!(!e.0.contains(bad), "the refusal quotes the id: {e}");
+            }
+            let e = fulfill_request("SLR-1", &json!({ "marketplaceOrderId": bad })).unwrap_err();
+            assert!(e.0.contains("body.marketplaceOrderId"), "{e}");
+            let e = cancel_request(
+                "SLR-1",
+                "luxstore",
+                Some(&json!({ "marketplaceOrderId": bad })),
+            )
+            .unwrap_err();
+            assert!(e.0.contains("body.marketplaceOrderId"), "{e}");
+        }
     }
 
     #[test]
