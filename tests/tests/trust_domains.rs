@@ -235,3 +235,90 @@ async fn the_mse_secret_opens_only_the_mse_and_the_marketplace_secret_not_the_ms
         assert_eq!(status(&o), 401, "{case} with the mse secret: {o:?}");
     }
 }
+
+/// The README's threat model table: (caller, can call, template names) per row.
+fn threat_model_rows() -> Vec<(String, String, Vec<String>)> {
+    let readme = std::fs::read_to_string(root().join("README.md")).unwrap();
+    let section = readme
+        .split("### Threat model")
+        .nth(1)
+        .expect("README has a Threat model section")
+        .split("\n### ")
+        .next()
+        .unwrap();
+    let ticked = |cell: &str| -> Vec<String> {
+        cell.split('`')
+            .skip(1)
+            .step_by(2)
+            .map(str::to_string)
+            .collect()
+    };
+    section
+        .lines()
+        .filter(|l| l.starts_with('|') && !l.starts_with("|---") && !l.starts_with("| Caller"))
+        .map(|l| {
+            let cells: Vec<&str> = l.trim_matches('|').split('|').map(str::trim).collect();
+            assert_eq!(cells.len(), 5, "a threat model row has 5 columns: {l}");
+            (cells[0].to_string(), cells[1].to_string(), ticked(cells[3]))
+        })
+        .collect()
+}
+
+#[test]
+fn the_readme_threat_model_matches_the_template() {
+    let t = template();
+    let rows = threat_model_rows();
+    assert!(rows.len() >= 7, "{rows:?}");
+    let route_rows: Vec<(&str, &Vec<String>)> = rows
+        .iter()
+        .filter_map(|(_, call, names)| {
+            let call = call.strip_prefix('`')?.split('`').next()?;
+            call.split_once(' ')
+                .filter(|(m, _)| ["GET", "POST", "PUT", "PATCH", "DELETE"].contains(m))
+                .map(|_| (call, names))
+        })
+        .collect();
+    let deployed: Vec<(String, String, Yaml)> = routes(&t);
+    for (function, path, props) in &deployed {
+        let method = props["Method"].as_str().unwrap().to_uppercase();
+        let key = format!("{method} {path}");
+        let (_, names) = route_rows
+            .iter()
+            .find(|(k, _)| *k == key)
+            .unwrap_or_else(|| panic!("{key} is deployed but not in the README's threat model"));
+        if let Some(secret) = inbound_secret_param(&t, function) {
+            assert!(
+                names.contains(&secret),
+                "{key}: the template authenticates it with {secret}, the README says {names:?}"
+            );
+        }
+        let iam = props
+            .get("Auth")
+            .and_then(|a| a.get("Authorizer"))
+            .and_then(Yaml::as_str)
+            == Some("AWS_IAM");
+        assert_eq!(
+            names.iter().any(|n| n == "AWS_IAM"),
+            iam,
+            "{key}: IAM authorization in the template is {iam}, the README says {names:?}"
+        );
+    }
+    for (key, _) in &route_rows {
+        assert!(
+            deployed.iter().any(|(_, path, props)| format!(
+                "{} {path}",
+                props["Method"].as_str().unwrap().to_uppercase()
+            ) == *key),
+            "the README's threat model names {key}, which the template does not deploy"
+        );
+    }
+    for (caller, _, names) in &rows {
+        for name in names.iter().filter(|n| *n != "AWS_IAM") {
+            assert!(
+                t["Parameters"].get(name.as_str()).is_some()
+                    || t["Resources"].get(name.as_str()).is_some(),
+                "{caller}: the README names {name}, which is no parameter or resource of the template"
+            );
+        }
+    }
+}
