@@ -24,6 +24,7 @@ pub mod ports;
 pub mod shipping;
 pub mod simulation;
 pub mod store_support;
+pub mod wire_error;
 pub mod worker;
 
 pub use duration::VtexDuration;

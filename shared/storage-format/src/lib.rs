@@ -111,7 +111,9 @@ pub fn decode<T: Stored>(json: &str) -> Result<T, FormatError> {
 }
 
 fn parse<S: DeserializeOwned>(what: &str, json: &str) -> Result<S, FormatError> {
-    serde_json::from_str(json).map_err(|e| FormatError(format!("stored {what} is not valid: {e}")))
+    // Stored records hold customer data: the error names the field, never the value.
+    domain::wire_error::from_slice(json.as_bytes())
+        .map_err(|e| FormatError(format!("stored {what} is not valid: {e}")))
 }
 
 #[cfg(test)]

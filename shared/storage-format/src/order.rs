@@ -716,6 +716,15 @@ mod golden {
     }
 
     #[test]
+    fn a_stored_order_that_does_not_read_names_the_field_never_the_value() {
+        let broken = ORDER.replace(r#""document": "12345678909""#, r#""document": 12345678909"#);
+        assert_ne!(broken, ORDER);
+        let e = crate::decode::<Order>(&broken).unwrap_err().to_string();
+        assert!(!e.contains("12345678909"), "{e}");
+        assert!(e.contains("document"), "{e}");
+    }
+
+    #[test]
     fn every_status_keeps_its_stored_spelling() {
         for status in [
             OrderStatus::Reserved,
