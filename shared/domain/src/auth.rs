@@ -7,24 +7,52 @@
 use std::fmt;
 use subtle::ConstantTimeEq;
 
-/// A secret string that never prints.
+/// A secret string that never prints. During a rotation it also accepts the value it replaces
+/// ([`Secret::with_previous`]): requests presenting either pass, while everything the connector
+/// hands out (the mse URL of an imported order) carries the current one.
 #[derive(Clone, Default, PartialEq, Eq)]
-pub struct Secret(String);
+pub struct Secret {
+    current: String,
+    previous: Option<String>,
+}
 
 impl Secret {
     pub fn new(s: impl Into<String>) -> Option<Self> {
         let s = s.into();
-        (!s.trim().is_empty()).then_some(Secret(s))
+        (!s.trim().is_empty()).then_some(Secret {
+            current: s,
+            previous: None,
+        })
     }
 
+    /// Also accepts `previous` (the value being rotated out), if any and different.
+    pub fn with_previous(mut self, previous: Option<Secret>) -> Self {
+        self.previous = previous
+            .map(|p| p.current)
+            .filter(|p| *p != self.current);
+        self
+    }
+
+    /// The current value.
     pub fn expose(&self) -> &str {
-        &self.0
+        &self.current
     }
 
-    /// Constant-time comparison with what a request presented.
+    /// Whether a previous value is still accepted (a rotation is under way).
+    pub fn rotating(&self) -> bool {
+        self.previous.is_some()
+    }
+
+    /// Constant-time comparison with what a request presented: the current value or, during a
+    /// rotation, the previous one (both are always compared).
     pub fn matches(&self, presented: &str) -> bool {
         // ct_eq on slices of different length returns false without early exit on content.
-        self.0.as_bytes().ct_eq(presented.as_bytes()).into()
+        let current: bool = self.current.as_bytes().ct_eq(presented.as_bytes()).into();
+        let previous: bool = self
+            .previous
+            .as_ref()
+            .is_some_and(|p| p.as_bytes().ct_eq(presented.as_bytes()).into());
+        current | previous
     }
 }
 
@@ -85,5 +113,28 @@ impl InboundAuth {
             Some(missing) if in_lambda => Err(format!("refusing to start in Lambda: {missing}")),
             _ => Ok(self),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn during_a_rotation_both_values_pass_and_the_current_one_is_handed_out() {
+        let s = Secret::new("new-Value-9f").unwrap();
+        assert!(s.matches("new-Value-9f") && !s.matches("old-Value-3a") && !s.rotating());
+        let s = s.with_previous(Secret::new("old-Value-3a"));
+        assert!(s.matches("new-Value-9f"));
+        assert!(s.matches("old-Value-3a"));
+        assert!(!s.matches("guess") && !s.matches("") && !s.matches("new-Value-9"));
+        assert!(s.rotating());
+        assert_eq!(s.expose(), "new-Value-9f");
+        assert_eq!(format!("{s:?}"), "Secret(<redacted>)");
+        // No previous, or the same value again, is no rotation.
+        let s = Secret::new("v").unwrap().with_previous(None);
+        assert!(!s.rotating());
+        let s = Secret::new("v").unwrap().with_previous(Secret::new("v"));
+        assert!(!s.rotating());
     }
 }
