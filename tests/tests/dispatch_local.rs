@@ -1,10 +1,9 @@
 //! The dispatcher over the embedded store and its `LocalQueue` (what the local runner runs):
-//! `dispatch::local::poll_once` plays the event-source mapping, rule breaks go to the local DLQ,
+//! `local::event_source::poll_once` plays the event-source mapping, rule breaks go to the local DLQ,
 //! and `LocalQueue::redrive` brings them back.
 
 use chrono::Utc;
-use dispatch::local::poll_once;
-use dispatch::{Backoff, Deps};
+use dispatch::{Backoff, Deps, handle};
 use domain::clock::SystemClock;
 use domain::erp::{CancelRequest, ErpCommand, ErpMessage, OrderRef};
 use domain::invoicing::{Invoice, InvoiceItem, InvoiceType, TrackingInfo};
@@ -13,6 +12,7 @@ use domain::order::{Order, OrderLine, OrderStatus};
 use domain::ports::{CatalogWriter, OrderStore, PlaceOutcome, StockEffect};
 use embedded_store::EmbeddedStore;
 use embedded_store::invoices::SqliteInvoices;
+use local::event_source::poll_once;
 use std::sync::Arc;
 use std::time::Duration;
 use vtex::client::VtexClient;
@@ -136,7 +136,7 @@ async fn local_queue_messages_reach_the_standin_and_rule_breaks_wait_in_the_loca
         ..Default::default()
     });
     for _ in 0..20 {
-        poll_once(&deps, &queue, 10, Duration::from_secs(30))
+        poll_once(&queue, 10, Duration::from_secs(30), |e| handle(&deps, e))
             .await
             .unwrap();
         if queue.is_empty().await.unwrap() {

@@ -1,5 +1,5 @@
 //! The import worker and the mse over the embedded store and its `LocalQueue` (what the local
-//! runner runs): `order_import::local::poll_once` plays the event-source mapping, the grace period
+//! runner runs): `local::event_source::poll_once` plays the event-source mapping, the grace period
 //! is a delayed local message, and VTEX's invoice notification reaches the local order-events
 //! queue once.
 
@@ -10,8 +10,9 @@ use domain::import::{ImportKey, ImportStatus, ImportStore, ImportTiming};
 use embedded_store::imports::SqliteImports;
 use embedded_store::{EmbeddedStore, ORDER_EVENTS_QUEUE};
 use lambda_kit::auth::{InboundAuth, Secret};
-use order_import::local::{IMPORT_QUEUE, poll_once};
-use order_import::{Config, Deps};
+use local::IMPORT_QUEUE;
+use local::event_source::poll_once;
+use order_import::{Config, Deps, handle};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use vtex::client::VtexClient;
@@ -91,7 +92,7 @@ async fn the_local_queue_carries_an_import_to_invoiced_and_the_erp_hears_once() 
             Instant::now() < deadline,
             "local import queue never drained"
         );
-        poll_once(&deps, &queue, 10, Duration::from_secs(30))
+        poll_once(&queue, 10, Duration::from_secs(30), |e| handle(&deps, e))
             .await
             .unwrap();
         tokio::time::sleep(Duration::from_millis(100)).await;

@@ -17,8 +17,6 @@ use std::time::Duration;
 use vtex::catalog::{CatalogEndpoints, PRODUCTION_SUGGESTIONS_BASE_URL, SuggestionSettings};
 
 pub mod credentials;
-#[cfg(feature = "local")]
-pub mod local;
 
 pub use domain::catalog_sync::{Applied, Notifier, Sent};
 pub use lambda_kit::sqs::{Backoff, Delivery, sqs_event, sqs_message};

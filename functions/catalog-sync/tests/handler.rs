@@ -668,9 +668,7 @@ async fn the_local_queue_runs_the_same_flow() {
     domain::store_support::load_catalog(&store, &file)
         .await
         .unwrap();
-    let queue = store
-        .queue(catalog_sync::local::QUEUE)
-        .with_max_receives(10);
+    let queue = store.queue(local::CATALOG_QUEUE).with_max_receives(10);
     let addr = w.addr.clone();
     let config = catalog_sync::Config::from_lookup(|k| match k {
         "VTEX_SELLER_ID" => Some(SELLER.to_string()),
@@ -680,7 +678,7 @@ async fn the_local_queue_runs_the_same_flow() {
         _ => None,
     })
     .unwrap();
-    let deps = catalog_sync::local::deps(
+    let deps = local::catalog_sync_deps(
         &store,
         &queue,
         &config,
@@ -699,7 +697,9 @@ async fn the_local_queue_runs_the_same_flow() {
             .unwrap();
     }
     let visibility = Duration::from_secs(30);
-    let poll = || catalog_sync::local::poll_once(&deps, &queue, 10, visibility);
+    let poll = || {
+        local::event_source::poll_once(&queue, 10, visibility, |e| catalog_sync::handle(&deps, e))
+    };
     // FIFO: one message of the group per receive. The first change is sent at once...
     let r = poll().await.unwrap();
     assert_eq!((r.received, r.deleted), (1, 1));

@@ -24,8 +24,6 @@ use std::sync::Arc;
 use std::time::Duration;
 use vtex::client::PRODUCTION_BASE_URL;
 
-#[cfg(feature = "local")]
-pub mod local;
 
 pub use domain::dispatch::steps;
 pub use lambda_kit::sqs::{Backoff, Delivery, Disposition, sqs_event, sqs_message};

@@ -1,6 +1,6 @@
 //! Embedded, persistent adapter of every domain port (SQLite, one file, WAL), plus a local queue
-//! with SQS-FIFO-like semantics that the local runner uses in place of SQS, and the event-source
-//! mapping that feeds it to the SQS workers ([`event_source`]).
+//! with SQS-FIFO-like semantics that the local runner uses in place of SQS (its event-source
+//! mapping is the runner's: `local::event_source`).
 //!
 //! Same semantics as the DynamoDB adapters (both pass the contract tests in `connector-tests`):
 //! SQLite transactions give the atomicity DynamoDB transactions give there. Every call runs on
@@ -14,7 +14,6 @@
 mod catalog;
 pub mod catalog_sync;
 pub mod dispatch_queue;
-pub mod event_source;
 pub mod imports;
 pub mod invoices;
 mod orders;

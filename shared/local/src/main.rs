@@ -100,10 +100,8 @@ async fn run() -> Result<(), String> {
         backoff: dispatch_config.backoff,
     };
 
-    let catalog_queue = store
-        .queue(catalog_sync::local::QUEUE)
-        .with_max_receives(10);
-    let catalog_sync = catalog_sync::local::deps(
+    let catalog_queue = store.queue(local::CATALOG_QUEUE).with_max_receives(10);
+    let catalog_sync = local::catalog_sync_deps(
         &store,
         &catalog_queue,
         &vtex.catalog_config()?,
@@ -116,7 +114,7 @@ async fn run() -> Result<(), String> {
     let imports =
         Arc::new(embedded_store::imports::SqliteImports::new(&store).map_err(|e| e.to_string())?);
     let import_queue = store
-        .queue(order_import::local::IMPORT_QUEUE)
+        .queue(local::IMPORT_QUEUE)
         .with_max_receives(workers::MAX_RECEIVES);
     let import_config = vtex.import_config(&cfg, &auth)?;
     let import = order_import::Deps {

@@ -5,7 +5,7 @@ use crate::App;
 use crate::config::LocalConfig;
 use domain::ports::StoreError;
 use embedded_store::LocalQueue;
-use embedded_store::event_source::BatchReport;
+use local::event_source::{BatchReport, poll_once};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -30,7 +30,9 @@ pub fn spawn(app: Arc<App>, cfg: &LocalConfig) {
 /// The SQS event-source mapping of the order-import function, locally.
 async fn import_loop(app: Arc<App>) {
     queue_loop("order-import", || {
-        order_import::local::poll_once(&app.import, &app.import_queue, 10, VISIBILITY)
+        poll_once(&app.import_queue, 10, VISIBILITY, |e| {
+            order_import::handle(&app.import, e)
+        })
     })
     .await
 }
@@ -38,7 +40,9 @@ async fn import_loop(app: Arc<App>) {
 /// The SQS event-source mapping of the catalog-sync function, locally.
 async fn catalog_loop(app: Arc<App>) {
     queue_loop("catalog-sync", || {
-        catalog_sync::local::poll_once(&app.catalog_sync, &app.catalog_queue, 10, VISIBILITY)
+        poll_once(&app.catalog_queue, 10, VISIBILITY, |e| {
+            catalog_sync::handle(&app.catalog_sync, e)
+        })
     })
     .await
 }
@@ -46,7 +50,9 @@ async fn catalog_loop(app: Arc<App>) {
 /// The SQS event-source mapping of the dispatch function, locally.
 async fn dispatch_loop(app: Arc<App>) {
     queue_loop("dispatch", || {
-        dispatch::local::poll_once(&app.dispatch, &app.dispatch_queue, 10, VISIBILITY)
+        poll_once(&app.dispatch_queue, 10, VISIBILITY, |e| {
+            dispatch::handle(&app.dispatch, e)
+        })
     })
     .await
 }

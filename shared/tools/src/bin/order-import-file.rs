@@ -21,7 +21,8 @@ use domain::import::{self, ImportKey, ImportStore};
 use domain::ports::OrderStore;
 use embedded_store::EmbeddedStore;
 use embedded_store::imports::SqliteImports;
-use order_import::local::{IMPORT_QUEUE, poll_once};
+use local::IMPORT_QUEUE;
+use local::event_source::poll_once;
 use order_import::{Config, Deps};
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
@@ -208,9 +209,11 @@ async fn run(
     }
     let mut shown: BTreeMap<String, usize> = BTreeMap::new();
     loop {
-        poll_once(&deps, &queue, 10, Duration::from_secs(60))
-            .await
-            .map_err(|e| e.to_string())?;
+        poll_once(&queue, 10, Duration::from_secs(60), |e| {
+            order_import::handle(&deps, e)
+        })
+        .await
+        .map_err(|e| e.to_string())?;
         for k in &keys {
             let log = store
                 .read_log(&k.log_id())

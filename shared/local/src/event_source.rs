@@ -4,9 +4,9 @@
 //! The worker's queue ports must be this same `LocalQueue`, so back-offs, self-scheduled messages
 //! and dead letters land where this loop reads.
 
-use crate::{LocalMessage, LocalQueue};
 use aws_lambda_events::sqs::{SqsBatchResponse, SqsEvent};
 use domain::ports::StoreError;
+use embedded_store::{LocalMessage, LocalQueue};
 use lambda_kit::sqs::{sqs_event, sqs_message};
 use std::collections::HashSet;
 use std::future::Future;
@@ -88,7 +88,7 @@ where
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::EmbeddedStore;
+    use embedded_store::EmbeddedStore;
     use lambda_kit::sqs::{Delivery, batch_response};
 
     #[tokio::test]
