@@ -20,9 +20,6 @@ pub const PRODUCTION_BASE_URL: &str = crate::client::PRODUCTION_BASE_URL;
 /// Production base of the suggestions API (§2, §6.3): a different host.
 pub const PRODUCTION_SUGGESTIONS_BASE_URL: &str = "https://api.vtex.com/{an}";
 
-/// Longest answer body kept in an outcome (it lands in logs and DLQ reasons).
-const MAX_BODY: usize = 600;
-
 /// Where the catalog calls go and as whom.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CatalogEndpoints {
@@ -217,7 +214,7 @@ impl CatalogClient {
 }
 
 fn classify(status: StatusCode, retry_after: Option<Duration>, text: &str) -> CatalogOutcome {
-    let body = || text.chars().take(MAX_BODY).collect::<String>();
+    let body = || crate::client::refusal_excerpt(text);
     if status.is_success() {
         CatalogOutcome::Accepted {
             status: status.as_u16(),

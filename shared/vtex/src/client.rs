@@ -18,7 +18,7 @@ pub const PRODUCTION_BASE_URL: &str = "https://{an}.vtexcommercestable.com.br";
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Longest error body kept in a [`CallOutcome::Rejected`] (it lands in the order log).
-const MAX_ERROR_BODY: usize = 600;
+pub(crate) const MAX_ERROR_BODY: usize = 600;
 
 /// Most of a VTEX answer read. An order read back whole is tens of kilobytes; anything past
 /// this is not an answer we use, and reading it could exhaust a 256 MB Lambda. Reading stops at
@@ -59,6 +59,38 @@ pub fn check_segment(segment: &str) -> Result<(), ClientError> {
 
 pub(crate) fn check_segments(segments: &[&str]) -> Result<(), ClientError> {
     segments.iter().try_for_each(|s| check_segment(s))
+}
+
+/// What of a VTEX refusal's body is kept (it lands in the order log, the DLQ `reason` and the
+/// logs): VTEX's error code and message when the body is its JSON envelope (`{"error": {"code",
+/// "message"}}`, or a top-level `code` / `message` / `Message`), else the text; either way with
+/// quoted spans and long digit runs removed ([`domain::wire_error::without_values`]: a placement
+/// refusal may quote the customer's document or name), at most [`MAX_ERROR_BODY`] characters.
+pub fn refusal_excerpt(text: &str) -> String {
+    let parsed: Option<serde_json::Value> = serde_json::from_str(text).ok();
+    let pick = |v: &serde_json::Value, keys: &[&str]| -> Option<String> {
+        keys.iter().find_map(|k| match v.get(*k)? {
+            serde_json::Value::String(s) => Some(s.clone()),
+            serde_json::Value::Number(n) => Some(n.to_string()),
+            _ => None,
+        })
+    };
+    let summary = parsed.and_then(|v| {
+        let inner = v.get("error").filter(|e| e.is_object()).unwrap_or(&v);
+        let code = pick(inner, &["code", "Code"]);
+        let message = pick(inner, &["message", "Message"]).or_else(|| pick(&v, &["error"]));
+        match (code, message) {
+            (None, None) => None,
+            (Some(c), None) => Some(c),
+            (None, Some(m)) => Some(m),
+            (Some(c), Some(m)) => Some(format!("{c}: {m}")),
+        }
+    });
+    let text = summary.as_deref().unwrap_or(text);
+    domain::wire_error::without_values(text)
+        .chars()
+        .take(MAX_ERROR_BODY)
+        .collect()
 }
 
 /// A response body read up to a limit.
@@ -440,7 +472,7 @@ fn classify(status: StatusCode, retry_after: Option<Duration>, text: &str) -> Ca
     }
     CallOutcome::Rejected {
         status: status.as_u16(),
-        body: text.chars().take(MAX_ERROR_BODY).collect(),
+        body: refusal_excerpt(text),
     }
 }
 
@@ -770,5 +802,23 @@ mod tests {
             )
             .await;
         assert!(ok.is_ok(), "{ok:?}");
+    }
+
+    #[test]
+    fn a_refusal_keeps_vtex_s_code_and_message_without_the_values_it_quotes() {
+        let body = r#"{"error": {"code": "FMT007", "message": "Invalid document 14310315771 of client \"Jonas Alves\"", "exception": null}}"#;
+        let CallOutcome::Rejected { status, body } = classify(StatusCode::BAD_REQUEST, None, body)
+        else {
+            panic!("a 400 is a refusal")
+        };
+        assert_eq!(status, 400);
+        assert!(body.starts_with("FMT007: Invalid document"), "{body}");
+        assert!(
+            !body.contains("14310315771") && !body.contains("Jonas"),
+            "{body}"
+        );
+        let plain = refusal_excerpt("<html>customer conta@dominio.com.br 'x' 41998718616</html>");
+        assert!(!plain.contains("41998718616"), "{plain}");
+        assert!(refusal_excerpt(&"x".repeat(5000)).chars().count() <= MAX_ERROR_BODY);
     }
 }

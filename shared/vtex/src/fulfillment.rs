@@ -14,9 +14,6 @@ use serde_json::{Value, json};
 use std::time::Duration;
 use url::Url;
 
-/// Longest error body kept in a refusal (it lands in the import's log).
-const MAX_ERROR_BODY: usize = 600;
-
 /// What VTEX said to one import call: for a lookup, a 404 is `Success(None)`; after a timeout
 /// (`Retryable`) the call may have landed.
 pub type ImportCall<T> = domain::outbound::CallOutcome<T>;
@@ -304,7 +301,7 @@ fn classify_failure<T>(
     }
     ImportCall::Rejected {
         status: status.as_u16(),
-        body: text.chars().take(MAX_ERROR_BODY).collect(),
+        body: crate::client::refusal_excerpt(text),
     }
 }
 
@@ -427,9 +424,7 @@ impl VtexClient {
                 ImportCall::Success(Handling::Started)
             }
             RawAnswer::Answered { status, text, .. } if status == StatusCode::CONFLICT => {
-                ImportCall::Success(Handling::NotReady(
-                    text.chars().take(MAX_ERROR_BODY).collect(),
-                ))
+                ImportCall::Success(Handling::NotReady(crate::client::refusal_excerpt(&text)))
             }
             RawAnswer::Answered {
                 status,
