@@ -173,7 +173,7 @@ pub async fn handle(deps: &Deps, event: SqsEvent) -> SqsBatchResponse {
         })
         .collect();
     let outcomes = deps.synchronizer().process_batch(&batch).await;
-    let mut failures = Vec::new();
+    let mut response = SqsBatchResponse::default();
     for (d, outcome) in deliveries.iter().zip(outcomes) {
         let comes_back = match outcome {
             // Left behind a failed message of its group: it comes back as it is.
@@ -189,10 +189,10 @@ pub async fn handle(deps: &Deps, event: SqsEvent) -> SqsBatchResponse {
             .is_some(),
         };
         if comes_back {
-            failures.push(d.message_id);
+            response.add_failure(d.message_id);
         }
     }
-    sqs::batch_response(failures)
+    response
 }
 
 #[cfg(test)]

@@ -24,7 +24,6 @@ use std::sync::Arc;
 use std::time::Duration;
 use vtex::client::PRODUCTION_BASE_URL;
 
-
 pub use domain::dispatch::steps;
 pub use lambda_kit::sqs::{Backoff, Delivery, Disposition, sqs_event, sqs_message};
 
@@ -108,7 +107,7 @@ impl Deps {
 /// The Lambda handler: processes the batch and reports what must come back.
 pub async fn handle(deps: &Deps, event: SqsEvent) -> SqsBatchResponse {
     let dispatcher = deps.dispatcher();
-    let mut failures = Vec::new();
+    let mut response = SqsBatchResponse::default();
     // Groups with a failed message in this batch, and when that message comes back.
     let mut blocked: HashMap<String, Duration> = HashMap::new();
     for record in &event.records {
@@ -125,7 +124,7 @@ pub async fn handle(deps: &Deps, event: SqsEvent) -> SqsBatchResponse {
             {
                 tracing::warn!(message_id = delivery.message_id, error = %e, "could not set the back-off");
             }
-            failures.push(delivery.message_id);
+            response.add_failure(delivery.message_id);
             continue;
         }
         let done = dispatcher
@@ -146,13 +145,13 @@ pub async fn handle(deps: &Deps, event: SqsEvent) -> SqsBatchResponse {
         )
         .await;
         if let Some(delay) = settled {
-            failures.push(delivery.message_id);
+            response.add_failure(delivery.message_id);
             if let Some(g) = delivery.group_id {
                 blocked.insert(g.to_string(), delay);
             }
         }
     }
-    sqs::batch_response(failures)
+    response
 }
 
 #[cfg(test)]

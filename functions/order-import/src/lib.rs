@@ -18,7 +18,6 @@ use std::sync::Arc;
 use std::time::Duration;
 use vtex::client::PRODUCTION_BASE_URL;
 
-
 pub use lambda_kit::sqs::{Backoff, Delivery, Disposition, sqs_event, sqs_message};
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -156,7 +155,7 @@ impl Deps {
 /// reports what must come back.
 pub async fn handle(deps: &Deps, event: SqsEvent) -> SqsBatchResponse {
     let importer = deps.importer();
-    let mut failures = Vec::new();
+    let mut response = SqsBatchResponse::default();
     for record in &event.records {
         let Some(delivery) = Delivery::of(record) else {
             tracing::error!("SQS record without messageId or receiptHandle: skipped");
@@ -174,10 +173,10 @@ pub async fn handle(deps: &Deps, event: SqsEvent) -> SqsBatchResponse {
         )
         .await;
         if settled.is_some() {
-            failures.push(delivery.message_id);
+            response.add_failure(delivery.message_id);
         }
     }
-    sqs::batch_response(failures)
+    response
 }
 
 #[cfg(test)]

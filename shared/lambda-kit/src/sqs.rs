@@ -1,8 +1,9 @@
 //! Glue every SQS worker shares (dispatch, catalog sync, order import): reading a record of the
-//! event-source mapping, the batch response, the back-off of retried messages, and acting on the
-//! queue once a message's fate is decided.
+//! event-source mapping, the back-off of retried messages, and acting on the queue once a
+//! message's fate is decided. The batch response is `aws_lambda_events`' own
+//! (`SqsBatchResponse::add_failure`).
 
-use aws_lambda_events::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent, SqsMessage};
+use aws_lambda_events::sqs::{SqsEvent, SqsMessage};
 use domain::erp::{DispatchQueue, QueuedMessage};
 use std::time::Duration;
 
@@ -84,20 +85,6 @@ pub fn sqs_event(records: Vec<SqsMessage>) -> SqsEvent {
     e
 }
 
-/// The answer to the event-source mapping: these messages come back, the rest are deleted.
-pub fn batch_response<'a>(failed: impl IntoIterator<Item = &'a str>) -> SqsBatchResponse {
-    let mut response = SqsBatchResponse::default();
-    response.batch_item_failures = failed
-        .into_iter()
-        .map(|message_id| {
-            let mut f = BatchItemFailure::default();
-            f.item_identifier = message_id.to_string();
-            f
-        })
-        .collect();
-    response
-}
-
 /// Acts on `queue` for one decided delivery: `None` when the message may be deleted,
 /// `Some(delay)` when it comes back after `delay`. A dead letter the DLQ refuses comes back after
 /// the `backoff`.
@@ -173,17 +160,5 @@ mod tests {
         assert_eq!((d.body, d.group_id, d.receive_count), ("", None, 1));
         bare.receipt_handle = None;
         assert!(Delivery::of(&bare).is_none());
-    }
-
-    #[test]
-    fn the_batch_response_lists_exactly_the_failed_messages() {
-        let r = batch_response(["a", "c"]);
-        let ids: Vec<&str> = r
-            .batch_item_failures
-            .iter()
-            .map(|f| f.item_identifier.as_str())
-            .collect();
-        assert_eq!(ids, ["a", "c"]);
-        assert!(batch_response([]).batch_item_failures.is_empty());
     }
 }

@@ -89,7 +89,7 @@ where
 mod tests {
     use super::*;
     use embedded_store::EmbeddedStore;
-    use lambda_kit::sqs::{Delivery, batch_response};
+    use lambda_kit::sqs::Delivery;
 
     #[tokio::test]
     async fn failed_messages_stay_and_the_rest_are_deleted() {
@@ -104,12 +104,14 @@ mod tests {
             let groups: Vec<_> = deliveries.iter().map(|d| d.group_id).collect();
             assert_eq!(groups, [Some("g1"), Some("g2"), Some("g3")]);
             assert!(deliveries.iter().all(|d| d.receive_count == 1));
-            batch_response(
+            let mut response = SqsBatchResponse::default();
+            response.set_failures(
                 deliveries
                     .iter()
                     .filter(|d| d.body == "keep")
                     .map(|d| d.message_id),
-            )
+            );
+            response
         })
         .await
         .unwrap();
