@@ -319,6 +319,38 @@ async fn at_trace_no_bootstrap_prints_a_secret_or_a_customer_value() {
         wrong.join("\n")
     );
 
+    // What the DLQs hold besides the parked bodies (which are the ERP's own messages): the
+    // `reason` / `reasonCode` attributes, which CloudWatch alarms and operators read.
+    let sqs = aws_sdk_sqs::Client::new(&stack.sdk);
+    let mut parked_reasons = 0;
+    for (id, url) in &stack.queues {
+        if !id.contains("DeadLetter") {
+            continue;
+        }
+        let got = sqs
+            .receive_message()
+            .queue_url(url)
+            .max_number_of_messages(10)
+            .message_attribute_names("All")
+            .send()
+            .await
+            .unwrap();
+        for m in got.messages() {
+            let attrs: Vec<String> = m
+                .message_attributes()
+                .into_iter()
+                .flatten()
+                .map(|(k, v)| format!("{k}={}", v.string_value().unwrap_or_default()))
+                .collect();
+            parked_reasons += 1;
+            outputs.push((format!("{id} attributes"), attrs.join("\n")));
+        }
+    }
+    assert!(
+        parked_reasons >= 1,
+        "the numeric-document import was not parked in a DLQ"
+    );
+
     let mut hits = Vec::new();
     let mut lines = 0;
     for (function, output) in &outputs {

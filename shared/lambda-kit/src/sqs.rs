@@ -112,6 +112,10 @@ pub async fn settle(
             retry(after).await
         }
         Disposition::DeadLetter { code, reason } => {
+            // The reason goes to CloudWatch and into the DLQ message's `reason` attribute: whatever
+            // produced it (a parser quoting what it read, VTEX quoting a document), no value it
+            // quotes and no long number survives (`domain::wire_error::without_values`).
+            let reason = domain::wire_error::without_values(&reason);
             tracing::warn!(
                 message_id = d.message_id,
                 code,
@@ -160,5 +164,75 @@ mod tests {
         assert_eq!((d.body, d.group_id, d.receive_count), ("", None, 1));
         bare.receipt_handle = None;
         assert!(Delivery::of(&bare).is_none());
+    }
+
+    struct Parking(std::sync::Mutex<Vec<(String, String)>>);
+
+    #[async_trait::async_trait]
+    impl DispatchQueue for Parking {
+        async fn dead_letter(
+            &self,
+            _message: &QueuedMessage<'_>,
+            code: &str,
+            reason: &str,
+        ) -> Result<(), domain::ports::StoreError> {
+            self.0.lock().unwrap().push((code.into(), reason.into()));
+            Ok(())
+        }
+        async fn retry_later(
+            &self,
+            _receipt_handle: &str,
+            _delay: Duration,
+        ) -> Result<(), domain::ports::StoreError> {
+            Ok(())
+        }
+    }
+
+    #[tokio::test]
+    async fn a_parked_message_s_reason_quotes_no_value_in_the_dlq_or_the_logs() {
+        let queue = Parking(Default::default());
+        let m = sqs_message("m1", "h1", "{}", None, 1);
+        let d = Delivery::of(&m).unwrap();
+        let buf = std::sync::Arc::new(std::sync::Mutex::new(Vec::<u8>::new()));
+        let sink = buf.clone();
+        let subscriber = crate::telemetry::json_subscriber("trace", move || Sink(sink.clone()));
+        let _guard = tracing::subscriber::set_default(subscriber);
+        let reason = "importOrder message is invalid: order.clientProfileData.document: invalid \
+                      type: integer `14310315771`, expected a string; phone 41998718616";
+        let out = settle(
+            "order_import",
+            &queue,
+            &domain::worker::Backoff {
+                base: Duration::from_secs(1),
+                max: Duration::from_secs(1),
+            },
+            &d,
+            domain::worker::Disposition::dead("INVALID_MESSAGE", reason),
+        )
+        .await;
+        assert_eq!(out, None);
+        let parked = queue.0.lock().unwrap().clone();
+        assert_eq!(parked.len(), 1);
+        let logs = String::from_utf8(buf.lock().unwrap().clone()).unwrap();
+        for text in [&parked[0].1, &logs] {
+            assert!(
+                !text.contains("14310315771") && !text.contains("41998718616"),
+                "{text}"
+            );
+            assert!(text.contains("order.clientProfileData.document"), "{text}");
+        }
+    }
+
+    #[derive(Clone)]
+    struct Sink(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+    impl std::io::Write for Sink {
+        fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(b);
+            Ok(b.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
     }
 }
