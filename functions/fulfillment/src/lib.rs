@@ -23,11 +23,9 @@
 
 pub mod admin;
 
-use domain::clock::Clock;
 use domain::lifecycle::{
-    CancelOutcome, ConfigError, FulfillOutcome, IdGen, Lifecycle, LifecycleConfig, RandomIds,
+    CancelOutcome, ConfigError, FulfillOutcome, LifecycleConfig, LifecycleDeps, LifecycleSettings,
 };
-use domain::ports::{CatalogReader, OrderEvents, OrderStore};
 use lambda_http::http::StatusCode;
 use lambda_http::{Body, Request, Response};
 use lambda_kit::auth::{InboundAuth, RequestAuth};
@@ -35,7 +33,6 @@ use lambda_kit::correlation;
 use lambda_kit::metrics::{self, Unit};
 use lambda_kit::{ApiError, Route, body_bytes, empty_ok, json_response, parse_json, query_param};
 use serde_json::Value;
-use std::sync::Arc;
 use tracing::Instrument;
 use vtex::orders::{
     InvalidOrderRequest, OrderReceiptResponse, cancel_request, codes, fulfill_request,
@@ -97,57 +94,19 @@ impl Config {
 }
 
 /// The ports this function uses, built once by the composition root (or the local runner).
-#[derive(Clone)]
-pub struct Deps {
-    pub store: Arc<dyn OrderStore>,
-    pub catalog: Arc<dyn CatalogReader>,
-    pub events: Arc<dyn OrderEvents>,
-    pub clock: Arc<dyn Clock>,
-    pub ids: Arc<dyn IdGen>,
-    pub config: Config,
+pub type Deps = LifecycleDeps<Config>;
+
+impl LifecycleSettings for Config {
+    fn lifecycle(&self) -> &LifecycleConfig {
+        &self.lifecycle
+    }
 }
 
-impl Deps {
-    pub fn new(
-        store: Arc<dyn OrderStore>,
-        catalog: Arc<dyn CatalogReader>,
-        events: Arc<dyn OrderEvents>,
-        clock: Arc<dyn Clock>,
-        config: Config,
-    ) -> Self {
-        Deps {
-            store,
-            catalog,
-            events,
-            clock,
-            ids: Arc::new(RandomIds),
-            config,
-        }
-    }
-
-    /// Replaces the id source (tests: predictable receipts).
-    pub fn with_ids(mut self, ids: Arc<dyn IdGen>) -> Self {
-        self.ids = ids;
-        self
-    }
-
-    pub fn lifecycle(&self) -> Lifecycle {
-        Lifecycle {
-            store: self.store.clone(),
-            catalog: self.catalog.clone(),
-            events: self.events.clone(),
-            clock: self.clock.clone(),
-            ids: self.ids.clone(),
-            config: self.config.lifecycle.clone(),
-        }
-    }
-
-    fn an(&self, req: &Request) -> String {
-        query_param(req, "an")
-            .filter(|v| !v.trim().is_empty())
-            .or_else(|| self.config.default_an.clone())
-            .unwrap_or_default()
-    }
+fn an(deps: &Deps, req: &Request) -> String {
+    query_param(req, "an")
+        .filter(|v| !v.trim().is_empty())
+        .or_else(|| deps.config.default_an.clone())
+        .unwrap_or_default()
 }
 
 /// Routes fulfill, cancel and the admin view. Always a response: refusals and failures become
@@ -208,7 +167,7 @@ async fn route(deps: &Deps, req: &Request) -> Result<Response<Body>, ApiError> {
         }
         Route::AdminOrder(id) => {
             deps.config.auth.check(req)?;
-            admin::view(deps, &id, &deps.an(req)).await
+            admin::view(deps, &id, &an(deps, req)).await
         }
         _ => Err(ApiError::not_found("HTTP404", "No such route")),
     }
@@ -268,7 +227,7 @@ async fn cancel(deps: &Deps, req: &Request, id: String) -> Result<Response<Body>
     } else {
         Some(parse_json(bytes, deps.config.max_body_bytes)?)
     };
-    let request = cancel_request(&id, &deps.an(req), body.as_ref()).map_err(invalid)?;
+    let request = cancel_request(&id, &an(deps, req), body.as_ref()).map_err(invalid)?;
     if let Some(m) = &request.marketplace_order_id {
         correlation::record_marketplace_order_id(m);
     }

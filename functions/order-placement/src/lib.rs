@@ -23,12 +23,10 @@
 //!
 //! Nothing here is Lambda-specific: the local runner calls [`handle`] too.
 
-use domain::clock::Clock;
 use domain::lifecycle::{
-    ConfigError, IdGen, Lifecycle, LifecycleConfig, PlacementDecision, PlacementRefusal,
-    PlacementRequest, RandomIds,
+    ConfigError, LifecycleConfig, LifecycleDeps, LifecycleSettings, PlacementDecision,
+    PlacementRefusal, PlacementRequest,
 };
-use domain::ports::{CatalogReader, OrderEvents, OrderStore};
 use lambda_http::http::{Method, StatusCode};
 use lambda_http::{Body, Request, Response};
 use lambda_kit::auth::{InboundAuth, RequestAuth};
@@ -36,7 +34,6 @@ use lambda_kit::correlation;
 use lambda_kit::metrics::{self, Unit};
 use lambda_kit::{ApiError, Route, body_bytes, json_response, parse_json, query_param};
 use serde_json::Value;
-use std::sync::Arc;
 use tracing::Instrument;
 use vtex::orders::{PlacementBody, codes, placement_echo, placement_request};
 
@@ -100,49 +97,11 @@ impl Config {
 }
 
 /// The ports this function uses, built once by the composition root (or the local runner).
-#[derive(Clone)]
-pub struct Deps {
-    pub store: Arc<dyn OrderStore>,
-    pub catalog: Arc<dyn CatalogReader>,
-    pub events: Arc<dyn OrderEvents>,
-    pub clock: Arc<dyn Clock>,
-    pub ids: Arc<dyn IdGen>,
-    pub config: Config,
-}
+pub type Deps = LifecycleDeps<Config>;
 
-impl Deps {
-    pub fn new(
-        store: Arc<dyn OrderStore>,
-        catalog: Arc<dyn CatalogReader>,
-        events: Arc<dyn OrderEvents>,
-        clock: Arc<dyn Clock>,
-        config: Config,
-    ) -> Self {
-        Deps {
-            store,
-            catalog,
-            events,
-            clock,
-            ids: Arc::new(RandomIds),
-            config,
-        }
-    }
-
-    /// Replaces the id source (tests: predictable order ids).
-    pub fn with_ids(mut self, ids: Arc<dyn IdGen>) -> Self {
-        self.ids = ids;
-        self
-    }
-
-    fn lifecycle(&self) -> Lifecycle {
-        Lifecycle {
-            store: self.store.clone(),
-            catalog: self.catalog.clone(),
-            events: self.events.clone(),
-            clock: self.clock.clone(),
-            ids: self.ids.clone(),
-            config: self.config.lifecycle.clone(),
-        }
+impl LifecycleSettings for Config {
+    fn lifecycle(&self) -> &LifecycleConfig {
+        &self.lifecycle
     }
 }
 

@@ -8,10 +8,10 @@
 //! runner calls [`handle`] on its own timer.
 
 use aws_lambda_events::eventbridge::EventBridgeEvent;
-use domain::clock::Clock;
-use domain::lifecycle::{ConfigError, IdGen, Lifecycle, LifecycleConfig, RandomIds, SweepReport};
-use domain::ports::{CatalogReader, OrderEvents, OrderStore, StoreError};
-use std::sync::Arc;
+use domain::lifecycle::{
+    ConfigError, LifecycleConfig, LifecycleDeps, LifecycleSettings, SweepReport,
+};
+use domain::ports::StoreError;
 use tracing::Instrument;
 
 /// Settings read once per cold start (`SWEEP_BATCH_SIZE`, `SWEEP_MAX_BATCHES`, …; see
@@ -34,43 +34,11 @@ impl Config {
 }
 
 /// The ports this function uses, built once by the composition root (or the local runner).
-#[derive(Clone)]
-pub struct Deps {
-    pub store: Arc<dyn OrderStore>,
-    pub catalog: Arc<dyn CatalogReader>,
-    pub events: Arc<dyn OrderEvents>,
-    pub clock: Arc<dyn Clock>,
-    pub ids: Arc<dyn IdGen>,
-    pub config: Config,
-}
+pub type Deps = LifecycleDeps<Config>;
 
-impl Deps {
-    pub fn new(
-        store: Arc<dyn OrderStore>,
-        catalog: Arc<dyn CatalogReader>,
-        events: Arc<dyn OrderEvents>,
-        clock: Arc<dyn Clock>,
-        config: Config,
-    ) -> Self {
-        Deps {
-            store,
-            catalog,
-            events,
-            clock,
-            ids: Arc::new(RandomIds),
-            config,
-        }
-    }
-
-    fn lifecycle(&self) -> Lifecycle {
-        Lifecycle {
-            store: self.store.clone(),
-            catalog: self.catalog.clone(),
-            events: self.events.clone(),
-            clock: self.clock.clone(),
-            ids: self.ids.clone(),
-            config: self.config.lifecycle.clone(),
-        }
+impl LifecycleSettings for Config {
+    fn lifecycle(&self) -> &LifecycleConfig {
+        &self.lifecycle
     }
 }
 

@@ -27,9 +27,7 @@ impl Secret {
 
     /// Also accepts `previous` (the value being rotated out), if any and different.
     pub fn with_previous(mut self, previous: Option<Secret>) -> Self {
-        self.previous = previous
-            .map(|p| p.current)
-            .filter(|p| *p != self.current);
+        self.previous = previous.map(|p| p.current).filter(|p| *p != self.current);
         self
     }
 

@@ -66,3 +66,5 @@ mod events;
 pub use events::*;
 mod service;
 pub use service::*;
+mod deps;
+pub use deps::*;
