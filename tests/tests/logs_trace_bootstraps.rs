@@ -351,6 +351,43 @@ async fn at_trace_no_bootstrap_prints_a_secret_or_a_customer_value() {
         "the numeric-document import was not parked in a DLQ"
     );
 
+    // The order log (what the admin view shows): every `LOG#` entry of the orders table.
+    let dynamo = aws_sdk_dynamodb::Client::new(&stack.sdk);
+    let orders = stack
+        .tables
+        .get("OrdersTable")
+        .expect("the template declares OrdersTable");
+    let mut log_entries = Vec::new();
+    let mut start = None;
+    loop {
+        let page = dynamo
+            .scan()
+            .table_name(orders)
+            .set_exclusive_start_key(start)
+            .send()
+            .await
+            .unwrap();
+        for item in page.items() {
+            let is_log = item
+                .get("sk")
+                .and_then(|v| v.as_s().ok())
+                .is_some_and(|sk| sk.starts_with("LOG#"));
+            if let (true, Some(data)) = (is_log, item.get("data").and_then(|v| v.as_s().ok())) {
+                log_entries.push(data.clone());
+            }
+        }
+        start = page.last_evaluated_key().cloned();
+        if start.is_none() {
+            break;
+        }
+    }
+    assert!(
+        log_entries.len() >= 4,
+        "the flow wrote {} order log entries",
+        log_entries.len()
+    );
+    outputs.push(("order log".into(), log_entries.join("\n")));
+
     let mut hits = Vec::new();
     let mut lines = 0;
     for (function, output) in &outputs {

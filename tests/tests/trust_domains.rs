@@ -322,3 +322,90 @@ fn the_readme_threat_model_matches_the_template() {
         }
     }
 }
+
+/// A Secrets Manager secret in moto; its ARN.
+async fn moto_secret(sdk: &aws_config::SdkConfig, name: &str, value: Value) -> String {
+    aws_sdk_secretsmanager::Client::new(sdk)
+        .create_secret()
+        .name(unique_name(name))
+        .secret_string(value.to_string())
+        .send()
+        .await
+        .unwrap()
+        .arn
+        .unwrap()
+}
+
+/// Rotation without downtime: while the secret carries `previous`, requests presenting either
+/// value pass; a value that is neither is refused; the mse URL handed to VTEX is the new one.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn during_a_rotation_the_previous_and_the_new_secret_both_pass() {
+    let Some(sdk) = moto().await else { return };
+    let Some(bins) = bootstrap_dir() else { return };
+    const NEW: &str = "r0tated-New-Secret-77aa";
+    const MSE_NEW: &str = "r0tated-New-Mse-31bc";
+    let mut stack = Stack::up(sdk.clone(), &InboundSecret::default()).await;
+    let inbound = moto_secret(
+        &sdk,
+        "inbound-rotating",
+        serde_json::json!({ "pathSecret": NEW, "previous": { "pathSecret": MARKETPLACE_SECRET } }),
+    )
+    .await;
+    let mse = moto_secret(
+        &sdk,
+        "mse-rotating",
+        serde_json::json!({ "pathSecret": MSE_NEW, "previous": { "pathSecret": MSE_SECRET } }),
+    )
+    .await;
+    stack
+        .bindings
+        .params
+        .insert("InboundAuthSecretArn".into(), inbound);
+    stack.bindings.params.insert("MseAuthSecretArn".into(), mse);
+    seed_catalog(&stack).await;
+
+    let mut boot = start(&stack, &bins, "simulation").await;
+    for (secret, want) in [
+        (MARKETPLACE_SECRET, 200),
+        (NEW, 200),
+        ("neither-0f-them", 401),
+    ] {
+        let (o, _) = boot
+            .invoke(&http_event("simulation.post-checkout", secret), LIMIT)
+            .await;
+        assert_eq!(status(&o), want, "simulation with {secret}: {o:?}");
+    }
+    boot.stop().await;
+
+    let mut boot = start(&stack, &bins, "order-import").await;
+    let import: Value = serde_json::from_str(
+        &std::fs::read_to_string(root().join("events/order-import.order.json")).unwrap(),
+    )
+    .unwrap();
+    let (o, _) = boot.invoke(&import, LIMIT).await;
+    assert!(
+        matches!(&o, Outcome::Response(r) if r["batchItemFailures"] == serde_json::json!([])),
+        "{o:?}\n{}",
+        boot.output()
+    );
+    boot.stop().await;
+    let placed = stack
+        .vtex
+        .state()
+        .requests()
+        .into_iter()
+        .find(|r| r.method == "POST" && r.path.ends_with("/api/fulfillment/pvt/orders"))
+        .expect("the import placed the order at VTEX");
+    let url = placed.body[0]["marketplaceServicesEndpoint"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(url.ends_with(&format!("/{MSE_NEW}")), "{url}");
+
+    let mut boot = start(&stack, &bins, "mse").await;
+    for (secret, want) in [(MSE_SECRET, 200), (MSE_NEW, 200), (NEW, 401)] {
+        let (o, _) = boot.invoke(&http_event("mse.invoice", secret), LIMIT).await;
+        assert_eq!(status(&o), want, "mse with {secret}: {o:?}");
+    }
+    boot.stop().await;
+}

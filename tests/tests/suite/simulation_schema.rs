@@ -22,25 +22,25 @@ const PATH: &str = "/pvt/orderForms/simulation";
 const EVENTS: [(&str, &str); 4] = [
     (
         "post-checkout",
-        include_str!("../../events/simulation.post-checkout.json"),
+        include_str!("../../../events/simulation.post-checkout.json"),
     ),
     (
         "post-indexation",
-        include_str!("../../events/simulation.post-indexation.json"),
+        include_str!("../../../events/simulation.post-indexation.json"),
     ),
     (
         "get-purchase-context",
-        include_str!("../../events/simulation.get-purchase-context.json"),
+        include_str!("../../../events/simulation.get-purchase-context.json"),
     ),
     (
         "post-malformed",
-        include_str!("../../events/simulation.post-malformed.json"),
+        include_str!("../../../events/simulation.post-malformed.json"),
     ),
 ];
 
 fn deps() -> Deps {
     let file: CatalogFile =
-        serde_json::from_str(include_str!("../../shared/sample/catalog.json")).unwrap();
+        serde_json::from_str(include_str!("../../../shared/sample/catalog.json")).unwrap();
     let clock = ManualClock::new(Utc.with_ymd_and_hms(2026, 11, 18, 12, 0, 0).unwrap());
     Deps::new(
         Arc::new(MemoryStore::with_catalog(&file)),

@@ -18,10 +18,10 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 const SPEC: &str = "external-seller-fulfillment.json";
 const ORDER_ID: &str = "SLR-7Q2M9K4D1X8B5N3R6T0V";
 
-const PLACEMENT_ARRAY: &str = include_str!("../../events/order-placement.array.json");
-const PLACEMENT_OBJECT: &str = include_str!("../../events/order-placement.object.json");
-const FULFILL: &str = include_str!("../../events/fulfillment.fulfill.json");
-const CANCEL: &str = include_str!("../../events/fulfillment.cancel.json");
+const PLACEMENT_ARRAY: &str = include_str!("../../../events/order-placement.array.json");
+const PLACEMENT_OBJECT: &str = include_str!("../../../events/order-placement.object.json");
+const FULFILL: &str = include_str!("../../../events/fulfillment.fulfill.json");
+const CANCEL: &str = include_str!("../../../events/fulfillment.cancel.json");
 
 struct Ids(AtomicUsize);
 
@@ -44,7 +44,7 @@ struct Handlers {
 
 fn handlers() -> Handlers {
     let file: CatalogFile =
-        serde_json::from_str(include_str!("../../shared/sample/catalog.json")).unwrap();
+        serde_json::from_str(include_str!("../../../shared/sample/catalog.json")).unwrap();
     let store = MemoryStore::with_catalog(&file);
     let clock = Arc::new(ManualClock::new(
         Utc.with_ymd_and_hms(2026, 11, 30, 12, 0, 0).unwrap(),

@@ -3,11 +3,10 @@
 //! start-handling → invoice → tracking, VTEX notifies our mse, and the ERP hears of it. Invoices
 //! that come with the order go right after placement instead (§10 C24).
 
-mod import_support;
 
 use domain::import::{ImportStatus, ImportStep};
 use domain::order::Outcome;
-use import_support::{
+use crate::import_support::{
     Options, bench, invoice_message_for, order_message_for, tracking_message_for,
 };
 use std::time::Duration;

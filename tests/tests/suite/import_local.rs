@@ -3,8 +3,8 @@
 //! is a delayed local message, and VTEX's invoice notification reaches the local order-events
 //! queue once.
 
-mod import_support;
 
+use crate::import_support;
 use domain::clock::SystemClock;
 use domain::import::{ImportKey, ImportStatus, ImportStore, ImportTiming};
 use embedded_store::imports::SqliteImports;

@@ -22,16 +22,16 @@ use serde_json::{Value, json};
 use std::collections::HashSet;
 use std::sync::Arc;
 
-const PLACEMENT: &str = include_str!("../../events/order-placement.array.json");
-const FULFILL: &str = include_str!("../../events/fulfillment.fulfill.json");
-const CANCEL: &str = include_str!("../../events/fulfillment.cancel.json");
-const ADMIN: &str = include_str!("../../events/fulfillment.admin-order.json");
-const SCHEDULED: &str = include_str!("../../events/reservation-sweeper.scheduled.json");
+const PLACEMENT: &str = include_str!("../../../events/order-placement.array.json");
+const FULFILL: &str = include_str!("../../../events/fulfillment.fulfill.json");
+const CANCEL: &str = include_str!("../../../events/fulfillment.cancel.json");
+const ADMIN: &str = include_str!("../../../events/fulfillment.admin-order.json");
+const SCHEDULED: &str = include_str!("../../../events/reservation-sweeper.scheduled.json");
 /// The order id the sample fulfillment events carry; replaced by the real one.
 const EVENT_ORDER_ID: &str = "SLR-7Q2M9K4D1X8B5N3R6T0V";
 
 fn sample() -> CatalogFile {
-    serde_json::from_str(include_str!("../../shared/sample/catalog.json")).unwrap()
+    serde_json::from_str(include_str!("../../../shared/sample/catalog.json")).unwrap()
 }
 
 // --- the system under test -----------------------------------------------------------------------

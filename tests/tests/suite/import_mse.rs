@@ -2,9 +2,8 @@
 //! however often VTEX repeats it. The ERP queue here is a *standard* queue, so nothing but the
 //! connector's own bookkeeping can drop a repeat.
 
-mod import_support;
 
-use import_support::{MSE_SECRET, Options, bench, order_message_for};
+use crate::import_support::{MSE_SECRET, Options, bench, order_message_for};
 use serde_json::{Value, json};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -34,15 +34,15 @@ pub struct Bench {
 }
 
 pub fn sample() -> CatalogFile {
-    serde_json::from_str(include_str!("../../../shared/sample/catalog.json")).unwrap()
+    serde_json::from_str(include_str!("../../../../shared/sample/catalog.json")).unwrap()
 }
 
 /// The body of a sample event (`events/catalog-sync.<name>.json`).
 pub fn sample_body(name: &str) -> Value {
     let text = match name {
-        "sku-upsert" => include_str!("../../../events/catalog-sync.sku-upsert.json"),
-        "price-changed" => include_str!("../../../events/catalog-sync.price-changed.json"),
-        "stock-changed" => include_str!("../../../events/catalog-sync.stock-changed.json"),
+        "sku-upsert" => include_str!("../../../../events/catalog-sync.sku-upsert.json"),
+        "price-changed" => include_str!("../../../../events/catalog-sync.price-changed.json"),
+        "stock-changed" => include_str!("../../../../events/catalog-sync.stock-changed.json"),
         other => panic!("no sample event {other}"),
     };
     let event: Value = serde_json::from_str(text).unwrap();

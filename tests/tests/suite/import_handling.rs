@@ -2,11 +2,10 @@
 //! until the order leaves the grace period, then `204`; every new attempt arrives as a delayed
 //! queue message, never as a sleeping Lambda.
 
-mod import_support;
 
 use domain::import::ImportStep;
 use domain::order::Outcome;
-use import_support::{Options, bench, order_message_for};
+use crate::import_support::{Options, bench, order_message_for};
 use std::time::Duration;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -31,7 +31,7 @@ pub const ACCOUNT: &str = "myshop";
 /// The `importOrder` message of `events/order-import.order.json` (with its invoice).
 pub fn order_message() -> Value {
     let event: Value =
-        serde_json::from_str(include_str!("../../../events/order-import.order.json")).unwrap();
+        serde_json::from_str(include_str!("../../../../events/order-import.order.json")).unwrap();
     serde_json::from_str(event["Records"][0]["body"].as_str().unwrap()).unwrap()
 }
 
@@ -44,7 +44,7 @@ pub fn order_message_for(mkp: &str) -> Value {
 
 pub fn invoice_message_for(mkp: &str) -> Value {
     let event: Value =
-        serde_json::from_str(include_str!("../../../events/order-import.invoice.json")).unwrap();
+        serde_json::from_str(include_str!("../../../../events/order-import.invoice.json")).unwrap();
     let mut m: Value = serde_json::from_str(event["Records"][0]["body"].as_str().unwrap()).unwrap();
     m["marketplaceOrderId"] = Value::String(mkp.into());
     m
@@ -52,7 +52,7 @@ pub fn invoice_message_for(mkp: &str) -> Value {
 
 pub fn tracking_message_for(mkp: &str, invoice_number: &str) -> Value {
     let event: Value =
-        serde_json::from_str(include_str!("../../../events/order-import.tracking.json")).unwrap();
+        serde_json::from_str(include_str!("../../../../events/order-import.tracking.json")).unwrap();
     let mut m: Value = serde_json::from_str(event["Records"][0]["body"].as_str().unwrap()).unwrap();
     m["marketplaceOrderId"] = Value::String(mkp.into());
     m["invoiceNumber"] = Value::String(invoice_number.into());

@@ -4,9 +4,8 @@
 //! end every invoice, tracking update, carrier event and cancellation is at the stand-in exactly
 //! once, and nothing is left in the queues but what the rules rejected (in the DLQ).
 
-mod dispatch_support;
 
-use dispatch_support::*;
+use crate::dispatch_support::*;
 use domain::erp::OrderRef;
 use domain::invoicing::InvoiceType::{Input, Output};
 use domain::order::OrderStatus;

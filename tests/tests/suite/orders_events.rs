@@ -18,15 +18,15 @@ use std::sync::Arc;
 const SAMPLES: [(OrderEventKind, &str); 3] = [
     (
         OrderEventKind::Authorized,
-        include_str!("../../events/erp-order-event.authorized.json"),
+        include_str!("../../../events/erp-order-event.authorized.json"),
     ),
     (
         OrderEventKind::Canceled,
-        include_str!("../../events/erp-order-event.canceled.json"),
+        include_str!("../../../events/erp-order-event.canceled.json"),
     ),
     (
         OrderEventKind::Expired,
-        include_str!("../../events/erp-order-event.expired.json"),
+        include_str!("../../../events/erp-order-event.expired.json"),
     ),
 ];
 
@@ -80,7 +80,7 @@ fn placement(mkp: &str, ttl: VtexDuration) -> PlacementRequest {
 #[tokio::test]
 async fn published_events_have_the_samples_fields() {
     let file: CatalogFile =
-        serde_json::from_str(include_str!("../../shared/sample/catalog.json")).unwrap();
+        serde_json::from_str(include_str!("../../../shared/sample/catalog.json")).unwrap();
     let store = MemoryStore::with_catalog(&file);
     let clock = Arc::new(ManualClock::new(
         Utc.with_ymd_and_hms(2026, 11, 30, 12, 0, 0).unwrap(),

@@ -2,11 +2,10 @@
 //! step resumes where it stopped, the order is never placed twice, and refusals end in the log
 //! and the DLQ with VTEX's reason.
 
-mod import_support;
 
 use domain::import::{ImportCreate, ImportRecord, ImportSave, ImportStatus, ImportStore};
 use domain::order::Outcome;
-use import_support::{ACCOUNT, AFFILIATE, Options, bench, order_message_for};
+use crate::import_support::{ACCOUNT, AFFILIATE, Options, bench, order_message_for};
 use vtex::fulfillment::ImportCall;
 use vtex_standin::FaultPlan;
 

@@ -1,9 +1,8 @@
 //! Catalog sync flows against moto (DynamoDB catalog table + SQS FIFO queue with DLQ) and the VTEX
 //! stand-in (`tests/run.sh`): the ERP's catalog messages reach the store, the simulation and VTEX.
 
-mod catalog_sync_support;
 
-use catalog_sync_support::*;
+use crate::catalog_sync_support::*;
 use chrono::{TimeZone, Utc};
 use connector_tools::bulk::{self, BulkOptions, BulkTargets, Stage};
 use domain::catalog_notify::{SyncStateStore, contract};

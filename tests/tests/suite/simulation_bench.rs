@@ -2,7 +2,7 @@
 //! embedded (SQLite) stores. Optional and not a gate: run it with
 //!
 //! ```sh
-//! cargo test --release -p connector-tests --test simulation_bench -- --ignored --nocapture
+//! cargo test --release -p connector-tests --test suite simulation_bench -- --ignored --nocapture
 //! ```
 //!
 //! It prints p50 / p99 / max of `handle` (parse → one batched SKU read → simulate → serialize). The
@@ -28,7 +28,7 @@ const RUNS: usize = 300;
 /// The sample catalog grown to at least `ITEMS` SKUs by copying SKUs under new ids.
 fn big_catalog() -> CatalogFile {
     let mut file: CatalogFile =
-        serde_json::from_str(include_str!("../../shared/sample/catalog.json")).unwrap();
+        serde_json::from_str(include_str!("../../../shared/sample/catalog.json")).unwrap();
     let originals: Vec<Sku> = file.skus.clone();
     let mut n = 0;
     while file.skus.len() < ITEMS {

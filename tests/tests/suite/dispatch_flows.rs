@@ -1,9 +1,8 @@
 //! Dispatcher flows against moto (DynamoDB tables + SQS FIFO queue with DLQ) and the VTEX
 //! stand-in (`tests/run.sh`): an order placed and authorized, then the ERP's messages.
 
-mod dispatch_support;
 
-use dispatch_support::*;
+use crate::dispatch_support::*;
 use domain::erp::OrderRef;
 use domain::invoice_store::contract;
 use domain::invoicing::InvoiceType::{Input, Output};

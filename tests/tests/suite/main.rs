@@ -1,0 +1,30 @@
+//! The cross-crate suite in one test binary: linking the AWS SDK and every function once instead of
+//! once per file (each file used to be its own binary). Select a part with a filter, e.g.
+//! `tests/run.sh -p connector-tests --test suite dispatch_`.
+//!
+//! `logs_no_pii` keeps a binary of its own: it installs a process-wide tracing subscriber, which
+//! would capture every other test's logs here. The real-bootstrap tests are in `bootstraps`.
+
+mod catalog_sync_support;
+mod dispatch_support;
+mod import_support;
+
+mod catalog_sync_flows;
+mod contract_dynamo;
+mod contract_embedded;
+mod contract_memory;
+mod contract_sqs;
+mod dispatch_faults;
+mod dispatch_flows;
+mod dispatch_local;
+mod events_are_tested;
+mod import_faults;
+mod import_flow;
+mod import_handling;
+mod import_local;
+mod import_mse;
+mod orders_events;
+mod orders_flow;
+mod orders_schema;
+mod simulation_bench;
+mod simulation_schema;
