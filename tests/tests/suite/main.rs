@@ -26,5 +26,6 @@ mod import_mse;
 mod orders_events;
 mod orders_flow;
 mod orders_schema;
+mod outbound_hygiene;
 mod simulation_bench;
 mod simulation_schema;

@@ -3,9 +3,7 @@
 //! of the cap, of redirects, of the answer size limit and of ids that would leave their path
 //! segment are `vtex::client`'s tests.)
 
-mod catalog_sync_support;
-
-use catalog_sync_support::{bench, sample_body};
+use crate::catalog_sync_support::{bench, sample_body};
 use vtex_standin::FaultPlan;
 
 #[tokio::test]
