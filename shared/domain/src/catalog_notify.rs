@@ -1,6 +1,6 @@
-//! Coalescing of VTEX catalog notifications (CONTRACT.md §6.1–§6.3): a burst of changes to one SKU
-//! produces a handful of notifications, not one per change, while the catalog store is always
-//! written at once.
+//! Coalescing of VTEX catalog notifications (shared/docs/protocol.md §Catalog notifications): a
+//! burst of changes to one SKU produces a handful of notifications, not one per change, while the
+//! catalog store is always written at once.
 //!
 //! Per SKU and notification kind (price, inventory, catalog) the store keeps a [`KindState`]:
 //! - `changes` counts the writes that call for a notification, `notified` is the `changes` value
@@ -27,18 +27,17 @@ use crate::ports::StoreError;
 use async_trait::async_trait;
 use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
-use std::collections::HashMap;
-use std::sync::Mutex;
 
 /// Which VTEX notification.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum NotifyKind {
-    /// Notificator `…/changenotification/{sku}/price` (§6.2).
+    /// Notificator `…/changenotification/{sku}/price` (§Notificator).
     Price,
-    /// Notificator `…/changenotification/{sku}/inventory` (§6.2).
+    /// Notificator `…/changenotification/{sku}/inventory` (§Notificator).
     Inventory,
-    /// Catalog change notification, and a suggestion when the marketplace answers 404 (§6.1, §6.3).
+    /// Catalog change notification, and a suggestion when the marketplace answers 404
+    /// (§Change notification, §SKU suggestion).
     Catalog,
 }
 
@@ -366,153 +365,13 @@ pub trait FollowUpQueue: Send + Sync {
         delay: std::time::Duration,
     ) -> Result<(), StoreError>;
 }
+#[cfg(any(test, feature = "test-support"))]
+mod memory;
+#[cfg(any(test, feature = "test-support"))]
+pub use memory::*;
 
-// ---------------------------------------------------------------------------------------------
-// In-memory adapters (tests)
-
-/// In-memory [`SyncStateStore`]. `Clone` shares the state.
-#[derive(Debug, Clone, Default)]
-pub struct MemorySyncStates {
-    inner: std::sync::Arc<Mutex<HashMap<SkuId, Versioned>>>,
-}
-
-impl MemorySyncStates {
-    pub fn new() -> Self {
-        Self::default()
-    }
-}
-
-fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|e| e.into_inner())
-}
-
-#[async_trait]
-impl SyncStateStore for MemorySyncStates {
-    async fn get_sync_state(&self, sku_id: &str) -> Result<Versioned, StoreError> {
-        Ok(lock(&self.inner).get(sku_id).cloned().unwrap_or_default())
-    }
-
-    async fn put_sync_state(
-        &self,
-        sku_id: &str,
-        state: &SyncState,
-        expected: u64,
-    ) -> Result<bool, StoreError> {
-        let mut m = lock(&self.inner);
-        let current = m.get(sku_id).map_or(0, |v| v.version);
-        if current != expected {
-            return Ok(false);
-        }
-        m.insert(
-            sku_id.to_string(),
-            Versioned {
-                state: state.clone(),
-                version: expected + 1,
-            },
-        );
-        Ok(true)
-    }
-}
-
-/// In-memory [`FollowUpQueue`] that records what was scheduled. `Clone` shares the record.
-#[derive(Debug, Clone, Default)]
-pub struct MemoryFollowUps {
-    inner: std::sync::Arc<Mutex<Vec<NotifyDue>>>,
-}
-
-impl MemoryFollowUps {
-    pub fn new() -> Self {
-        Self::default()
-    }
-
-    /// Every follow-up scheduled so far, oldest first.
-    pub fn scheduled(&self) -> Vec<NotifyDue> {
-        lock(&self.inner).clone()
-    }
-
-    /// Removes and returns what was scheduled.
-    pub fn take(&self) -> Vec<NotifyDue> {
-        std::mem::take(&mut *lock(&self.inner))
-    }
-}
-
-#[async_trait]
-impl FollowUpQueue for MemoryFollowUps {
-    async fn schedule(
-        &self,
-        followup: &NotifyDue,
-        _delay: std::time::Duration,
-    ) -> Result<(), StoreError> {
-        lock(&self.inner).push(followup.clone());
-        Ok(())
-    }
-}
-
-/// The contract every [`SyncStateStore`] adapter passes.
-pub mod contract {
-    use super::*;
-
-    /// Runs every check against `store`. SKU ids are suffixed with `tag` so a shared table works.
-    pub async fn run(store: &dyn SyncStateStore, tag: &str) -> Result<(), String> {
-        let sku = format!("sku-{tag}");
-        let e = |e: StoreError| e.to_string();
-        let fresh = store.get_sync_state(&sku).await.map_err(e)?;
-        if fresh != Versioned::default() {
-            return Err(format!("unknown SKU should read as default, got {fresh:?}"));
-        }
-        let mut s = SyncState::default();
-        s.inventory.changes = 3;
-        s.price.last_sent_at = Some(
-            DateTime::parse_from_rfc3339("2030-01-02T03:04:05.678Z")
-                .map_err(|e| e.to_string())?
-                .with_timezone(&Utc),
-        );
-        s.catalog.followup_due = s.price.last_sent_at;
-        if store.put_sync_state(&sku, &s, 1).await.map_err(e)? {
-            return Err("a write expecting version 1 created a missing state".into());
-        }
-        if !store.put_sync_state(&sku, &s, 0).await.map_err(e)? {
-            return Err("the first write (expecting 0) was refused".into());
-        }
-        if store.put_sync_state(&sku, &s, 0).await.map_err(e)? {
-            return Err("a second create (expecting 0) was accepted".into());
-        }
-        let read = store.get_sync_state(&sku).await.map_err(e)?;
-        if read.version != 1 || read.state != s {
-            return Err(format!("read back {read:?}, wrote {s:?} as version 1"));
-        }
-        let mut s2 = s.clone();
-        s2.inventory.notified = 3;
-        if !store.put_sync_state(&sku, &s2, 1).await.map_err(e)? {
-            return Err("write expecting the current version was refused".into());
-        }
-        if store.put_sync_state(&sku, &s, 1).await.map_err(e)? {
-            return Err("write expecting a stale version was accepted".into());
-        }
-        let read = store.get_sync_state(&sku).await.map_err(e)?;
-        if read.version != 2 || read.state != s2 {
-            return Err(format!("after the conflict read {read:?}"));
-        }
-        // Concurrent updates lose nothing.
-        let other = format!("sku-{tag}-concurrent");
-        let bumps = (0..5).map(|_| {
-            update(store, &other, |s| {
-                s.price.changes += 1;
-            })
-        });
-        for r in futures::future::join_all(bumps).await {
-            r.map_err(e)?;
-        }
-        let read = store.get_sync_state(&other).await.map_err(e)?;
-        if read.state.price.changes != 5 {
-            return Err(format!(
-                "5 concurrent bumps gave {}",
-                read.state.price.changes
-            ));
-        }
-        Ok(())
-    }
-}
+#[cfg(any(test, feature = "test-support"))]
+pub mod contract;
 
 #[cfg(test)]
 mod tests {

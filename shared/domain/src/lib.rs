@@ -16,6 +16,7 @@ pub mod import;
 pub mod invoice_store;
 pub mod invoicing;
 pub mod lifecycle;
+#[cfg(any(test, feature = "test-support"))]
 pub mod memory;
 pub mod money;
 pub mod order;

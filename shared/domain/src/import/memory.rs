@@ -1,6 +1,7 @@
-//! In-memory adapters of the import ports (tests and fakes).
+//! In-memory adapters of the import ports (tests and fakes; feature `test-support`).
 
 use super::*;
+use std::sync::{Arc, Mutex, MutexGuard};
 
 pub(super) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|e| e.into_inner())

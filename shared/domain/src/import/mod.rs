@@ -1,5 +1,6 @@
-//! Importing external orders into our own VTEX account (CONTRACT.md §7), and the invoice
-//! notifications VTEX's OMS then sends to our marketplace-services endpoint (§5.5).
+//! Importing external orders into our own VTEX account (shared/docs/protocol.md §Import), and the
+//! invoice notifications VTEX's OMS then sends to our marketplace-services endpoint
+//! (§Marketplace services endpoint).
 //!
 //! A seller whose orders come from elsewhere drops an **import message** on the import queue; the
 //! `order-import` worker drives the order through VTEX's fulfillment workflow, one resumable step
@@ -12,11 +13,12 @@
 //!                                           handling ◀─204─ startingHandling ◀─┘
 //!                                              (409 OMS003: not ready → back to authorized, retry later)
 //! ```
-//! Invoices may go any time after placement (§10 C24), tracking after its invoice. Every step is
-//! written to the [`ImportStore`] *before* its call (the `…ing` states: "a call may have landed")
-//! and *after* it, so a crash or a VTEX 5xx anywhere resumes at that step and never places the
-//! order twice. The `orderId` VTEX returns is persisted, never computed; `{affiliateId}-{marketplaceOrderId}`
-//! is only the id looked up when a placement's answer was lost.
+//! Invoices may go any time after placement (§Decisions C24), tracking after its invoice. Every
+//! step is written to the [`ImportStore`] *before* its call (the `…ing` states: "a call may have
+//! landed") and *after* it, so a crash or a VTEX 5xx anywhere resumes at that step and never places
+//! the order twice. The `orderId` VTEX returns is persisted, never computed;
+//! `{affiliateId}-{marketplaceOrderId}` is only the id looked up when a placement's answer was
+//! lost.
 //!
 //! # Messages (JSON, `type` + `version` 1; unknown fields ignored; money in integer cents)
 //! ```json
@@ -45,7 +47,6 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 use std::collections::{BTreeMap, HashMap};
 use std::fmt;
-use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 /// The schema version this build reads and writes.
@@ -84,9 +85,12 @@ mod mse;
 pub use mse::*;
 mod ports;
 pub use ports::*;
+#[cfg(any(test, feature = "test-support"))]
 mod memory;
+#[cfg(any(test, feature = "test-support"))]
 pub use memory::*;
 
+#[cfg(any(test, feature = "test-support"))]
 pub mod contract;
 pub mod importer;
 #[cfg(test)]
