@@ -57,8 +57,8 @@ struct World {
     standin: ServerHandle,
 }
 
-/// The CONTRACT.md §12 story: our order 123543123 = marketplace order 959311095 on `luxstore`,
-/// SKU 2002495 at 9990 + 1090 freight = 11080, authorized by /fulfill.
+/// The shared/docs/protocol.md §Example story story: our order 123543123 = marketplace order
+/// 959311095 on `luxstore`, SKU 2002495 at 9990 + 1090 freight = 11080, authorized by /fulfill.
 async fn world() -> World {
     let (addr, standin) = vtex_standin::serve("127.0.0.1:0".parse().unwrap())
         .await

@@ -1,10 +1,11 @@
 //! Authorize fulfillment, marketplace cancellation and the operator view of an order:
-//! - `POST …/pvt/orders/{sellerOrderId}/fulfill` (CONTRACT.md §5.3): reservation → authorized
-//!   order, `{date, marketplaceOrderId, orderId, receipt}`, the same receipt on every repeat;
-//! - `POST …/pvt/orders/{orderId}/cancel` (§5.4): confirm with the same body shape while nothing
+//! - `POST …/pvt/orders/{sellerOrderId}/fulfill` (shared/docs/protocol.md §Fulfill): reservation →
+//!   authorized order, `{date, marketplaceOrderId, orderId, receipt}`, the same receipt on every
+//!   repeat;
+//! - `POST …/pvt/orders/{orderId}/cancel` (§Cancel): confirm with the same body shape while nothing
 //!   is invoiced, answer an empty `200` when the request is being evaluated or is refused
 //!   (invoiced / shipped: the invoice is the refusal); the path id is our id first, then the body's
-//!   (or the path's) marketplace order id (§10 C25);
+//!   (or the path's) marketplace order id (§Decisions C25);
 //! - `GET …/admin/orders/{orderId}`: status, ids, lines, totals, timestamps and the order log,
 //!   never customer data.
 //!

@@ -1,6 +1,7 @@
-//! The marketplace-services endpoint (mse) of imported orders (CONTRACT.md §5.5): when the import
-//! worker places an order in the seller's VTEX account it names this endpoint, and VTEX's OMS
-//! then notifies each invoice (and its tracking) at `POST {mse}/pub/orders/{orderId}/invoice`.
+//! The marketplace-services endpoint (mse) of imported orders (shared/docs/protocol.md
+//! §Marketplace services endpoint): when the import worker places an order in the seller's VTEX
+//! account it names this endpoint, and VTEX's OMS then notifies each invoice (and its tracking) at
+//! `POST {mse}/pub/orders/{orderId}/invoice`.
 //!
 //! Per notification: authenticate ([`InboundAuth`], the secret path segment of the mse) → read any
 //! invoice-shaped body ([`domain::import::parse_mse_invoice`]) → create-once on `(orderId,

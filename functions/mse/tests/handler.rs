@@ -48,7 +48,7 @@ struct World {
     imports: MemoryImports,
 }
 
-/// GIVEN the §12 import placed in VTEX as `EXT-2630580124`.
+/// GIVEN the §Example story import placed in VTEX as `EXT-2630580124`.
 async fn world() -> World {
     let imports = MemoryImports::new();
     let mut rec = sample("x");

@@ -1,4 +1,4 @@
-//! Order placement: `POST …/pvt/orders` (CONTRACT.md §5.2).
+//! Order placement: `POST …/pvt/orders` (shared/docs/protocol.md §Placement).
 //!
 //! Parse the body (an array of orders, or one order object: the answer has the same shape) →
 //! one [`PlacementRequest`] per order → [`Lifecycle::place`] (reservation and stock in one atomic

@@ -1,11 +1,12 @@
 //! Reservation sweeper: on a schedule (an EventBridge rule), releases every reservation whose
-//! `lockTTL` passed without `/fulfill` or `/cancel` (CONTRACT.md §5.2): status `EXPIRED`, stock
-//! released in the same store write, an `order.expired` event for the ERP, a log entry.
+//! `lockTTL` passed without `/fulfill` or `/cancel` (shared/docs/protocol.md §Placement): status
+//! `EXPIRED`, stock released in the same store write, an `order.expired` event for the ERP, a log
+//! entry.
 //!
-//! DynamoDB TTL is not the mechanism (it is lazy, DESIGN.md §4): the store answers "which
-//! reservations are due at `now`" and each is moved with its optimistic version check, so a fulfill
-//! or cancel racing the sweep wins or loses cleanly. Nothing here is Lambda-specific: the local
-//! runner calls [`handle`] on its own timer.
+//! DynamoDB TTL is not the mechanism (it is lazy, shared/docs/protocol.md §Placement): the store
+//! answers "which reservations are due at `now`" and each is moved with its optimistic version
+//! check, so a fulfill or cancel racing the sweep wins or loses cleanly. Nothing here is
+//! Lambda-specific: the local runner calls [`handle`] on its own timer.
 
 use aws_lambda_events::eventbridge::EventBridgeEvent;
 use domain::lifecycle::{

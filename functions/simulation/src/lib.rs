@@ -1,12 +1,14 @@
-//! Fulfillment simulation: `POST` and `GET …/pvt/orderForms/simulation` (CONTRACT.md §5.1).
+//! Fulfillment simulation: `POST` and `GET …/pvt/orderForms/simulation` (shared/docs/protocol.md
+//! §Simulation).
 //!
 //! Parse (body, or the URL-encoded `purchaseContext` of a GET) → read the cart's SKUs with one
 //! batched [`CatalogReader::get_skus`] call and the shipping rules from an in-memory cache, both
 //! within a time budget → [`domain::simulation::simulate`] → the ESF response.
 //!
 //! VTEX gives a seller 2.5 s. If the store fails or is slower than the budget, the answer is still a
-//! `200` with every item unavailable (§5.1.5), marked uncacheable and logged; bad input is a 4xx with
-//! VTEX's error envelope. Nothing here is Lambda-specific: the local runner calls [`handle`] too.
+//! `200` with every item unavailable (§Simulation), marked uncacheable and logged; bad input is a
+//! 4xx with VTEX's error envelope. Nothing here is Lambda-specific: the local runner calls
+//! [`handle`] too.
 //!
 //! Every line is logged in the request's correlation span ([`lambda_kit::correlation`]); every
 //! call emits `SimulationLatency` (and, when quoted, `SimulationItems`,
@@ -53,7 +55,7 @@ pub struct Config {
     /// `merchantName` to send; unset (null) when the marketplace processes payments
     /// (`SIMULATION_MERCHANT_NAME`).
     pub merchant_name: Option<String>,
-    /// Inbound credentials (CONTRACT.md §4); open when none is configured.
+    /// Inbound credentials (shared/docs/protocol.md §Authentication); open when none is configured.
     pub auth: InboundAuth,
 }
 
@@ -339,7 +341,8 @@ async fn respond(deps: &Deps, req: &Request) -> Result<(Response<Body>, Quote), 
         return Err(ApiError::MethodNotAllowed);
     }
     // Checked here, not before the handler, so a refusal is logged with its correlation ids; it
-    // reads nothing, so it still answers at once (§4: simulation refusals must be fast too).
+    // reads nothing, so it still answers at once (§Authentication: simulation refusals must be fast
+    // too).
     deps.config.auth.check(req)?;
     let limit = deps.config.max_body_bytes;
     let dto: SimulationRequestDto = if method == Method::GET {
@@ -364,7 +367,7 @@ async fn respond(deps: &Deps, req: &Request) -> Result<(Response<Body>, Quote), 
     let (request, body_scope) = dto
         .into_domain(deps.config.max_items)
         .map_err(|e| ApiError::bad_request("SIM001", e.0))?;
-    // Query first, then body, then configuration (§10 C6).
+    // Query first, then body, then configuration (§Decisions C6).
     let pick = |name: &str, body: Option<String>, default: &Option<String>| {
         query_param(req, name)
             .filter(|v| !v.trim().is_empty())

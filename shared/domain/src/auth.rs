@@ -1,6 +1,6 @@
-//! Inbound authentication settings (CONTRACT.md §4): which methods are configured and what a
-//! presented credential is compared with. The HTTP side (reading the request) is
-//! `lambda_kit::auth`; loading them at start is `aws_adapters::secrets::inbound_auth`.
+//! Inbound authentication settings (shared/docs/protocol.md §Authentication): which methods are
+//! configured and what a presented credential is compared with. The HTTP side (reading the request)
+//! is `lambda_kit::auth`; loading them at start is `aws_adapters::secrets::inbound_auth`.
 //!
 //! Comparisons are constant time. Nothing here prints a configured secret.
 

@@ -34,7 +34,8 @@ pub struct Sku {
     pub unit_multiplier: i64,
     #[serde(default)]
     pub offerings: Vec<Offering>,
-    /// Product data used for SKU suggestions (§6.3). Optional for simulation-only catalogs.
+    /// Product data used for SKU suggestions (§SKU suggestion). Optional for simulation-only
+    /// catalogs.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub product: Option<ProductInfo>,
 }
@@ -79,7 +80,7 @@ impl StockLevel {
     }
 }
 
-/// Package dimensions: centimetres and grams, as the suggestion API wants them (§6.3).
+/// Package dimensions: centimetres and grams, as the suggestion API wants them (§SKU suggestion).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Dimensions {

@@ -1,5 +1,6 @@
 //! The catalog synchronizer: the ERP's catalog messages (SKU upserts, price and stock changes)
-//! to the catalog store the simulation reads, and to VTEX (CONTRACT.md §6.1–§6.3).
+//! to the catalog store the simulation reads, and to VTEX (shared/docs/protocol.md
+//! §Catalog notifications).
 //!
 //! A batch is handled in three passes:
 //! 1. each message in order: parse and validate it completely ([`crate::catalog_messages`]),
@@ -77,7 +78,7 @@ impl Notifier {
         }
     }
 
-    /// The marketplace does not know the SKU: PUT the suggestion (§6.3, rule 20).
+    /// The marketplace does not know the SKU: PUT the suggestion (§SKU suggestion).
     async fn suggest(&self, sku_id: &str) -> Sent {
         let sku = match self.catalog.get_sku(sku_id).await {
             Ok(Some(sku)) => sku,

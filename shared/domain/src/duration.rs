@@ -1,4 +1,5 @@
-//! VTEX durations: `"5bd"`, `"1d"`, `"4h"`, `"30m"` (CONTRACT.md §3). Never numbers on the wire.
+//! VTEX durations: `"5bd"`, `"1d"`, `"4h"`, `"30m"` (shared/docs/protocol.md §Conventions). Never
+//! numbers on the wire.
 
 use chrono::{DateTime, Datelike, Duration, Utc, Weekday};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};

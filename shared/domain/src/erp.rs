@@ -1,6 +1,7 @@
 //! Messages the seller's ERP drops on the dispatch queue (SQS FIFO, one message group per order):
 //! invoices, tracking, carrier status and seller cancellations. Versioned JSON with a `type`
-//! discriminator; each payload has exactly the shape of the OMS body it becomes (CONTRACT.md §6.4–§6.7).
+//! discriminator; each payload has exactly the shape of the OMS body it becomes
+//! (shared/docs/protocol.md §Invoices and tracking).
 //!
 //! ```json
 //! { "type": "invoice",        "version": 1, "orderId": "…" | "marketplaceOrderId": "…", "an": "…",
@@ -59,21 +60,21 @@ impl OrderRef {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "camelCase")]
 pub enum ErpCommand {
-    /// POST the invoice (§6.4).
+    /// POST the invoice (§Invoices).
     Invoice { invoice: Invoice },
-    /// PATCH tracking onto an invoice (§6.5).
+    /// PATCH tracking onto an invoice (§Tracking).
     #[serde(rename_all = "camelCase")]
     Tracking {
         invoice_number: String,
         tracking: TrackingInfo,
     },
-    /// PUT carrier events (§6.6).
+    /// PUT carrier events (§Carrier events).
     #[serde(rename_all = "camelCase")]
     TrackingStatus {
         invoice_number: String,
         tracking_status: TrackingStatus,
     },
-    /// Cancel an order that is not invoiced (or fully returned) (§6.7).
+    /// Cancel an order that is not invoiced (or fully returned) (§Seller cancel).
     Cancel { cancel: CancelRequest },
 }
 

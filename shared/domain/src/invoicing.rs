@@ -1,5 +1,6 @@
 //! Invoices, tracking and seller cancellation: the rules checked before anything reaches VTEX's OMS
-//! (CONTRACT.md §6.4–§6.7, §8), the invoice state of an order, and what (if anything) to send.
+//! (shared/docs/protocol.md §Invoices and tracking, §Order life cycle), the invoice state of an
+//! order, and what (if anything) to send.
 //!
 //! Everything here is pure. The dispatcher loads the order and its [`InvoiceRecord`]s, asks one of
 //! the `decide_*` functions, and carries out the [`Decision`]: record *Pending*, call VTEX, record
@@ -17,7 +18,7 @@ use std::collections::HashMap;
 /// Longest invoice number we accept. OMS documents no limit; fiscal numbers are far shorter.
 pub const MAX_INVOICE_NUMBER_LEN: usize = 64;
 
-/// `Output` = sale, `Input` = return (CONTRACT.md §6.4).
+/// `Output` = sale, `Input` = return (shared/docs/protocol.md §Invoices).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum InvoiceType {
     Output,
@@ -42,7 +43,7 @@ pub struct Invoice {
     pub invoice_number: String,
     /// This invoice's total, freight share included, in cents.
     pub invoice_value: Cents,
-    /// Date **and** time (CONTRACT.md §6.4); sent as given.
+    /// Date **and** time (shared/docs/protocol.md §Invoices); sent as given.
     pub issuance_date: String,
     pub items: Vec<InvoiceItem>,
     #[serde(default)]
@@ -91,7 +92,7 @@ pub struct InvoiceItem {
     pub description: Option<String>,
 }
 
-/// Tracking of one invoice (the OMS PATCH body, §6.5).
+/// Tracking of one invoice (the OMS PATCH body, §Tracking).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct TrackingInfo {
@@ -104,7 +105,7 @@ pub struct TrackingInfo {
     pub dispatched_date: Option<String>,
 }
 
-/// One carrier event (§6.6). All four fields are strings on the wire.
+/// One carrier event (§Carrier events). All four fields are strings on the wire.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct TrackingEvent {
@@ -114,7 +115,7 @@ pub struct TrackingEvent {
     pub date: String,
 }
 
-/// A carrier status update (the OMS PUT body, §6.6).
+/// A carrier status update (the OMS PUT body, §Carrier events).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct TrackingStatus {
@@ -217,7 +218,8 @@ impl InvoiceRecord {
         self.updated_at = now;
     }
 
-    /// Whether a tracking number is registered at VTEX (required before PUT tracking, §6.6).
+    /// Whether a tracking number is registered at VTEX (required before PUT tracking,
+    /// §Carrier events).
     pub fn has_tracking(&self) -> bool {
         self.tracking
             .as_ref()
@@ -512,7 +514,8 @@ impl InvoiceTotals {
     }
 }
 
-/// Decides what to do with an invoice from the ERP (CONTRACT.md §6.4, §8).
+/// Decides what to do with an invoice from the ERP (shared/docs/protocol.md §Invoices,
+/// §Order life cycle).
 pub fn decide_invoice(
     order: &Order,
     records: &[InvoiceRecord],
@@ -693,7 +696,7 @@ fn check_invoice_content(
     Ok(())
 }
 
-/// Decides whether to PATCH tracking onto an invoice (§6.5). `Send` carries the PATCH body.
+/// Decides whether to PATCH tracking onto an invoice (§Tracking). `Send` carries the PATCH body.
 pub fn decide_tracking(
     order: &Order,
     records: &[InvoiceRecord],
@@ -760,8 +763,8 @@ fn known_invoice<'a, T>(
     }
 }
 
-/// Decides what carrier status to PUT (§6.6): only the events not sent before (decision on O4),
-/// nothing after delivery. `Send` carries the PUT body.
+/// Decides what carrier status to PUT (§Carrier events): only the events not sent before (decision
+/// on O4), nothing after delivery. `Send` carries the PUT body.
 pub fn decide_status(
     order: &Order,
     records: &[InvoiceRecord],
@@ -863,7 +866,8 @@ fn check_status(status: &TrackingStatus) -> Result<(), RuleBreak> {
     Ok(())
 }
 
-/// Decides on a seller cancellation (§6.7): allowed before any invoice, or after a full return.
+/// Decides on a seller cancellation (§Seller cancel): allowed before any invoice, or after a full
+/// return.
 pub fn decide_cancel(order: &Order, records: &[InvoiceRecord], reason: &str) -> Decision<()> {
     match order.status {
         OrderStatus::Canceled => {
@@ -899,8 +903,8 @@ pub fn decide_cancel(order: &Order, records: &[InvoiceRecord], reason: &str) -> 
     }
 }
 
-/// The status an order's acknowledged invoices put it in (CONTRACT.md §8). Orders that are not
-/// (or no longer) authorized keep their status.
+/// The status an order's acknowledged invoices put it in (shared/docs/protocol.md
+/// §Order life cycle). Orders that are not (or no longer) authorized keep their status.
 pub fn derive_status(order: &Order, records: &[InvoiceRecord]) -> OrderStatus {
     if matches!(
         order.status,

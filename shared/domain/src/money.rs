@@ -1,4 +1,5 @@
-//! Money as integer minor units (cents). VTEX never uses decimals on the wire (CONTRACT.md §3).
+//! Money as integer minor units (cents). VTEX never uses decimals on the wire
+//! (shared/docs/protocol.md §Conventions).
 
 use serde::{Deserialize, Deserializer, Serialize};
 use std::fmt;
@@ -6,7 +7,7 @@ use std::iter::Sum;
 use std::ops::{Add, AddAssign, Mul, Sub};
 
 /// An amount in cents: `9990` is 99.90. Serialized as a JSON integer; parsed from an integer or a
-/// digit string, because OMS types `invoiceValue` as a string (§10 C13).
+/// digit string, because OMS types `invoiceValue` as a string (§Decisions C13).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 #[serde(transparent)]
 pub struct Cents(pub i64);

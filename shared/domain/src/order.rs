@@ -1,6 +1,7 @@
 //! Orders as the seller holds them: a reservation created at placement that becomes a firm order at
-//! `/fulfill` (CONTRACT.md §8, DESIGN.md §3). Customer data lives here for invoicing and shipping but
-//! never reaches a log line: `Address` and `Customer` have redacting `Debug` impls.
+//! `/fulfill` (shared/docs/protocol.md §Order life cycle). Customer data lives here for invoicing
+//! and shipping but never reaches a log line: `Address` and `Customer` have redacting `Debug`
+//! impls.
 
 use crate::catalog::{LocationId, SkuId};
 use crate::duration::VtexDuration;
@@ -92,7 +93,8 @@ pub struct Order {
 }
 
 impl Order {
-    /// Items plus freight, as placed: what Output invoices must add up to (CONTRACT.md §6.4).
+    /// Items plus freight, as placed: what Output invoices must add up to (shared/docs/protocol.md
+    /// §Invoices).
     pub fn total(&self) -> Cents {
         self.lines
             .iter()

@@ -164,7 +164,8 @@ pub trait OwnAccount: MarketplaceOms {
 pub enum CatalogOutcome {
     /// 2xx: notificator 202, change notification 200/202/204 (the SKU exists), suggestion 200.
     Accepted { status: u16 },
-    /// 404: for the change notification, the marketplace does not know the SKU (§6.1).
+    /// 404: for the change notification, the marketplace does not know the SKU
+    /// (§Change notification).
     NotFound { body: String },
     /// 429, 5xx, 408, timeout or connection failure: try again after `retry_after` if given.
     Retryable {

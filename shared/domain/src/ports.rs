@@ -134,7 +134,8 @@ pub trait OrderStore: Send + Sync {
     async fn read_log(&self, order_id: &str) -> Result<Vec<LogEntry>, StoreError>;
 }
 
-/// Events the seller's ERP reads from its queue (CONTRACT.md §8; README "Order events").
+/// Events the seller's ERP reads from its queue (shared/docs/protocol.md §Order life cycle;
+/// shared/docs/messages.md, "Order events").
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct OrderEvent {

@@ -1,6 +1,6 @@
-//! The fulfillment simulation engine (CONTRACT.md §5.1): given the cart VTEX asks about, the SKUs
-//! read from the catalog and the seller's shipping rules, say what we sell, at which price, how many
-//! units, and how each line can reach the shopper.
+//! The fulfillment simulation engine (shared/docs/protocol.md §Simulation): given the cart VTEX
+//! asks about, the SKUs read from the catalog and the seller's shipping rules, say what we sell, at
+//! which price, how many units, and how each line can reach the shopper.
 //!
 //! Pure and synchronous: the handler does the I/O (one batched SKU read, cached rules) and maps the
 //! result to the wire. Decisions taken here where the contract is silent:
@@ -15,7 +15,7 @@
 //!   `delivery` is always listed; `pickup-in-point` only when it has stock, as in the examples.
 //! - **Stock does not depend on the destination.** `quantity = min(requested, stockBalance)` is the
 //!   same at indexation and at checkout, whatever the postal code; an address nothing reaches keeps
-//!   the quantity and gets `slas: []` (§5.1.2).
+//!   the quantity and gets `slas: []` (§Simulation).
 //! - **An SLA is offered only when its one location holds the whole line.** Placement reserves a line
 //!   at the selected SLA's location (`OrderLine::location_id`), so a carrier whose warehouse has 3
 //!   units is not offered for a line of 5 even if another warehouse holds the rest; that line may
@@ -25,7 +25,7 @@
 //!   computed from `now` in the carrier's own time zone (see [`ScheduledDelivery::windows_at`]).
 //! - **Unavailable items** (unknown, inactive, not on this `sc`, no price for this `an`/`sc`, no
 //!   sellable stock) keep their position with `quantity: 0`, `stockBalance: 0`, `slas: []` and a
-//!   zero `delivery` channel; their price is kept when there is one, otherwise `0` (§5.1.4).
+//!   zero `delivery` channel; their price is kept when there is one, otherwise `0` (§Simulation).
 //! - **Destinations outside `shipsTo`** get no SLA, and a checkout without a country gets none either:
 //!   zones are per country and we do not guess it.
 //! - `listPrice` is never below `price` (a catalog with a lower list price is answered with
@@ -55,7 +55,7 @@ pub struct SimulationRequest {
     pub items: Vec<RequestedItem>,
     pub country: Option<String>,
     pub postal_code: Option<String>,
-    /// Opaque (CONTRACT §10 C12): only whether it is empty matters here.
+    /// Opaque (shared/docs/protocol.md §Decisions C12): only whether it is empty matters here.
     pub geo_coordinates: Vec<f64>,
 }
 
@@ -76,8 +76,8 @@ impl Mode {
 }
 
 impl SimulationRequest {
-    /// Checkout when a non-blank postal code or any coordinate is present (§5.1, §10 C8); never
-    /// gated on `shippingData`.
+    /// Checkout when a non-blank postal code or any coordinate is present (§Simulation, §Decisions
+    /// C8); never gated on `shippingData`.
     pub fn mode(&self) -> Mode {
         let has_postal = self
             .postal_code
@@ -192,7 +192,7 @@ pub struct QuotedItem {
 #[derive(Debug, Clone, PartialEq)]
 pub struct SimulationResult {
     pub mode: Mode,
-    /// Echoed at checkout, `None` at indexation (§5.1.1).
+    /// Echoed at checkout, `None` at indexation (§Simulation).
     pub country: Option<String>,
     pub postal_code: Option<String>,
     /// One per requested item, in request order.

@@ -1,4 +1,5 @@
-//! Inbound authentication (CONTRACT.md §4): a request passes if any configured method passes.
+//! Inbound authentication (shared/docs/protocol.md §Authentication): a request passes if any
+//! configured method passes.
 //! 1. a secret path segment in the registered fulfillment endpoint (`…/{secret}/pvt/orders`), or a
 //!    `?secret=` query parameter (the endpoint URL may carry one);
 //! 2. `X-VTEX-API-AppKey` / `X-VTEX-API-AppToken` headers matching configured credentials;

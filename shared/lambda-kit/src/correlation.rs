@@ -1,4 +1,5 @@
-//! Correlation ids on every log line of a request (CONTRACT.md §3, "Headers VTEX sends").
+//! Correlation ids on every log line of a request (shared/docs/protocol.md §Conventions, "Headers
+//! VTEX sends").
 //!
 //! Each HTTP handler runs inside [`request_span`]. [`crate::telemetry::init`] prints the current
 //! span with every JSON line, so each line of a request carries:

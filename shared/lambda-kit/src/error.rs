@@ -1,4 +1,5 @@
-//! Typed API errors and their one mapping to HTTP + VTEX's error envelope (CONTRACT.md §3).
+//! Typed API errors and their one mapping to HTTP + VTEX's error envelope (shared/docs/protocol.md
+//! §Conventions).
 
 use http::StatusCode;
 use lambda_http::{Body, Response};

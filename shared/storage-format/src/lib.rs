@@ -1,7 +1,7 @@
 //! The stored shape of the records both persistent adapters keep as JSON: the `data` attribute of
 //! the DynamoDB items (`aws-adapters`) and the `data` column of the SQLite rows (`embedded-store`).
 //! Both adapters store the same JSON, so the shape is defined once, here, apart from the domain
-//! types (DESIGN.md §6: wire DTO, domain type and storage item are three shapes).
+//! types (wire DTO, domain type and storage item are three shapes).
 //!
 //! # Versioning
 //!

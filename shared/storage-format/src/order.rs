@@ -146,7 +146,7 @@ pub struct AddressV1 {
     pub complement: Option<String>,
     #[serde(default)]
     pub reference: Option<String>,
-    /// Passed through as received (CONTRACT.md §3 geoCoordinates).
+    /// Passed through as received (shared/docs/protocol.md §Conventions geoCoordinates).
     #[serde(default)]
     pub geo_coordinates: Vec<serde_json::Value>,
 }

@@ -1,6 +1,7 @@
-//! The marketplace's catalog side as the connector sees it (CONTRACT.md §6.1–§6.3): the
-//! notificator (price / inventory, `202`), the catalog change notification (`204` for a SKU the
-//! marketplace knows, `404` text/plain otherwise) and the SKU suggestion (`200`).
+//! The marketplace's catalog side as the connector sees it (shared/docs/protocol.md
+//! §Catalog notifications): the notificator (price / inventory, `202`), the catalog change
+//! notification (`204` for a SKU the marketplace knows, `404` text/plain otherwise) and the SKU
+//! suggestion (`200`).
 //!
 //! Checks follow the contract and are the stricter of the plausible choices: bodies of the
 //! notifications must be empty; the catalog path is lowercase `skuseller` (S2's `skuSeller` gets a
@@ -27,7 +28,8 @@ pub struct CatalogState {
     pub known: HashSet<String>,
     /// Our seller id as the marketplace registered it; `None` accepts any.
     pub seller_id: Option<String>,
-    /// The pending suggestion per `(sellerId, sellerSkuId)`: a re-PUT replaces it (§6.3).
+    /// The pending suggestion per `(sellerId, sellerSkuId)`: a re-PUT replaces it
+    /// (§SKU suggestion).
     pub suggestions: BTreeMap<(String, String), Value>,
     /// Accepted notifications, oldest first.
     pub notifications: Vec<Notification>,
@@ -132,7 +134,7 @@ fn text(status: StatusCode, message: String) -> Response {
         .into_response()
 }
 
-/// The answer to a notification with a body: they carry none (§6.1, §6.2).
+/// The answer to a notification with a body: they carry none (§Change notification, §Notificator).
 fn refuse_body(body: &Bytes) -> Option<Response> {
     (!body.iter().all(u8::is_ascii_whitespace)).then(|| {
         oms_error(
@@ -203,7 +205,7 @@ async fn change_notification(
 async fn wrong_case() -> Response {
     text(
         StatusCode::NOT_FOUND,
-        "No route: the path is lowercase `skuseller` (CONTRACT.md §6.1)".into(),
+        "No route: the path is lowercase `skuseller` (shared/docs/protocol.md)".into(),
     )
 }
 
@@ -244,7 +246,8 @@ fn store_suggestion(State(s): State<Shared>, seller: String, sku: String, body: 
     StatusCode::OK.into_response()
 }
 
-/// Every way `v` departs from SUG's `SaveSuggestionRequest` as CONTRACT.md §6.3 reads it.
+/// Every way `v` departs from SUG's `SaveSuggestionRequest` as shared/docs/protocol.md
+/// §SKU suggestion reads it.
 pub fn validate_suggestion(v: &Value, seller_in_path: &str) -> Result<(), Vec<String>> {
     let Value::Object(m) = v else {
         return Err(vec!["body must be a JSON object".into()]);
@@ -417,7 +420,8 @@ mod tests {
         assert_eq!(validate_suggestion(&valid(), "seller1"), Ok(()));
     }
 
-    /// The example beside the repository (CONTRACT.md §12), when it is there.
+    /// The example beside the repository (shared/docs/protocol.md §Example story), when it is
+    /// there.
     #[test]
     fn the_contract_example_is_accepted() {
         let dir = std::env::var("VTEX_EXAMPLES_DIR").unwrap_or_else(|_| {

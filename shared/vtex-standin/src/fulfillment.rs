@@ -1,7 +1,8 @@
-//! The import flow as our own VTEX account plays it (CONTRACT.md §7, §5.5): place a fulfillment
-//! order for an affiliate, authorize its dispatch, start handling once the grace period passed,
-//! and — for invoices on an imported order — notify the order's marketplace-services endpoint the
-//! way OMS does (`POST {mse}/pub/orders/{orderId}/invoice`).
+//! The import flow as our own VTEX account plays it (shared/docs/protocol.md §Import,
+//! §Marketplace services endpoint): place a fulfillment order for an affiliate, authorize its
+//! dispatch, start handling once the grace period passed, and — for invoices on an imported order —
+//! notify the order's marketplace-services endpoint the way OMS does (`POST
+//! {mse}/pub/orders/{orderId}/invoice`).
 //!
 //! Where VTEX's behaviour is unknown the stand-in takes the stricter plausible choice, so a
 //! connector bug shows here: placing the same `(affiliateId, marketplaceOrderId)` twice is refused

@@ -1,7 +1,7 @@
 //! A local stand-in for VTEX. It plays VTEX's side of the calls the connector makes, checks them the
-//! way CONTRACT.md describes, answers like VTEX, keeps every request it received, and can be told
-//! to fail or to be slow. Tests start it in-process with [`serve`]; the `vtex-standin` binary runs
-//! it for the local runner.
+//! way shared/docs/protocol.md describes, answers like VTEX, keeps every request it received, and
+//! can be told to fail or to be slow. Tests start it in-process with [`serve`]; the `vtex-standin`
+//! binary runs it for the local runner.
 //!
 //! Routes:
 //! - VTEX's own (behind the [`gate`]: auth headers, fault injection, journal): [`oms`],

@@ -1,7 +1,7 @@
-//! OMS as the connector sees it (CONTRACT.md §6.4–§6.8): invoice notification, tracking PATCH,
-//! carrier-status PUT, seller cancel and get order. Checks follow the contract; where real OMS
-//! behaviour is unknown the stand-in is the stricter of the plausible choices, so a connector bug
-//! shows up here rather than in production.
+//! OMS as the connector sees it (shared/docs/protocol.md §Invoices and tracking): invoice
+//! notification, tracking PATCH, carrier-status PUT, seller cancel and get order. Checks follow the
+//! contract; where real OMS behaviour is unknown the stand-in is the stricter of the plausible
+//! choices, so a connector bug shows up here rather than in production.
 
 use crate::{Shared, lock, oms_error, receipt};
 use axum::Router;
@@ -433,7 +433,7 @@ async fn cancel(State(s): State<Shared>, Path(id): Path<String>, body: Bytes) ->
     receipt(&id)
 }
 
-/// `GET /api/oms/pvt/orders/{id}` (§6.8), reduced to what reconciliation reads.
+/// `GET /api/oms/pvt/orders/{id}` (§Get order), reduced to what reconciliation reads.
 async fn get_order(State(s): State<Shared>, Path(id): Path<String>) -> Response {
     let oms = lock(&s.oms);
     let Some(o) = oms.orders.get(&id) else {

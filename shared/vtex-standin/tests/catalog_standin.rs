@@ -1,6 +1,6 @@
-//! The stand-in answers the catalog calls like VTEX (CONTRACT.md §6.1–§6.3): driven by the real
-//! `vtex::catalog::CatalogClient` where the connector would call it, by raw HTTP for the shapes
-//! the connector must never send.
+//! The stand-in answers the catalog calls like VTEX (shared/docs/protocol.md
+//! §Catalog notifications): driven by the real `vtex::catalog::CatalogClient` where the connector
+//! would call it, by raw HTTP for the shapes the connector must never send.
 
 use serde_json::{Value, json};
 use std::time::Duration;

@@ -1,6 +1,6 @@
-//! The stand-in plays our own VTEX account in the import flow (CONTRACT.md §7, §5.5): driven by
-//! the real `vtex::fulfillment` calls where the connector makes them, by raw HTTP for the shapes
-//! and control routes the connector never sends.
+//! The stand-in plays our own VTEX account in the import flow (shared/docs/protocol.md §Import,
+//! §Marketplace services endpoint): driven by the real `vtex::fulfillment` calls where the
+//! connector makes them, by raw HTTP for the shapes and control routes the connector never sends.
 
 use domain::import::contract::sample_order;
 use serde_json::{Value, json};

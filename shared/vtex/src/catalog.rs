@@ -1,5 +1,6 @@
-//! Catalog calls of CONTRACT.md §6.1–§6.3: the notificator (price / inventory), the catalog change
-//! notification (SKU discovery) and the SKU suggestion, with the suggestion's wire shape.
+//! Catalog calls of shared/docs/protocol.md §Catalog notifications: the notificator (price /
+//! inventory), the catalog change notification (SKU discovery) and the SKU suggestion, with the
+//! suggestion's wire shape.
 //!
 //! Like [`crate::client::VtexClient`], every call answers an outcome and never sleeps: retrying is
 //! the caller's job (its queue, or the bulk loader's own loop).
@@ -15,9 +16,9 @@ use std::fmt;
 use std::time::Duration;
 use url::Url;
 
-/// Production base of the marketplace account (§2); `{an}` is the configured account.
+/// Production base of the marketplace account (§Hosts and ids); `{an}` is the configured account.
 pub const PRODUCTION_BASE_URL: &str = crate::client::PRODUCTION_BASE_URL;
-/// Production base of the suggestions API (§2, §6.3): a different host.
+/// Production base of the suggestions API (§Hosts and ids, §SKU suggestion): a different host.
 pub const PRODUCTION_SUGGESTIONS_BASE_URL: &str = "https://api.vtex.com/{an}";
 
 /// Where the catalog calls go and as whom.
@@ -124,8 +125,8 @@ impl CatalogClient {
         Ok(url)
     }
 
-    /// The notification of `kind`: notificator price / inventory (§6.2), or the catalog change
-    /// notification (§6.1). Empty body.
+    /// The notification of `kind`: notificator price / inventory (§Notificator), or the catalog
+    /// change notification (§Change notification). Empty body.
     pub async fn notify(
         &self,
         kind: NotifyKind,
@@ -161,7 +162,7 @@ impl CatalogClient {
         self.call(Method::POST, url, None::<&()>).await
     }
 
-    /// `PUT {suggestions}/suggestions/{sellerId}/{sellerSkuId}` (§6.3).
+    /// `PUT {suggestions}/suggestions/{sellerId}/{sellerSkuId}` (§SKU suggestion).
     pub async fn put_suggestion(
         &self,
         sku_id: &str,
@@ -238,7 +239,7 @@ fn classify(status: StatusCode, retry_after: Option<Duration>, text: &str) -> Ca
 }
 
 // ---------------------------------------------------------------------------------------------
-// SKU suggestion body (§6.3, C22: the SUG shape)
+// SKU suggestion body (§SKU suggestion, C22: the SUG shape)
 
 /// Currency data the suggestion's `Pricing` carries.
 #[derive(Debug, Clone, PartialEq, Eq)]

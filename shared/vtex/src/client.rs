@@ -1,6 +1,6 @@
-//! The outbound VTEX client (OMS calls of CONTRACT.md §6.4–§6.7). Every call answers a
-//! [`CallOutcome`]: the caller decides about retries (through its queue, never by sleeping), this
-//! client only classifies what VTEX said.
+//! The outbound VTEX client (OMS calls of shared/docs/protocol.md §Invoices and tracking). Every
+//! call answers a [`CallOutcome`]: the caller decides about retries (through its queue, never by
+//! sleeping), this client only classifies what VTEX said.
 
 use crate::oms::{CancelRequest, InvoiceRequest, OmsReceipt, TrackingPatch, TrackingStatusRequest};
 use reqwest::header::{ACCEPT, CONTENT_TYPE, HeaderMap, HeaderValue, RETRY_AFTER};
@@ -296,14 +296,15 @@ impl VtexClient {
                 .path_segments_mut()
                 .map_err(|_| ClientError::Config("VTEX base URL cannot have a path".into()))?;
             path.pop_if_empty();
-            // Each id is one percent-encoded segment (CONTRACT §2: URL-encode the invoice number).
+            // Each id is one percent-encoded segment (shared/docs/protocol.md §Hosts and ids:
+            // URL-encode the invoice number).
             path.extend(["api", "oms", "pvt", "orders"]);
             path.extend(segments);
         }
         Ok(url)
     }
 
-    /// `POST /api/oms/pvt/orders/{marketplaceOrderId}/invoice` (§6.4).
+    /// `POST /api/oms/pvt/orders/{marketplaceOrderId}/invoice` (§Invoices).
     pub async fn send_invoice(
         &self,
         an: &str,
@@ -314,7 +315,7 @@ impl VtexClient {
         self.call(Method::POST, url, body).await
     }
 
-    /// `PATCH …/invoice/{invoiceNumber}` (§6.5).
+    /// `PATCH …/invoice/{invoiceNumber}` (§Tracking).
     pub async fn patch_tracking(
         &self,
         an: &str,
@@ -326,7 +327,7 @@ impl VtexClient {
         self.call(Method::PATCH, url, body).await
     }
 
-    /// `PUT …/invoice/{invoiceNumber}/tracking` (§6.6).
+    /// `PUT …/invoice/{invoiceNumber}/tracking` (§Carrier events).
     pub async fn put_tracking_status(
         &self,
         an: &str,
@@ -341,7 +342,7 @@ impl VtexClient {
         self.call(Method::PUT, url, body).await
     }
 
-    /// `POST /api/oms/pvt/orders/{marketplaceOrderId}/cancel` (§6.7).
+    /// `POST /api/oms/pvt/orders/{marketplaceOrderId}/cancel` (§Seller cancel).
     pub async fn cancel_order(
         &self,
         an: &str,

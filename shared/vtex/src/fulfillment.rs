@@ -1,6 +1,7 @@
-//! The import flow's calls into our own VTEX account (CONTRACT.md §7, EMO + OMS): place a
-//! fulfillment order, authorize its dispatch, start handling, and read an order back. Wire shapes
-//! (DTOs) are built from [`domain::import::ImportOrder`] here; the worker decides what to call.
+//! The import flow's calls into our own VTEX account (shared/docs/protocol.md §Import, EMO + OMS):
+//! place a fulfillment order, authorize its dispatch, start handling, and read an order back. Wire
+//! shapes (DTOs) are built from [`domain::import::ImportOrder`] here; the worker decides what to
+//! call.
 //!
 //! Like the OMS calls in [`crate::client`], each call only *classifies* what VTEX said
 //! ([`ImportCall`]): retries go through the worker's queue, never a sleep.
@@ -25,9 +26,9 @@ pub use domain::outbound::{
 // ---------------------------------------------------------------------------------- DTOs
 
 /// One element of the placement body (`POST /api/fulfillment/pvt/orders`, EMO
-/// `placeFulfillmentOrderRequest`). Documented fields are always sent (`null` when unknown, §3);
-/// S0-only fields (`marketplaceOrderGroup`, `customData`) only when the order has them.
-/// Customer data: `Debug` shows the ids only.
+/// `placeFulfillmentOrderRequest`). Documented fields are always sent (`null` when unknown,
+/// §Conventions); S0-only fields (`marketplaceOrderGroup`, `customData`) only when the order has
+/// them. Customer data: `Debug` shows the ids only.
 #[derive(Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct FulfillmentOrderRequest {
@@ -136,7 +137,7 @@ impl std::fmt::Debug for AddressDto {
 #[serde(rename_all = "camelCase")]
 pub struct LogisticsInfo {
     pub item_index: usize,
-    /// `null` when the import names no SLA (§10 C29).
+    /// `null` when the import names no SLA (§Decisions C29).
     pub selected_sla: Option<String>,
     pub price: i64,
     #[serde(rename = "lockTTL")]
@@ -158,8 +159,8 @@ pub struct DeliveryWindowDto {
     pub tax: i64,
 }
 
-/// Coordinates are opaque (§10 C12): passed through in the order received, digit strings sent as
-/// numbers.
+/// Coordinates are opaque (§Decisions C12): passed through in the order received, digit strings
+/// sent as numbers.
 fn geo(values: &[Value]) -> Vec<Value> {
     values
         .iter()
@@ -268,7 +269,7 @@ impl FulfillmentOrderRequest {
 }
 
 /// The `orderId` of a placement answer: the first element of an array (S0) or the object's own
-/// (EMO `{orderId, status, message, orderData}`), §10 C2.
+/// (EMO `{orderId, status, message, orderData}`), §Decisions C2.
 pub fn placed_order_id(text: &str) -> Option<String> {
     let v: Value = serde_json::from_str(text).ok()?;
     let first = match &v {
@@ -336,8 +337,8 @@ impl VtexClient {
     }
 
     /// `POST /api/fulfillment/pvt/orders?affiliateId={aff}&sc={sc}` with an array of one order
-    /// (§7 step 1, §10 C2). `Success` carries the `orderId` VTEX returned; a 2xx without one is
-    /// `Retryable` (the order may exist: look it up before placing again).
+    /// (§Import step 1, §Decisions C2). `Success` carries the `orderId` VTEX returned; a 2xx
+    /// without one is `Retryable` (the order may exist: look it up before placing again).
     pub async fn place_fulfillment_order(
         &self,
         account: &str,
@@ -370,9 +371,9 @@ impl VtexClient {
         })
     }
 
-    /// `POST /api/fulfillment/pvt/orders/{orderId}/fulfill?affiliateId=…&sc=…` (§7 step 2): the EMO
-    /// object `{"marketplaceOrderId"}`, and on a `400` once more as the S0 array form (§10 C3).
-    /// Any 2xx is success (§10 C31).
+    /// `POST /api/fulfillment/pvt/orders/{orderId}/fulfill?affiliateId=…&sc=…` (§Import step 2):
+    /// the EMO object `{"marketplaceOrderId"}`, and on a `400` once more as the S0 array form
+    /// (§Decisions C3). Any 2xx is success (§Decisions C31).
     pub async fn authorize_dispatch(
         &self,
         account: &str,
@@ -406,8 +407,8 @@ impl VtexClient {
         })
     }
 
-    /// `POST /api/oms/pvt/orders/{orderId}/start-handling` (§7 step 3), no body. `204` (any 2xx)
-    /// is [`Handling::Started`], `409` [`Handling::NotReady`].
+    /// `POST /api/oms/pvt/orders/{orderId}/start-handling` (§Import step 3), no body. `204` (any
+    /// 2xx) is [`Handling::Started`], `409` [`Handling::NotReady`].
     pub async fn start_handling(
         &self,
         account: &str,
@@ -434,7 +435,7 @@ impl VtexClient {
         })
     }
 
-    /// `GET /api/oms/pvt/orders/{orderId}` (§6.8): `Success(None)` on 404.
+    /// `GET /api/oms/pvt/orders/{orderId}` (§Get order): `Success(None)` on 404.
     pub async fn get_order(
         &self,
         account: &str,

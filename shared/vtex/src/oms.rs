@@ -1,6 +1,7 @@
 //! OMS wire shapes: invoice notification, tracking PATCH, carrier-status PUT, seller cancel and the
-//! common receipt (CONTRACT.md §6.4–§6.7). Outbound bodies send every documented key, `null` when
-//! unknown (§3); the invoice sends `""` for empty tracking strings, the PATCH never does (C18).
+//! common receipt (shared/docs/protocol.md §Invoices and tracking). Outbound bodies send every
+//! documented key, `null` when unknown (§Conventions); the invoice sends `""` for empty tracking
+//! strings, the PATCH never does (C18).
 
 use domain::invoicing::{Invoice, TrackingEvent, TrackingInfo, TrackingStatus};
 use serde::{Deserialize, Serialize};

@@ -1,4 +1,4 @@
-//! Placement, fulfill and cancel DTOs (CONTRACT.md §5.2-§5.4).
+//! Placement, fulfill and cancel DTOs (shared/docs/protocol.md §Placement, §Fulfill, §Cancel).
 //!
 //! Placement keeps each incoming order as a JSON value: the response echoes it with `orderId` and
 //! `followUpEmail` added (normalized: `seller` rather than `Seller`, a unit and multiplier when
@@ -8,7 +8,7 @@
 //! `itemAttachment`/`itemsAttachment` are accepted, unknown fields are ignored, `null` = absent.
 //!
 //! Dates go out as ISO-8601 with an offset; `yyyy-MM-dd HH:mm:ss` (VTEX's examples) is accepted
-//! in (§10 C27).
+//! in (§Decisions C27).
 //!
 //! Error codes of the order endpoints (the `code` of VTEX's error envelope) live in [`codes`].
 
@@ -157,7 +157,7 @@ fn lenient_text(obj: &Map<String, Value>, key: &str) -> Option<String> {
 // --- placement ---------------------------------------------------------------------------------
 
 /// The placement body in the shape it came: an array of orders (what VTEX sends, S2/S4/R1) or a
-/// single order (ESF's schema) (§10 C1). The response uses the same shape.
+/// single order (ESF's schema) (§Decisions C1). The response uses the same shape.
 #[derive(Debug, Clone, PartialEq)]
 pub enum PlacementBody {
     Array(Vec<Value>),
@@ -218,7 +218,7 @@ impl PlacementBody {
 }
 
 /// The typed view of one placement order, for the domain. `an` and `sc` come from the query
-/// string (§10 C6); `an` is `""` when absent.
+/// string (§Decisions C6); `an` is `""` when absent.
 pub fn placement_request(
     order: &Value,
     path: &str,
@@ -368,7 +368,7 @@ fn address_of(a: &Map<String, Value>) -> Address {
         neighborhood: lenient_text(a, "neighborhood"),
         complement: lenient_text(a, "complement"),
         reference: lenient_text(a, "reference"),
-        // Opaque pass-through (§10 C12).
+        // Opaque pass-through (§Decisions C12).
         geo_coordinates: match a.get("geoCoordinates") {
             Some(Value::Array(c)) => c.clone(),
             _ => Vec::new(),
@@ -399,8 +399,8 @@ const NULLABLE_PROFILE_FIELDS: [&str; 6] = [
 ];
 
 /// The placement response for one order: the order as received, with our `orderId`, the seller's
-/// `followUpEmail` and `allowMultipleDeliveries: true` added, and normalized where §5.2 allows it
-/// (`items`, `clientProfileData`, `shippingData`):
+/// `followUpEmail` and `allowMultipleDeliveries: true` added, and normalized where §Placement
+/// allows it (`items`, `clientProfileData`, `shippingData`):
 /// - items say `seller`, not `Seller`; `measurementUnit` `"un"` and `unitMultiplier` `1` when VTEX
 ///   sent none (as VTEX's own response example does);
 /// - a `null` that ESF's response schema types as non-nullable (e.g. `documentType`, an address
@@ -454,8 +454,8 @@ pub fn placement_echo(order: &Value, order_id: &str, follow_up_email: &str) -> V
 
 // --- fulfill and cancel ------------------------------------------------------------------------
 
-/// The fulfill body (§5.3, §10 C4): only `marketplaceOrderId` is required; `marketplaceOrderGroup`
-/// is kept when present; ESF's copy-pasted cancellation fields are ignored.
+/// The fulfill body (§Fulfill, §Decisions C4): only `marketplaceOrderId` is required;
+/// `marketplaceOrderGroup` is kept when present; ESF's copy-pasted cancellation fields are ignored.
 pub fn fulfill_request(
     order_id: &str,
     body: &Value,
@@ -468,8 +468,8 @@ pub fn fulfill_request(
     })
 }
 
-/// The cancel body (§5.4). ESF marks every field required, but the path id is what identifies the
-/// order, so all are optional here: a cancellation we cannot read would be retried forever.
+/// The cancel body (§Cancel). ESF marks every field required, but the path id is what identifies
+/// the order, so all are optional here: a cancellation we cannot read would be retried forever.
 /// `body` is `None` for an empty body.
 pub fn cancel_request(
     path_id: &str,
@@ -521,7 +521,7 @@ impl OrderReceiptResponse {
         }
     }
 
-    /// `date` in either form VTEX uses (§10 C27).
+    /// `date` in either form VTEX uses (§Decisions C27).
     pub fn parsed_date(&self) -> Option<DateTime<Utc>> {
         parse_date(&self.date)
     }

@@ -1,4 +1,4 @@
-//! Simulation request/response DTOs (CONTRACT.md §5.1).
+//! Simulation request/response DTOs (shared/docs/protocol.md §Simulation).
 //!
 //! The request is parsed tolerantly (unknown fields ignored, `Seller` for `seller`, ids and sellers
 //! as numbers, coordinates as numbers or strings, `null` = absent) and then validated into
@@ -24,7 +24,7 @@ pub struct SimulationRequestDto {
     pub postal_code: Option<Value>,
     pub country: Option<Value>,
     pub geo_coordinates: Option<Value>,
-    /// Sales channel in the body (ESF); the query string wins over it (§10 C6).
+    /// Sales channel in the body (ESF); the query string wins over it (§Decisions C6).
     pub sc: Option<Value>,
     /// Marketplace account; not in ESF but accepted like `sc`.
     pub an: Option<Value>,
@@ -56,7 +56,7 @@ pub struct SimulationItemDto {
     pub id: Option<Value>,
     pub quantity: Option<Value>,
     pub seller: Option<Value>,
-    /// S2 spells it `Seller` in some bodies (§10 C26).
+    /// S2 spells it `Seller` in some bodies (§Decisions C26).
     pub seller_capitalized: Option<Value>,
 }
 
@@ -194,8 +194,8 @@ fn quantity(name: &str, v: Option<Value>) -> Result<i64, InvalidSimulationReques
     Ok(n)
 }
 
-/// `geoCoordinates`: numbers or numeric strings, order left as sent (§10 C12). Empty strings are
-/// dropped, so `["", ""]` counts as no coordinates.
+/// `geoCoordinates`: numbers or numeric strings, order left as sent (§Decisions C12). Empty strings
+/// are dropped, so `["", ""]` counts as no coordinates.
 fn coordinates(v: Option<Value>) -> Result<Vec<f64>, InvalidSimulationRequest> {
     let err = |why: String| InvalidSimulationRequest(format!("geoCoordinates {why}"));
     let values = match v {
@@ -329,7 +329,7 @@ pub struct PickupAddressDto {
     pub neighborhood: String,
     pub complement: String,
     pub reference: Option<String>,
-    /// `[longitude, latitude]` (§10 C12).
+    /// `[longitude, latitude]` (§Decisions C12).
     pub geo_coordinates: Vec<f64>,
 }
 

@@ -1,8 +1,8 @@
-//! Inbound authentication (CONTRACT.md §4) with credentials configured: any path segment before
-//! `/pvt`, `?secret=`, `Authorization`, `X-VTEX-API-AppKey` and `X-VTEX-API-AppToken` (input lines
-//! 1–5), through `InboundAuth::check` and the real placement handler. Properties: no panic; a
-//! request passes only when it presents the path secret, or both the AppKey and the AppToken; the
-//! handler answers 401 exactly when the check fails.
+//! Inbound authentication (shared/docs/protocol.md §Authentication) with credentials configured:
+//! any path segment before `/pvt`, `?secret=`, `Authorization`, `X-VTEX-API-AppKey` and
+//! `X-VTEX-API-AppToken` (input lines 1–5), through `InboundAuth::check` and the real placement
+//! handler. Properties: no panic; a request passes only when it presents the path secret, or both
+//! the AppKey and the AppToken; the handler answers 401 exactly when the check fails.
 #![no_main]
 
 use connector_fuzz::{

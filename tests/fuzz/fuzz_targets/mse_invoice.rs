@@ -1,6 +1,7 @@
-//! `POST {mse}/pub/orders/{orderId}/invoice` (CONTRACT.md §5.5) with any body, through the real
-//! `mse` handler over the in-memory import adapters. Odd first bytes send the body twice: an
-//! accepted notification must answer its repeat with the same receipt.
+//! `POST {mse}/pub/orders/{orderId}/invoice` (shared/docs/protocol.md
+//! §Marketplace services endpoint) with any body, through the real `mse` handler over the in-memory
+//! import adapters. Odd first bytes send the body twice: an accepted notification must answer its
+//! repeat with the same receipt.
 #![no_main]
 
 use connector_fuzz::{assert_answered, body_bytes, request, run};

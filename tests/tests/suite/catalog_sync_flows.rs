@@ -122,7 +122,7 @@ async fn a_new_sku_unknown_to_the_marketplace_produces_exactly_one_well_formed_s
     let puts: Vec<_> = calls.iter().filter(|c| c.method == "PUT").collect();
     assert_eq!(puts.len(), 1, "{calls:#?}");
     assert_eq!(puts[0].path, "/luxstore/suggestions/seller1/2003001");
-    assert_eq!(puts[0].status, 200, "the stand-in checks CONTRACT §6.3");
+    assert_eq!(puts[0].status, 200, "the stand-in checks protocol.md §SKU suggestion");
     let body = &puts[0].body;
     assert_eq!(body["Weight"], json!(1300), "grams");
     assert_eq!(body["Updated"], Value::Null);

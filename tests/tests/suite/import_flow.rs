@@ -1,7 +1,7 @@
 //! An external order imported end to end against moto and the VTEX stand-in: the import queue
 //! drives it through place → authorize dispatch → (grace period, a delayed queue message) →
 //! start-handling → invoice → tracking, VTEX notifies our mse, and the ERP hears of it. Invoices
-//! that come with the order go right after placement instead (§10 C24).
+//! that come with the order go right after placement instead (§Decisions C24).
 
 
 use domain::import::{ImportStatus, ImportStep};

@@ -150,7 +150,7 @@ async fn answers_to_the_example_requests_match_the_schema_and_the_example_respon
             assert_same_keys(&ours, &expected, request);
         }
     }
-    // The §5.1.4 representation of an unavailable item.
+    // The §Simulation representation of an unavailable item.
     let Some(expected) = example("simulation-unavailable.response.json") else {
         return;
     };

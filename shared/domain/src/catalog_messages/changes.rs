@@ -2,7 +2,8 @@
 
 use super::*;
 
-/// Which VTEX notifications a change of a SKU calls for (CONTRACT.md §6.1, §6.2).
+/// Which VTEX notifications a change of a SKU calls for (shared/docs/protocol.md
+/// §Change notification, §Notificator).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct ChangeSet {
     /// The SKU was not in the store: discover it (change notification, then maybe a suggestion).

@@ -173,8 +173,9 @@ pub fn validate_prices(prices: &[PriceEntry], prefix: &str) -> Vec<Violation> {
     out
 }
 
-/// What a SKU suggestion (CONTRACT.md §6.3) needs beyond the SKU's own rules: the product data,
-/// https images, specifications with values, positive dimensions and weight.
+/// What a SKU suggestion (shared/docs/protocol.md §SKU suggestion) needs beyond the SKU's own
+/// rules: the product data, https images, specifications with values, positive dimensions and
+/// weight.
 pub fn suggestion_problems(sku: &Sku, prefix: &str) -> Vec<Violation> {
     let mut out = Vec::new();
     let Some(p) = &sku.product else {

@@ -1,5 +1,5 @@
 //! The dispatcher: ERP messages of the dispatch queue to the marketplace's OMS — invoices,
-//! tracking, carrier events, seller cancellations (CONTRACT.md §6.4–§6.7).
+//! tracking, carrier events, seller cancellations (shared/docs/protocol.md §Invoices and tracking).
 //!
 //! Per message: parse ([`crate::erp`]) → resolve the order → decide ([`crate::invoicing`]) →
 //! record *Pending* → call VTEX → record *Sent* (or undo *Pending* on a refusal) → bring the order
@@ -173,7 +173,7 @@ impl Ctx<'_> {
         self.journal.retry(None)
     }
 
-    // ------------------------------------------------------------------ invoice (§6.4)
+    // ------------------------------------------------------------------ invoice (§Invoices)
 
     async fn invoice(&self, order: Order, invoice: &Invoice, invoice_sent: &mut bool) -> Step {
         let step = steps::INVOICE;
@@ -254,7 +254,7 @@ impl Ctx<'_> {
         }
     }
 
-    // ------------------------------------------------------------------ tracking (§6.5)
+    // ------------------------------------------------------------------ tracking (§Tracking)
 
     async fn tracking(&self, order: Order, number: &str, info: &TrackingInfo) -> Step {
         let step = steps::TRACKING;
@@ -299,7 +299,7 @@ impl Ctx<'_> {
         }
     }
 
-    // ------------------------------------------------------------------ carrier status (§6.6)
+    // ------------------------------------------------------------ carrier status (§Carrier events)
 
     async fn status(&self, order: Order, number: &str, status: &TrackingStatus) -> Step {
         let step = steps::TRACKING_STATUS;
@@ -350,7 +350,7 @@ impl Ctx<'_> {
         Ok(Disposition::Done)
     }
 
-    // ------------------------------------------------------------------ seller cancel (§6.7)
+    // -------------------------------------------------------------- seller cancel (§Seller cancel)
 
     async fn cancel(&self, order: Order, reason: &str, request_id: String) -> Step {
         let step = steps::CANCEL;

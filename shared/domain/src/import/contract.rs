@@ -4,8 +4,8 @@
 use super::*;
 use chrono::TimeZone;
 
-/// The CONTRACT.md §12 import example (`import-place-fulfillment-order.request.json`) as an
-/// order with marketplace id `mkp`.
+/// The shared/docs/protocol.md §Example story import example
+/// (`import-place-fulfillment-order.request.json`) as an order with marketplace id `mkp`.
 pub fn sample_order(mkp: &str) -> ImportOrder {
     let v = json!({
         "marketplaceOrderId": mkp,

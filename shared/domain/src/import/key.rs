@@ -39,7 +39,7 @@ impl fmt::Display for ImportKey {
     }
 }
 
-/// `affiliateId`: three ASCII letters (CONTRACT.md §2).
+/// `affiliateId`: three ASCII letters (shared/docs/protocol.md §Hosts and ids).
 pub fn check_affiliate_id(id: &str) -> Result<(), String> {
     if id.len() == 3 && id.bytes().all(|b| b.is_ascii_alphabetic()) {
         Ok(())

@@ -19,9 +19,9 @@ pub enum ImportCommand {
         order: Box<ImportOrder>,
         invoices: Vec<Invoice>,
     },
-    /// POST this invoice on the imported order (§6.4).
+    /// POST this invoice on the imported order (§Invoices).
     Invoice { invoice: Invoice },
-    /// PATCH tracking onto one of its invoices (§6.5).
+    /// PATCH tracking onto one of its invoices (§Tracking).
     Tracking {
         invoice_number: String,
         tracking: TrackingInfo,
@@ -358,7 +358,7 @@ pub(super) fn payload<T: DeserializeOwned>(
     })
 }
 
-/// Null where the domain types want an empty list (§3: null and absent are the same).
+/// Null where the domain types want an empty list (§Conventions: null and absent are the same).
 pub(super) fn normalize(v: &mut Value) {
     if let Some(addr) = v
         .pointer_mut("/order/shippingData/address")

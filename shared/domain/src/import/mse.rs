@@ -1,4 +1,5 @@
-//! The marketplace-services endpoint: invoice notifications from VTEX (CONTRACT.md §5.5).
+//! The marketplace-services endpoint: invoice notifications from VTEX (shared/docs/protocol.md
+//! §Marketplace services endpoint).
 
 use super::*;
 
@@ -34,8 +35,8 @@ pub(super) const MSE_TEXT_FIELDS: [&str; 9] = [
 ];
 
 /// Reads a notification body: a JSON object with a non-empty `invoiceNumber`; the other invoice
-/// fields, when present, of the types OMS uses (`invoiceValue` an integer or a string, §10 C13;
-/// `items` an array of objects). Unknown fields are kept.
+/// fields, when present, of the types OMS uses (`invoiceValue` an integer or a string, §Decisions
+/// C13; `items` an array of objects). Unknown fields are kept.
 pub fn parse_mse_invoice(order_id: &str, body: &[u8]) -> Result<MseInvoice, MseParseError> {
     let bad = |m: String| Err(MseParseError(m));
     let value: Value = match serde_json::from_slice(body) {

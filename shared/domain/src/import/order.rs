@@ -1,4 +1,5 @@
-//! The order to import: the domain shape of the EMO placement body (CONTRACT.md §7).
+//! The order to import: the domain shape of the EMO placement body (shared/docs/protocol.md
+//! §Import).
 
 use super::*;
 
@@ -18,7 +19,7 @@ pub struct ImportOrder {
     /// Passed through as received (UTM data).
     #[serde(default)]
     pub marketing_data: Option<Value>,
-    /// Plain text (§10 C28); an S0-style `{"value": "…"}` is read as its `value`.
+    /// Plain text (§Decisions C28); an S0-style `{"value": "…"}` is read as its `value`.
     #[serde(default, deserialize_with = "text_or_value_object")]
     pub open_text_field: Option<String>,
     /// Passed through as received (S0's `customApps`).
@@ -63,7 +64,7 @@ pub struct ImportItem {
     /// The SKU id in *our* VTEX account.
     pub id: SkuId,
     pub quantity: i64,
-    /// `"1"` = the account's main seller. `"Seller"` is accepted as the key too (§3).
+    /// `"1"` = the account's main seller. `"Seller"` is accepted as the key too (§Conventions).
     #[serde(default = "main_seller", alias = "Seller")]
     pub seller: String,
     /// Unit price, cents.
@@ -128,7 +129,7 @@ pub struct ImportShipping {
 #[serde(rename_all = "camelCase")]
 pub struct ImportLogistics {
     pub item_index: usize,
-    /// The SLA id in our account; `null` lets VTEX choose (§10 C29, open point O8).
+    /// The SLA id in our account; `null` lets VTEX choose (§Decisions C29, open point O8).
     #[serde(default)]
     pub selected_sla: Option<String>,
     /// Freight of this item, cents.

@@ -332,8 +332,8 @@ impl ImportRecord {
         self.wake.as_ref().is_some_and(|w| w.id == wake_id)
     }
 
-    /// The order as the invoice rules see it (an authorized order: §10 C24 lets imports invoice
-    /// any time after placement). `None` before placement.
+    /// The order as the invoice rules see it (an authorized order: §Decisions C24 lets imports
+    /// invoice any time after placement). `None` before placement.
     pub fn order_view(&self) -> Option<Order> {
         let order_id = self.vtex_order_id.clone()?;
         let o = &self.order;

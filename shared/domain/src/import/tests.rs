@@ -6,7 +6,7 @@ fn t0() -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2026, 3, 2, 12, 0, 0).unwrap()
 }
 
-/// The §12 example as an `importOrder` message.
+/// The §Example story example as an `importOrder` message.
 fn order_message() -> Value {
     let example: Value = json!([contract::sample_order("2630580124")]);
     json!({
@@ -151,7 +151,7 @@ fn money_that_is_not_integer_cents_is_refused_with_its_path() {
         text.contains("order.shippingData.logisticsInfo[0].price"),
         "{text}"
     );
-    // A digit string is cents (§3).
+    // A digit string is cents (§Conventions).
     let mut v = order_message();
     v["order"]["items"][0]["price"] = json!("900");
     assert!(parse_value(&v).is_ok());

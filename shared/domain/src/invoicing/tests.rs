@@ -1,5 +1,6 @@
 //! One test per rule of `invoicing` (GIVEN an order and its recorded invoices, WHEN a message is
-//! decided, THEN …). Story ids from CONTRACT.md §12: SKU 2002495 at 9990, freight 1090, total 11080.
+//! decided, THEN …). Story ids from shared/docs/protocol.md §Example story: SKU 2002495 at 9990,
+//! freight 1090, total 11080.
 
 use super::*;
 use crate::order::OrderLine;

@@ -2,7 +2,7 @@
 
 use super::*;
 
-/// `POST /pvt/orders/{orderId}/cancel` (CONTRACT.md §5.4).
+/// `POST /pvt/orders/{orderId}/cancel` (shared/docs/protocol.md §Cancel).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CancelRequest {
     /// The path id: our order id, or (C25) a marketplace order id.
@@ -57,10 +57,10 @@ pub enum CancelDecision {
     Inconsistent(String),
 }
 
-/// CONTRACT.md §5.4 default policy: confirm while nothing has been invoiced, refuse once it has.
-/// `RETURNED` (a full return invoice came back) is confirmed too, as §8 allows, without touching
-/// stock. An expired reservation already released its stock and recorded an expiry
-/// "cancellation", which is what a later cancel gets back.
+/// shared/docs/protocol.md §Cancel default policy: confirm while nothing has been invoiced, refuse
+/// once it has. `RETURNED` (a full return invoice came back) is confirmed too, as §Order life cycle
+/// allows, without touching stock. An expired reservation already released its stock and recorded
+/// an expiry "cancellation", which is what a later cancel gets back.
 pub fn decide_cancel(
     order: &Order,
     req: &CancelRequest,

@@ -3,14 +3,14 @@
 use super::*;
 
 /// What to answer when the marketplace cancels an order we already authorized (paid, maybe being
-/// picked). CONTRACT.md §5.4's default is to confirm.
+/// picked). shared/docs/protocol.md §Cancel's default is to confirm.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum AuthorizedCancelPolicy {
     /// Release the stock and confirm synchronously.
     #[default]
     Confirm,
     /// Record the request and answer "evaluating" (empty body); the seller decides later by
-    /// canceling (§6.7) or by sending the invoice, which is the refusal.
+    /// canceling (§Seller cancel) or by sending the invoice, which is the refusal.
     Evaluate,
 }
 

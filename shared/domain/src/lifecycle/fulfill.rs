@@ -2,7 +2,7 @@
 
 use super::*;
 
-/// `POST /pvt/orders/{sellerOrderId}/fulfill` (CONTRACT.md §5.3).
+/// `POST /pvt/orders/{sellerOrderId}/fulfill` (shared/docs/protocol.md §Fulfill).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FulfillRequest {
     /// Path `sellerOrderId`: our order id.

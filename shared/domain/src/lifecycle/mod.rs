@@ -1,4 +1,5 @@
-//! Order life cycle: placement, fulfill, cancel, expiry (CONTRACT.md §5.2-§5.4, §8).
+//! Order life cycle: placement, fulfill, cancel, expiry (shared/docs/protocol.md §Placement,
+//! §Fulfill, §Cancel, §Order life cycle).
 //!
 //! Each operation has two halves. A pure decision over the stored order (`decide_*`, `plan_*`),
 //! tested without I/O, and an orchestration in [`Lifecycle`] that reads through the ports, writes

@@ -2,7 +2,8 @@
 
 use super::*;
 
-/// One marketplace order to reserve, parsed from the placement body (CONTRACT.md §5.2).
+/// One marketplace order to reserve, parsed from the placement body (shared/docs/protocol.md
+/// §Placement).
 #[derive(Debug, Clone, PartialEq)]
 pub struct PlacementRequest {
     /// Marketplace account (`an`), `""` when the endpoint was registered without it.

@@ -275,8 +275,8 @@ impl Lifecycle {
         Err(too_contended(&req.order_id))
     }
 
-    /// Finds the order a cancel is about: our id first, then the marketplace id (CONTRACT.md §10
-    /// C25), from the body or, failing that, the path.
+    /// Finds the order a cancel is about: our id first, then the marketplace id
+    /// (shared/docs/protocol.md §Decisions C25), from the body or, failing that, the path.
     async fn find_for_cancel(&self, req: &CancelRequest) -> Result<Option<Order>, StoreError> {
         if let Some(o) = self.store.get(&req.path_id).await? {
             return Ok(Some(o));
@@ -296,7 +296,7 @@ impl Lifecycle {
         Ok(None)
     }
 
-    /// A marketplace cancellation: confirm, evaluate or refuse (CONTRACT.md §5.4).
+    /// A marketplace cancellation: confirm, evaluate or refuse (shared/docs/protocol.md §Cancel).
     pub async fn cancel(&self, req: CancelRequest) -> Result<CancelOutcome, StoreError> {
         let request_key = cancel_request_key(&req);
         for _ in 0..MAX_ATTEMPTS {

@@ -1,6 +1,6 @@
 //! The importer: external orders from the import queue into the seller's own VTEX account
-//! (CONTRACT.md §7) — place the fulfillment order, authorize dispatch, start handling after the
-//! grace period, then the invoices and tracking the seller sends.
+//! (shared/docs/protocol.md §Import) — place the fulfillment order, authorize dispatch, start
+//! handling after the grace period, then the invoices and tracking the seller sends.
 //!
 //! Per message: parse ([`crate::import`]) → load or create the import's record → do the next
 //! step(s) the record calls for, writing the step *before* each VTEX call and the outcome *after*

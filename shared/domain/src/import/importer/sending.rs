@@ -4,7 +4,7 @@
 use super::*;
 
 impl Worker<'_> {
-    // ------------------------------------------------------------------ invoices (§6.4)
+    // ------------------------------------------------------------------ invoices (§Invoices)
 
     async fn placed_record(
         &self,
@@ -123,7 +123,7 @@ impl Worker<'_> {
         }
     }
 
-    // ------------------------------------------------------------------ tracking (§6.5)
+    // ------------------------------------------------------------------ tracking (§Tracking)
 
     pub(super) async fn tracking(&self, number: &str, info: &TrackingInfo) -> Step {
         let step = steps::TRACKING;
