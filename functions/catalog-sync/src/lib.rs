@@ -10,8 +10,9 @@ use domain::catalog_sync::{CatalogSync, Received};
 use domain::clock::Clock;
 use domain::erp::DispatchQueue;
 use domain::ports::{CatalogReader, CatalogWriter};
-use lambda_kit::config::Settings;
+use lambda_kit::config::{ConfigError, Vars};
 use lambda_kit::sqs;
+use serde::Deserialize;
 use std::sync::Arc;
 use std::time::Duration;
 use vtex::catalog::{CatalogEndpoints, PRODUCTION_SUGGESTIONS_BASE_URL, SuggestionSettings};
@@ -20,10 +21,6 @@ pub mod credentials;
 
 pub use domain::catalog_sync::{Applied, Notifier, Sent};
 pub use lambda_kit::sqs::{Backoff, Delivery, sqs_event, sqs_message};
-
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("catalog-sync configuration: {0}")]
-pub struct ConfigError(pub String);
 
 /// Configuration, read once from the environment by the composition root.
 #[derive(Debug, Clone, PartialEq)]
@@ -47,56 +44,85 @@ pub struct Config {
     pub currency_symbol: String,
 }
 
+/// The variables ([`lambda_kit::config`]).
+#[derive(Deserialize)]
+struct Env {
+    vtex_seller_id: Option<String>,
+    vtex_account: Option<String>,
+    default_an: Option<String>,
+    vtex_base_url: Option<String>,
+    vtex_suggestions_base_url: Option<String>,
+    vtex_timeout_ms: Option<u64>,
+    catalog_notify_window_secs: Option<u64>,
+    catalog_followup_grace_secs: Option<u64>,
+    catalog_backoff_base_secs: Option<u64>,
+    catalog_backoff_max_secs: Option<u64>,
+    suggestion_currency: Option<String>,
+    suggestion_currency_symbol: Option<String>,
+}
+
+/// The table and queues (all required); the composition root's.
+#[derive(Debug, Deserialize)]
+pub struct Resources {
+    pub catalog_table: String,
+    pub catalog_queue_url: String,
+    pub catalog_dlq_url: String,
+}
+
 impl Config {
     pub fn from_env() -> Result<Self, ConfigError> {
-        Self::from_lookup(|k| std::env::var(k).ok())
+        Self::from_vars(&Vars::env())
     }
 
-    pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
-        let env = Settings::new(get);
-        let value = |k: &str| env.value(k);
-        let number = |k: &str, default: u64| env.number(k, default).map_err(ConfigError);
-        let seconds = |k: &str, default: u64| -> Result<chrono::Duration, ConfigError> {
-            let n = number(k, default)?;
-            i64::try_from(n)
+    pub fn from_vars(vars: &Vars) -> Result<Self, ConfigError> {
+        let e: Env = vars.load()?;
+        let seconds = |k: &str, v: Option<u64>, default| {
+            i64::try_from(v.unwrap_or(default))
                 .ok()
                 .and_then(chrono::Duration::try_seconds)
                 .ok_or_else(|| ConfigError(format!("{k} is too large")))
         };
-        let seller_id = value("VTEX_SELLER_ID").ok_or_else(|| {
+        let seller_id = e.vtex_seller_id.ok_or_else(|| {
             ConfigError("VTEX_SELLER_ID (our seller id in the marketplace) is not set".into())
         })?;
-        let account = value("VTEX_ACCOUNT")
-            .or_else(|| value("DEFAULT_AN"))
-            .ok_or_else(|| {
-                ConfigError(
-                    "VTEX_ACCOUNT (or DEFAULT_AN), the marketplace account, is not set".into(),
-                )
-            })?;
-        let currency = value("SUGGESTION_CURRENCY").unwrap_or_else(|| "BRL".into());
+        let account = e.vtex_account.or(e.default_an).ok_or_else(|| {
+            ConfigError("VTEX_ACCOUNT (or DEFAULT_AN), the marketplace account, is not set".into())
+        })?;
+        let currency = e.suggestion_currency.unwrap_or_else(|| "BRL".into());
         if currency.len() != 3 || !currency.bytes().all(|b| b.is_ascii_uppercase()) {
             return Err(ConfigError(format!(
                 "SUGGESTION_CURRENCY must be an ISO-4217 code like BRL, got {currency:?}"
             )));
         }
+        let secs = |v: Option<u64>, default| Duration::from_secs(v.unwrap_or(default));
         Ok(Config {
             seller_id,
             account,
-            vtex_base_url: value("VTEX_BASE_URL")
+            vtex_base_url: e
+                .vtex_base_url
                 .unwrap_or_else(|| vtex::catalog::PRODUCTION_BASE_URL.into()),
-            suggestions_base_url: value("VTEX_SUGGESTIONS_BASE_URL")
+            suggestions_base_url: e
+                .vtex_suggestions_base_url
                 .unwrap_or_else(|| PRODUCTION_SUGGESTIONS_BASE_URL.into()),
-            vtex_timeout: Duration::from_millis(number("VTEX_TIMEOUT_MS", 10_000)?),
+            vtex_timeout: Duration::from_millis(e.vtex_timeout_ms.unwrap_or(10_000)),
             coalescing: Coalescing {
-                window: seconds("CATALOG_NOTIFY_WINDOW_SECS", 60)?,
-                followup_grace: seconds("CATALOG_FOLLOWUP_GRACE_SECS", 900)?,
+                window: seconds(
+                    "CATALOG_NOTIFY_WINDOW_SECS",
+                    e.catalog_notify_window_secs,
+                    60,
+                )?,
+                followup_grace: seconds(
+                    "CATALOG_FOLLOWUP_GRACE_SECS",
+                    e.catalog_followup_grace_secs,
+                    900,
+                )?,
             },
             backoff: Backoff {
-                base: Duration::from_secs(number("CATALOG_BACKOFF_BASE_SECS", 5)?),
-                max: Duration::from_secs(number("CATALOG_BACKOFF_MAX_SECS", 900)?),
+                base: secs(e.catalog_backoff_base_secs, 5),
+                max: secs(e.catalog_backoff_max_secs, 900),
             },
             currency,
-            currency_symbol: value("SUGGESTION_CURRENCY_SYMBOL").unwrap_or_else(|| "R$".into()),
+            currency_symbol: e.suggestion_currency_symbol.unwrap_or_else(|| "R$".into()),
         })
     }
 
@@ -198,20 +224,96 @@ pub async fn handle(deps: &Deps, event: SqsEvent) -> SqsBatchResponse {
 #[cfg(test)]
 mod tests {
     use super::*;
+    /// (variables, the setting read or the variable the error names)
+    #[test]
+    fn config_blank_is_unset_defaults_apply_and_required_missing_names_the_variable() {
+        type Row = (
+            &'static [(&'static str, &'static str)],
+            Result<(&'static str, i64, &'static str), &'static str>,
+        );
+        let table: &[Row] = &[
+            (
+                &[("VTEX_SELLER_ID", "s1"), ("DEFAULT_AN", "mkp")],
+                Ok(("mkp", 60, "BRL")),
+            ),
+            (
+                &[
+                    ("VTEX_SELLER_ID", "s1"),
+                    ("VTEX_ACCOUNT", " "),
+                    ("DEFAULT_AN", "mkp"),
+                    ("SUGGESTION_CURRENCY", ""),
+                ],
+                Ok(("mkp", 60, "BRL")),
+            ),
+            (
+                &[
+                    ("VTEX_SELLER_ID", "s1"),
+                    ("VTEX_ACCOUNT", "a"),
+                    ("CATALOG_NOTIFY_WINDOW_SECS", "5"),
+                ],
+                Ok(("a", 5, "BRL")),
+            ),
+            (
+                &[("VTEX_SELLER_ID", " "), ("VTEX_ACCOUNT", "a")],
+                Err("VTEX_SELLER_ID"),
+            ),
+            (
+                &[("VTEX_SELLER_ID", "s1"), ("DEFAULT_AN", "")],
+                Err("VTEX_ACCOUNT"),
+            ),
+            (
+                &[
+                    ("VTEX_SELLER_ID", "s1"),
+                    ("VTEX_ACCOUNT", "a"),
+                    ("VTEX_TIMEOUT_MS", "x"),
+                ],
+                Err("VTEX_TIMEOUT_MS"),
+            ),
+            (
+                &[
+                    ("VTEX_SELLER_ID", "s1"),
+                    ("VTEX_ACCOUNT", "a"),
+                    ("CATALOG_FOLLOWUP_GRACE_SECS", "18446744073709551615"),
+                ],
+                Err("CATALOG_FOLLOWUP_GRACE_SECS"),
+            ),
+        ];
+        for (pairs, want) in table {
+            match (
+                Config::from_vars(&Vars::from_pairs(pairs.iter().copied())),
+                want,
+            ) {
+                (Ok(c), Ok(v)) => assert_eq!(
+                    (
+                        c.account.as_str(),
+                        c.coalescing.window.num_seconds(),
+                        c.currency.as_str()
+                    ),
+                    *v,
+                    "{pairs:?}"
+                ),
+                (Err(e), Err(var)) => assert!(e.0.contains(var), "{pairs:?}: {e}"),
+                (got, _) => panic!("{pairs:?}: {got:?}"),
+            }
+        }
+        let r = [
+            ("CATALOG_TABLE", "c"),
+            ("CATALOG_QUEUE_URL", "q"),
+            ("CATALOG_DLQ_URL", " "),
+        ];
+        let e = Vars::from_pairs(r).load::<Resources>().unwrap_err();
+        assert_eq!(e.to_string(), "configuration: CATALOG_DLQ_URL is not set");
+    }
 
-    fn lookup(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> + use<> {
-        let m: std::collections::HashMap<String, String> = pairs
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect();
-        move |k| m.get(k).cloned()
+    fn lookup(pairs: &[(&str, &str)]) -> Vars {
+        Vars::from_pairs(pairs.iter().copied())
     }
 
     #[test]
     fn config_needs_the_seller_and_account_and_reads_defaults() {
-        assert!(Config::from_lookup(lookup(&[])).is_err());
-        assert!(Config::from_lookup(lookup(&[("VTEX_SELLER_ID", "s1")])).is_err());
-        let c = Config::from_lookup(lookup(&[
+        assert!(Config::from_vars(&lookup(&[])).is_err());
+        assert!(Config::from_vars(&lookup(&[("VTEX_SELLER_ID", "s1")])).is_err());
+        let c = Config::from_vars(&lookup(&[
             ("VTEX_SELLER_ID", "s1"),
             ("DEFAULT_AN", "luxstore"),
         ]))
@@ -220,7 +322,7 @@ mod tests {
         assert_eq!(c.coalescing, Coalescing::default());
         assert_eq!(c.suggestions_base_url, "https://api.vtex.com/{an}");
         assert_eq!(c.currency, "BRL");
-        let c = Config::from_lookup(lookup(&[
+        let c = Config::from_vars(&lookup(&[
             ("VTEX_SELLER_ID", "s1"),
             ("VTEX_ACCOUNT", "mkp"),
             ("DEFAULT_AN", "other"),
@@ -230,7 +332,7 @@ mod tests {
         assert_eq!(c.account, "mkp");
         assert_eq!(c.coalescing.window, chrono::Duration::seconds(5));
         assert!(
-            Config::from_lookup(lookup(&[
+            Config::from_vars(&lookup(&[
                 ("VTEX_SELLER_ID", "s1"),
                 ("VTEX_ACCOUNT", "mkp"),
                 ("SUGGESTION_CURRENCY", "real"),

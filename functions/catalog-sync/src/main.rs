@@ -7,8 +7,9 @@ use aws_adapters::catalog_queue::SqsFollowUps;
 use aws_adapters::dispatch_queue::SqsDispatchQueue;
 use aws_adapters::dynamo::{DynamoCatalog, DynamoSyncStates};
 use aws_lambda_events::sqs::SqsEvent;
-use catalog_sync::{Config, Deps, Notifier, credentials, handle};
+use catalog_sync::{Config, Deps, Notifier, Resources, credentials, handle};
 use domain::clock::SystemClock;
+use lambda_kit::config::Vars;
 use lambda_runtime::{Error, LambdaEvent, run, service_fn};
 use std::sync::Arc;
 use vtex::catalog::CatalogClient;
@@ -17,10 +18,13 @@ use vtex::ports::Notificator;
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     lambda_kit::telemetry::init();
-    let config = Config::from_env()?;
-    let catalog_table = aws_adapters::required_env("CATALOG_TABLE")?;
-    let queue_url = aws_adapters::required_env("CATALOG_QUEUE_URL")?;
-    let dlq_url = aws_adapters::required_env("CATALOG_DLQ_URL")?;
+    let vars = Vars::env();
+    let config = Config::from_vars(&vars)?;
+    let Resources {
+        catalog_table,
+        catalog_queue_url: queue_url,
+        catalog_dlq_url: dlq_url,
+    } = vars.load()?;
     let sdk = aws_adapters::sdk_config().await;
     let vtex = CatalogClient::new(
         &config.endpoints(),

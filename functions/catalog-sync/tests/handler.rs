@@ -670,13 +670,12 @@ async fn the_local_queue_runs_the_same_flow() {
         .unwrap();
     let queue = store.queue(local::CATALOG_QUEUE).with_max_receives(10);
     let addr = w.addr.clone();
-    let config = catalog_sync::Config::from_lookup(|k| match k {
-        "VTEX_SELLER_ID" => Some(SELLER.to_string()),
-        "VTEX_ACCOUNT" => Some(AN.to_string()),
-        "VTEX_BASE_URL" => Some(format!("http://{addr}")),
-        "VTEX_SUGGESTIONS_BASE_URL" => Some(format!("http://{addr}/{{an}}")),
-        _ => None,
-    })
+    let config = catalog_sync::Config::from_vars(&lambda_kit::config::Vars::from_pairs([
+        ("VTEX_SELLER_ID", SELLER.to_string()),
+        ("VTEX_ACCOUNT", AN.to_string()),
+        ("VTEX_BASE_URL", format!("http://{addr}")),
+        ("VTEX_SUGGESTIONS_BASE_URL", format!("http://{addr}/{{an}}")),
+    ]))
     .unwrap();
     let deps = local::catalog_sync_deps(
         &store,

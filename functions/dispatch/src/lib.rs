@@ -17,8 +17,9 @@ use domain::erp::DispatchQueue;
 use domain::invoice_store::InvoiceStore;
 use domain::outbound::MarketplaceOms;
 use domain::ports::OrderStore;
-use lambda_kit::config::Settings;
+use lambda_kit::config::{ConfigError, Vars};
 use lambda_kit::sqs;
+use serde::Deserialize;
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
@@ -26,10 +27,6 @@ use vtex::client::PRODUCTION_BASE_URL;
 
 pub use domain::dispatch::steps;
 pub use lambda_kit::sqs::{Backoff, Delivery, Disposition, sqs_event, sqs_message};
-
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("dispatch configuration: {0}")]
-pub struct ConfigError(pub String);
 
 /// Configuration, read once from the environment by the composition root.
 #[derive(Debug, Clone, PartialEq)]
@@ -57,26 +54,46 @@ impl Default for Config {
     }
 }
 
+/// The variables ([`lambda_kit::config`]); the tables and queues are the composition root's.
+#[derive(Deserialize)]
+struct Env {
+    vtex_base_url: Option<String>,
+    default_an: Option<String>,
+    vtex_timeout_ms: Option<u64>,
+    dispatch_backoff_base_secs: Option<u64>,
+    dispatch_backoff_max_secs: Option<u64>,
+}
+
 impl Config {
     pub fn from_env() -> Result<Self, ConfigError> {
-        Self::from_lookup(|k| std::env::var(k).ok())
+        Self::from_vars(&Vars::env())
     }
 
-    pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
-        let env = Settings::new(get);
-        let value = |k: &str| env.value(k);
-        let number = |k: &str, default: u64| env.number(k, default).map_err(ConfigError);
-        let d = Config::default();
+    pub fn from_vars(vars: &Vars) -> Result<Self, ConfigError> {
+        let e: Env = vars.load()?;
         Ok(Config {
-            vtex_base_url: value("VTEX_BASE_URL").unwrap_or(d.vtex_base_url),
-            default_an: value("DEFAULT_AN"),
-            vtex_timeout: Duration::from_millis(number("VTEX_TIMEOUT_MS", 10_000)?),
+            vtex_base_url: e
+                .vtex_base_url
+                .unwrap_or_else(|| PRODUCTION_BASE_URL.into()),
+            default_an: e.default_an,
+            vtex_timeout: Duration::from_millis(e.vtex_timeout_ms.unwrap_or(10_000)),
             backoff: Backoff {
-                base: Duration::from_secs(number("DISPATCH_BACKOFF_BASE_SECS", 5)?),
-                max: Duration::from_secs(number("DISPATCH_BACKOFF_MAX_SECS", 900)?),
+                base: Duration::from_secs(e.dispatch_backoff_base_secs.unwrap_or(5)),
+                max: Duration::from_secs(e.dispatch_backoff_max_secs.unwrap_or(900)),
             },
         })
     }
+}
+
+/// The queues and tables (`ORDERS_TABLE`, `CATALOG_TABLE`, `INVOICES_TABLE`, `DISPATCH_QUEUE_URL`,
+/// `DISPATCH_DLQ_URL`), all required; the composition root's.
+#[derive(Debug, Deserialize)]
+pub struct Resources {
+    pub orders_table: String,
+    pub catalog_table: String,
+    pub invoices_table: String,
+    pub dispatch_queue_url: String,
+    pub dispatch_dlq_url: String,
 }
 
 /// The ports the dispatcher uses, built once by the composition root (or a test, or the runner).
@@ -157,21 +174,76 @@ pub async fn handle(deps: &Deps, event: SqsEvent) -> SqsBatchResponse {
 #[cfg(test)]
 mod tests {
     use super::*;
+    /// (variables, the setting read or the variable the error names)
+    #[test]
+    fn config_blank_is_unset_defaults_apply_and_bad_values_name_the_variable() {
+        type Row = (
+            &'static [(&'static str, &'static str)],
+            Result<(u64, u64, u64), &'static str>,
+        );
+        let table: &[Row] = &[
+            (&[], Ok((10_000, 5, 900))),
+            (
+                &[("VTEX_TIMEOUT_MS", " "), ("DISPATCH_BACKOFF_BASE_SECS", "")],
+                Ok((10_000, 5, 900)),
+            ),
+            (
+                &[
+                    ("VTEX_TIMEOUT_MS", "250"),
+                    ("DISPATCH_BACKOFF_MAX_SECS", "60"),
+                ],
+                Ok((250, 5, 60)),
+            ),
+            (&[("VTEX_TIMEOUT_MS", "soon")], Err("VTEX_TIMEOUT_MS")),
+            (
+                &[("DISPATCH_BACKOFF_BASE_SECS", "-1")],
+                Err("DISPATCH_BACKOFF_BASE_SECS"),
+            ),
+        ];
+        for (pairs, want) in table {
+            match (
+                Config::from_vars(&Vars::from_pairs(pairs.iter().copied())),
+                want,
+            ) {
+                (Ok(c), Ok(v)) => assert_eq!(
+                    (
+                        c.vtex_timeout.as_millis() as u64,
+                        c.backoff.base.as_secs(),
+                        c.backoff.max.as_secs()
+                    ),
+                    *v,
+                    "{pairs:?}"
+                ),
+                (Err(e), Err(var)) => assert!(e.0.contains(var), "{pairs:?}: {e}"),
+                (got, _) => panic!("{pairs:?}: {got:?}"),
+            }
+        }
+        let c = Config::from_vars(&Vars::from_pairs([
+            ("VTEX_BASE_URL", " "),
+            ("DEFAULT_AN", ""),
+        ]));
+        assert_eq!(c.unwrap(), Config::default(), "blank is unset");
+        let r = [
+            ("ORDERS_TABLE", "o"),
+            ("CATALOG_TABLE", "c"),
+            ("INVOICES_TABLE", "i"),
+        ];
+        let e = Vars::from_pairs(r).load::<Resources>().unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "configuration: DISPATCH_QUEUE_URL is not set"
+        );
+    }
 
     #[test]
     fn config_reads_the_environment_and_refuses_garbage() {
         let env = |pairs: &'static [(&'static str, &'static str)]| {
-            move |k: &str| {
-                pairs
-                    .iter()
-                    .find(|(n, _)| *n == k)
-                    .map(|(_, v)| v.to_string())
-            }
+            Vars::from_pairs(pairs.iter().copied())
         };
-        let c = Config::from_lookup(env(&[])).unwrap();
+        let c = Config::from_vars(&env(&[])).unwrap();
         assert_eq!(c, Config::default());
         assert_eq!(c.vtex_base_url, PRODUCTION_BASE_URL);
-        let c = Config::from_lookup(env(&[
+        let c = Config::from_vars(&env(&[
             ("VTEX_BASE_URL", "http://127.0.0.1:8899"),
             ("DEFAULT_AN", "luxstore"),
             ("DISPATCH_BACKOFF_BASE_SECS", "1"),
@@ -180,6 +252,6 @@ mod tests {
         assert_eq!(c.vtex_base_url, "http://127.0.0.1:8899");
         assert_eq!(c.default_an.as_deref(), Some("luxstore"));
         assert_eq!(c.backoff.base, Duration::from_secs(1));
-        assert!(Config::from_lookup(env(&[("VTEX_TIMEOUT_MS", "soon")])).is_err());
+        assert!(Config::from_vars(&env(&[("VTEX_TIMEOUT_MS", "soon")])).is_err());
     }
 }

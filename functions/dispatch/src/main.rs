@@ -6,8 +6,9 @@ use aws_adapters::dispatch_queue::SqsDispatchQueue;
 use aws_adapters::dynamo::DynamoOrders;
 use aws_adapters::invoices::DynamoInvoices;
 use aws_lambda_events::sqs::SqsEvent;
-use dispatch::{Config, Deps, handle};
+use dispatch::{Config, Deps, Resources, handle};
 use domain::clock::SystemClock;
+use lambda_kit::config::Vars;
 use lambda_runtime::{Error, LambdaEvent, run, service_fn};
 use std::sync::Arc;
 use vtex::client::{AppCredentials, VtexClient};
@@ -25,12 +26,9 @@ async fn credentials() -> Result<AppCredentials, String> {
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     lambda_kit::telemetry::init();
-    let config = Config::from_env()?;
-    let orders_table = aws_adapters::required_env("ORDERS_TABLE")?;
-    let catalog_table = aws_adapters::required_env("CATALOG_TABLE")?;
-    let invoices_table = aws_adapters::required_env("INVOICES_TABLE")?;
-    let queue_url = aws_adapters::required_env("DISPATCH_QUEUE_URL")?;
-    let dlq_url = aws_adapters::required_env("DISPATCH_DLQ_URL")?;
+    let vars = Vars::env();
+    let config = Config::from_vars(&vars)?;
+    let r: Resources = vars.load()?;
     let sdk = aws_adapters::sdk_config().await;
     let vtex = VtexClient::with_timeout(
         config.vtex_base_url.clone(),
@@ -42,15 +40,15 @@ async fn main() -> Result<(), Error> {
     let deps = Arc::new(Deps {
         orders: Arc::new(DynamoOrders::new(
             dynamo.clone(),
-            orders_table,
-            catalog_table,
+            r.orders_table,
+            r.catalog_table,
         )),
-        invoices: Arc::new(DynamoInvoices::new(dynamo, invoices_table)),
+        invoices: Arc::new(DynamoInvoices::new(dynamo, r.invoices_table)),
         vtex: Arc::new(vtex),
         queue: Arc::new(SqsDispatchQueue::new(
             aws_sdk_sqs::Client::new(&sdk),
-            queue_url,
-            dlq_url,
+            r.dispatch_queue_url,
+            r.dispatch_dlq_url,
         )),
         clock: Arc::new(SystemClock),
         default_an: config.default_an.clone(),

@@ -25,21 +25,23 @@
 pub mod admin;
 
 use domain::lifecycle::{
-    CancelOutcome, ConfigError, FulfillOutcome, LifecycleConfig, LifecycleDeps, LifecycleSettings,
+    CancelOutcome, FulfillOutcome, LifecycleConfig, LifecycleDeps, LifecycleSettings,
 };
 use lambda_http::http::StatusCode;
 use lambda_http::{Body, Request, Response};
 use lambda_kit::auth::{InboundAuth, RequestAuth};
+use lambda_kit::config::{self, ConfigError, Inbound, Vars};
 use lambda_kit::correlation;
 use lambda_kit::metrics::{self, Unit};
 use lambda_kit::{ApiError, Route, body_bytes, empty_ok, json_response, parse_json, query_param};
+use serde::Deserialize;
 use serde_json::Value;
 use tracing::Instrument;
 use vtex::orders::{
     InvalidOrderRequest, OrderReceiptResponse, cancel_request, codes, fulfill_request,
 };
 
-/// Settings read once per cold start.
+/// Settings read once per cold start ([`lambda_kit::config`]).
 #[derive(Debug, Clone)]
 pub struct Config {
     pub lifecycle: LifecycleConfig,
@@ -48,6 +50,13 @@ pub struct Config {
     /// `an` when the query has none (`DEFAULT_AN`); must match what placement used.
     pub default_an: Option<String>,
     pub auth: InboundAuth,
+    pub auth_secret_arn: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct Env {
+    fulfillment_max_body_bytes: Option<usize>,
+    default_an: Option<String>,
 }
 
 impl Default for Config {
@@ -57,6 +66,7 @@ impl Default for Config {
             max_body_bytes: Self::DEFAULT_MAX_BODY_BYTES,
             default_an: None,
             auth: InboundAuth::default(),
+            auth_secret_arn: None,
         }
     }
 }
@@ -65,31 +75,21 @@ impl Config {
     pub const DEFAULT_MAX_BODY_BYTES: usize = 64 * 1024;
 
     pub fn from_env() -> Result<Self, ConfigError> {
-        let mut c = Self::from_lookup(|k| std::env::var(k).ok())?;
-        c.auth = InboundAuth::from_env();
-        Ok(c)
+        Self::from_vars(&Vars::env())
     }
 
-    /// Everything but the inbound credentials, through `get` (a map in tests).
-    pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
-        let value = |k: &str| {
-            get(k)
-                .map(|v| v.trim().to_string())
-                .filter(|v| !v.is_empty())
-        };
-        let max_body_bytes = match value("FULFILLMENT_MAX_BODY_BYTES") {
-            None => Self::DEFAULT_MAX_BODY_BYTES,
-            Some(v) => v.parse().ok().filter(|n| *n > 0).ok_or_else(|| {
-                ConfigError(format!(
-                    "FULFILLMENT_MAX_BODY_BYTES must be a positive integer, got {v:?}"
-                ))
-            })?,
-        };
+    pub fn from_vars(vars: &Vars) -> Result<Self, ConfigError> {
+        let e: Env = vars.load()?;
+        let inbound = Inbound::from_vars(vars)?;
+        let max = e.fulfillment_max_body_bytes;
         Ok(Config {
-            lifecycle: LifecycleConfig::from_lookup(&get)?,
-            max_body_bytes,
-            default_an: value("DEFAULT_AN"),
-            auth: InboundAuth::default(),
+            lifecycle: config::lifecycle(vars)?,
+            max_body_bytes: max.map_or(Ok(Self::DEFAULT_MAX_BODY_BYTES), |n| {
+                config::positive("FULFILLMENT_MAX_BODY_BYTES", n)
+            })?,
+            default_an: e.default_an,
+            auth: inbound.auth,
+            auth_secret_arn: inbound.secret_arn,
         })
     }
 }
@@ -267,5 +267,60 @@ async fn cancel(deps: &Deps, req: &Request, id: String) -> Result<Response<Body>
         CancelOutcome::Evaluating { .. } | CancelOutcome::Refused { .. } => Ok(empty_ok()),
         CancelOutcome::NotFound => Err(not_found(&id)),
         CancelOutcome::MarketplaceOrderMismatch => Err(mismatch()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    /// (variables, the setting read or the variable the error names)
+    #[test]
+    fn config_blank_is_unset_defaults_apply_and_bad_values_name_the_variable() {
+        type Row = (
+            &'static [(&'static str, &'static str)],
+            Result<usize, &'static str>,
+        );
+        let table: &[Row] = &[
+            (&[], Ok(Config::DEFAULT_MAX_BODY_BYTES)),
+            (
+                &[("FULFILLMENT_MAX_BODY_BYTES", "")],
+                Ok(Config::DEFAULT_MAX_BODY_BYTES),
+            ),
+            (&[("FULFILLMENT_MAX_BODY_BYTES", "1024")], Ok(1024)),
+            (
+                &[("FULFILLMENT_MAX_BODY_BYTES", "0")],
+                Err("FULFILLMENT_MAX_BODY_BYTES"),
+            ),
+            (
+                &[("FULFILLMENT_MAX_BODY_BYTES", "-5")],
+                Err("FULFILLMENT_MAX_BODY_BYTES"),
+            ),
+            (
+                &[("AUTHORIZED_CANCEL_POLICY", "maybe")],
+                Err("AUTHORIZED_CANCEL_POLICY"),
+            ),
+        ];
+        for (pairs, want) in table {
+            match (
+                Config::from_vars(&Vars::from_pairs(pairs.iter().copied())),
+                want,
+            ) {
+                (Ok(c), Ok(v)) => assert_eq!(c.max_body_bytes, *v, "{pairs:?}"),
+                (Err(e), Err(var)) => assert!(e.0.contains(var), "{pairs:?}: {e}"),
+                (got, _) => panic!("{pairs:?}: {got:?}"),
+            }
+        }
+        let c = Config::from_vars(&Vars::from_pairs([
+            ("DEFAULT_AN", " "),
+            ("MAX_LOCK_TTL", ""),
+        ]));
+        let c = c.unwrap();
+        assert_eq!(c.default_an, None);
+        assert_eq!(c.lifecycle, LifecycleConfig::default());
+        let e = Vars::from_pairs([("ORDERS_TABLE", "o")]).load::<config::OrderTables>();
+        assert_eq!(
+            e.unwrap_err().to_string(),
+            "configuration: CATALOG_TABLE is not set"
+        );
     }
 }

@@ -2,19 +2,29 @@
 //! configuration, the DynamoDB catalog and order store, the SQS queue of ERP events, then the
 //! runtime loop. The handler lives in the library so the local runner and the tests share it.
 
+use aws_adapters::{OrderPorts, secrets};
 use domain::clock::SystemClock;
 use fulfillment::{Config, Deps, handle};
 use lambda_http::{Error, Request, run, service_fn};
+use lambda_kit::config::{OrderTables, Vars};
 use std::convert::Infallible;
 use std::sync::Arc;
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     lambda_kit::telemetry::init();
-    let mut config = Config::from_env()?;
+    let vars = Vars::env();
+    let mut config = Config::from_vars(&vars)?;
+    let t: OrderTables = vars.load()?;
     let sdk = aws_adapters::sdk_config().await;
-    config.auth = aws_adapters::secrets::inbound_auth(&sdk).await?;
-    let ports = aws_adapters::OrderPorts::from_env(&sdk)?;
+    let arn = config.auth_secret_arn.clone();
+    config.auth = secrets::inbound_auth(&sdk, arn.as_deref(), config.auth).await?;
+    let ports = OrderPorts::new(
+        &sdk,
+        t.catalog_table,
+        t.orders_table,
+        t.order_events_queue_url,
+    );
     let deps = Arc::new(Deps::new(
         ports.orders,
         ports.catalog,

@@ -28,8 +28,10 @@ use domain::ports::OrderStore;
 use lambda_http::http::StatusCode;
 use lambda_http::{Body, Request, Response};
 use lambda_kit::auth::{InboundAuth, RequestAuth};
+use lambda_kit::config::{self, ConfigError, Inbound, Vars};
 use lambda_kit::correlation;
 use lambda_kit::{ApiError, Route, body_bytes, json_response};
+use serde::Deserialize;
 use std::sync::Arc;
 use tracing::Instrument;
 use vtex::oms::OmsReceipt;
@@ -42,6 +44,7 @@ pub struct Config {
     /// forwarded whole within SQS's 256 KiB).
     pub max_body_bytes: usize,
     pub auth: InboundAuth,
+    pub auth_secret_arn: Option<String>,
 }
 
 impl Default for Config {
@@ -49,27 +52,45 @@ impl Default for Config {
         Config {
             max_body_bytes: Self::DEFAULT_MAX_BODY_BYTES,
             auth: InboundAuth::default(),
+            auth_secret_arn: None,
         }
     }
+}
+
+/// The variables ([`lambda_kit::config`]).
+#[derive(Deserialize)]
+struct Env {
+    mse_max_body_bytes: Option<usize>,
+}
+
+/// The tables and queue (all required); the composition root's.
+#[derive(Debug, Deserialize)]
+pub struct Resources {
+    pub imports_table: String,
+    pub orders_table: String,
+    pub catalog_table: String,
+    pub order_events_queue_url: String,
 }
 
 impl Config {
     pub const DEFAULT_MAX_BODY_BYTES: usize = 192 * 1024;
 
-    /// `MSE_MAX_BODY_BYTES` and the `INBOUND_*` variables (the composition root replaces the
-    /// latter with the Secrets Manager secret).
-    pub fn from_env() -> Result<Self, String> {
-        let max_body_bytes = match std::env::var("MSE_MAX_BODY_BYTES") {
-            Ok(v) if !v.trim().is_empty() => {
-                v.trim().parse().ok().filter(|n| *n > 0).ok_or_else(|| {
-                    format!("MSE_MAX_BODY_BYTES must be a positive integer, got {v:?}")
-                })?
-            }
-            _ => Self::DEFAULT_MAX_BODY_BYTES,
-        };
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_vars(&Vars::env())
+    }
+
+    /// `MSE_MAX_BODY_BYTES` and the inbound credentials (the composition root reads the secret).
+    pub fn from_vars(vars: &Vars) -> Result<Self, ConfigError> {
+        let e: Env = vars.load()?;
+        let inbound = Inbound::from_vars(vars)?;
         Ok(Config {
-            max_body_bytes,
-            auth: InboundAuth::from_env(),
+            max_body_bytes: e
+                .mse_max_body_bytes
+                .map_or(Ok(Self::DEFAULT_MAX_BODY_BYTES), |n| {
+                    config::positive("MSE_MAX_BODY_BYTES", n)
+                })?,
+            auth: inbound.auth,
+            auth_secret_arn: inbound.secret_arn,
         })
     }
 }
@@ -204,4 +225,46 @@ async fn route(deps: &Deps, req: &Request) -> Result<Response<Body>, ApiError> {
             receipt: Some(note.receipt),
         },
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    /// (variables, the setting read or the variable the error names)
+    #[test]
+    fn config_blank_is_unset_defaults_apply_and_bad_values_name_the_variable() {
+        type Row = (
+            &'static [(&'static str, &'static str)],
+            Result<usize, &'static str>,
+        );
+        let table: &[Row] = &[
+            (&[], Ok(Config::DEFAULT_MAX_BODY_BYTES)),
+            (
+                &[("MSE_MAX_BODY_BYTES", "  ")],
+                Ok(Config::DEFAULT_MAX_BODY_BYTES),
+            ),
+            (&[("MSE_MAX_BODY_BYTES", "4096")], Ok(4096)),
+            (&[("MSE_MAX_BODY_BYTES", "0")], Err("MSE_MAX_BODY_BYTES")),
+            (&[("MSE_MAX_BODY_BYTES", "big")], Err("MSE_MAX_BODY_BYTES")),
+        ];
+        for (pairs, want) in table {
+            match (
+                Config::from_vars(&Vars::from_pairs(pairs.iter().copied())),
+                want,
+            ) {
+                (Ok(c), Ok(v)) => assert_eq!(c.max_body_bytes, *v, "{pairs:?}"),
+                (Err(e), Err(var)) => assert!(e.0.contains(var), "{pairs:?}: {e}"),
+                (got, _) => panic!("{pairs:?}: {got:?}"),
+            }
+        }
+        let c = Config::from_vars(&Vars::from_pairs([("INBOUND_PATH_SECRET", " ")])).unwrap();
+        assert!(c.auth.path_secret.is_none() && c.auth_secret_arn.is_none());
+        let r = [
+            ("IMPORTS_TABLE", "i"),
+            ("ORDERS_TABLE", "o"),
+            ("CATALOG_TABLE", ""),
+        ];
+        let e = Vars::from_pairs(r).load::<Resources>().unwrap_err();
+        assert_eq!(e.to_string(), "configuration: CATALOG_TABLE is not set");
+    }
 }

@@ -6,30 +6,30 @@ use aws_adapters::dynamo::DynamoOrders;
 use aws_adapters::imports::{DynamoImports, SqsImportEvents};
 use domain::clock::SystemClock;
 use lambda_http::{Error, Request, run, service_fn};
-use mse::{Config, Deps, handle};
+use lambda_kit::config::Vars;
+use mse::{Config, Deps, Resources, handle};
 use std::convert::Infallible;
 use std::sync::Arc;
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     lambda_kit::telemetry::init();
-    let mut config = Config::from_env()?;
-    let imports_table = aws_adapters::required_env("IMPORTS_TABLE")?;
-    let orders_table = aws_adapters::required_env("ORDERS_TABLE")?;
-    let catalog_table = aws_adapters::required_env("CATALOG_TABLE")?;
-    let events_url = aws_adapters::required_env("ORDER_EVENTS_QUEUE_URL")?;
+    let vars = Vars::env();
+    let mut config = Config::from_vars(&vars)?;
+    let r: Resources = vars.load()?;
     let sdk = aws_adapters::sdk_config().await;
-    config.auth = aws_adapters::secrets::inbound_auth(&sdk).await?;
+    let arn = config.auth_secret_arn.clone();
+    config.auth = aws_adapters::secrets::inbound_auth(&sdk, arn.as_deref(), config.auth).await?;
     let dynamo = aws_sdk_dynamodb::Client::new(&sdk);
-    let imports = Arc::new(DynamoImports::new(dynamo.clone(), imports_table));
+    let imports = Arc::new(DynamoImports::new(dynamo.clone(), r.imports_table));
     let deps = Arc::new(Deps {
         imports: imports.clone(),
         notifications: imports,
         events: Arc::new(SqsImportEvents::new(
             aws_sdk_sqs::Client::new(&sdk),
-            events_url,
+            r.order_events_queue_url,
         )),
-        log: Arc::new(DynamoOrders::new(dynamo, orders_table, catalog_table)),
+        log: Arc::new(DynamoOrders::new(dynamo, r.orders_table, r.catalog_table)),
         clock: Arc::new(SystemClock),
         config,
     });

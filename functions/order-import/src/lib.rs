@@ -12,17 +12,14 @@ use domain::import::importer::{Importer, ImporterConfig};
 use domain::import::{self, ImportQueue, ImportStore, ImportTiming};
 use domain::outbound::OwnAccount;
 use domain::ports::OrderStore;
-use lambda_kit::config::Settings;
+use lambda_kit::config::{ConfigError, Vars};
 use lambda_kit::sqs;
+use serde::Deserialize;
 use std::sync::Arc;
 use std::time::Duration;
 use vtex::client::PRODUCTION_BASE_URL;
 
 pub use lambda_kit::sqs::{Backoff, Delivery, Disposition, sqs_event, sqs_message};
-
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("order-import configuration: {0}")]
-pub struct ConfigError(pub String);
 
 /// Configuration, read once from the environment by the composition root.
 #[derive(Debug, Clone, PartialEq)]
@@ -48,41 +45,65 @@ pub struct Config {
     pub backoff: Backoff,
 }
 
+/// The variables ([`lambda_kit::config`]).
+#[derive(Deserialize)]
+struct Env {
+    import_vtex_account: Option<String>,
+    import_vtex_base_url: Option<String>,
+    import_vtex_timeout_ms: Option<u64>,
+    import_mse_url: Option<String>,
+    import_affiliate_id: Option<String>,
+    import_sales_channel: Option<String>,
+    import_grace_seconds: Option<u64>,
+    import_not_ready_retry_seconds: Option<u64>,
+    import_give_up_seconds: Option<u64>,
+    import_backoff_base_secs: Option<u64>,
+    import_backoff_max_secs: Option<u64>,
+}
+
+/// The tables and queues (all required) and where the mse comes from; the composition root's.
+#[derive(Debug, Deserialize)]
+pub struct Resources {
+    pub imports_table: String,
+    pub orders_table: String,
+    pub catalog_table: String,
+    pub import_queue_url: String,
+    pub import_dlq_url: String,
+    /// `IMPORT_MSE_BASE_URL`: needed when `IMPORT_MSE_URL` is unset.
+    pub import_mse_base_url: Option<String>,
+}
+
 impl Config {
     pub fn from_env() -> Result<Self, ConfigError> {
-        Self::from_lookup(|k| std::env::var(k).ok())
+        Self::from_vars(&Vars::env())
     }
 
-    /// Everything from `get` (a map in tests). The mse may still be empty here: `main.rs` builds
-    /// it from the inbound secret when `IMPORT_MSE_URL` is unset; [`Config::check`] refuses it empty.
-    pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
-        let env = Settings::new(get);
-        let value = |k: &str| env.value(k);
-        let number = |k: &str, default: u64| env.number(k, default).map_err(ConfigError);
-        let default_affiliate = value("IMPORT_AFFILIATE_ID");
-        if let Some(a) = &default_affiliate {
+    /// The mse may still be empty here: `main.rs` builds it from the inbound secret when
+    /// `IMPORT_MSE_URL` is unset; [`Config::check`] refuses it empty.
+    pub fn from_vars(vars: &Vars) -> Result<Self, ConfigError> {
+        let e: Env = vars.load()?;
+        if let Some(a) = &e.import_affiliate_id {
             import::check_affiliate_id(a)
                 .map_err(|e| ConfigError(format!("IMPORT_AFFILIATE_ID: {e}")))?;
         }
+        let secs = |v: Option<u64>, default| Duration::from_secs(v.unwrap_or(default));
         Ok(Config {
-            account: value("IMPORT_VTEX_ACCOUNT").unwrap_or_default(),
-            vtex_base_url: value("IMPORT_VTEX_BASE_URL")
-                .unwrap_or_else(|| PRODUCTION_BASE_URL.to_string()),
-            vtex_timeout: Duration::from_millis(number("IMPORT_VTEX_TIMEOUT_MS", 10_000)?),
-            mse_url: value("IMPORT_MSE_URL").unwrap_or_default(),
-            default_affiliate,
-            default_sales_channel: value("IMPORT_SALES_CHANNEL").unwrap_or_else(|| "1".into()),
+            account: e.import_vtex_account.unwrap_or_default(),
+            vtex_base_url: e
+                .import_vtex_base_url
+                .unwrap_or_else(|| PRODUCTION_BASE_URL.into()),
+            vtex_timeout: Duration::from_millis(e.import_vtex_timeout_ms.unwrap_or(10_000)),
+            mse_url: e.import_mse_url.unwrap_or_default(),
+            default_affiliate: e.import_affiliate_id,
+            default_sales_channel: e.import_sales_channel.unwrap_or_else(|| "1".into()),
             timing: ImportTiming {
-                grace: Duration::from_secs(number("IMPORT_GRACE_SECONDS", 1800)?),
-                not_ready_retry: Duration::from_secs(number(
-                    "IMPORT_NOT_READY_RETRY_SECONDS",
-                    300,
-                )?),
-                give_up_after: Duration::from_secs(number("IMPORT_GIVE_UP_SECONDS", 86_400)?),
+                grace: secs(e.import_grace_seconds, 1800),
+                not_ready_retry: secs(e.import_not_ready_retry_seconds, 300),
+                give_up_after: secs(e.import_give_up_seconds, 86_400),
             },
             backoff: Backoff {
-                base: Duration::from_secs(number("IMPORT_BACKOFF_BASE_SECS", 5)?),
-                max: Duration::from_secs(number("IMPORT_BACKOFF_MAX_SECS", 900)?),
+                base: secs(e.import_backoff_base_secs, 5),
+                max: secs(e.import_backoff_max_secs, 900),
             },
         })
     }
@@ -182,23 +203,91 @@ pub async fn handle(deps: &Deps, event: SqsEvent) -> SqsBatchResponse {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn env(pairs: &'static [(&'static str, &'static str)]) -> impl Fn(&str) -> Option<String> {
-        move |k: &str| {
-            pairs
-                .iter()
-                .find(|(n, _)| *n == k)
-                .map(|(_, v)| v.to_string())
+    /// (variables, the setting read or the variable the error names)
+    #[test]
+    fn config_blank_is_unset_defaults_apply_and_bad_values_name_the_variable() {
+        type Row = (
+            &'static [(&'static str, &'static str)],
+            Result<(u64, u64, u64), &'static str>,
+        );
+        let table: &[Row] = &[
+            (&[], Ok((1800, 300, 86_400))),
+            (
+                &[
+                    ("IMPORT_GRACE_SECONDS", " "),
+                    ("IMPORT_GIVE_UP_SECONDS", ""),
+                ],
+                Ok((1800, 300, 86_400)),
+            ),
+            (
+                &[
+                    ("IMPORT_GRACE_SECONDS", "0"),
+                    ("IMPORT_NOT_READY_RETRY_SECONDS", "9"),
+                ],
+                Ok((0, 9, 86_400)),
+            ),
+            (
+                &[("IMPORT_GRACE_SECONDS", "half")],
+                Err("IMPORT_GRACE_SECONDS"),
+            ),
+            (
+                &[("IMPORT_VTEX_TIMEOUT_MS", "1.5")],
+                Err("IMPORT_VTEX_TIMEOUT_MS"),
+            ),
+            (
+                &[("IMPORT_AFFILIATE_ID", "EXTERNAL")],
+                Err("IMPORT_AFFILIATE_ID"),
+            ),
+        ];
+        for (pairs, want) in table {
+            match (
+                Config::from_vars(&Vars::from_pairs(pairs.iter().copied())),
+                want,
+            ) {
+                (Ok(c), Ok(v)) => assert_eq!(
+                    (
+                        c.timing.grace.as_secs(),
+                        c.timing.not_ready_retry.as_secs(),
+                        c.timing.give_up_after.as_secs()
+                    ),
+                    *v,
+                    "{pairs:?}"
+                ),
+                (Err(e), Err(var)) => assert!(e.0.contains(var), "{pairs:?}: {e}"),
+                (got, _) => panic!("{pairs:?}: {got:?}"),
+            }
         }
+        let blank = [
+            ("IMPORT_AFFILIATE_ID", " "),
+            ("IMPORT_SALES_CHANNEL", ""),
+            ("IMPORT_MSE_URL", " "),
+        ];
+        let c = Config::from_vars(&Vars::from_pairs(blank)).unwrap();
+        assert_eq!(
+            (c.default_affiliate, c.default_sales_channel, c.mse_url),
+            (None, "1".into(), "".into())
+        );
+        let r = [
+            ("IMPORTS_TABLE", "i"),
+            ("ORDERS_TABLE", "o"),
+            ("CATALOG_TABLE", "c"),
+            ("IMPORT_QUEUE_URL", "q"),
+        ];
+        let e = Vars::from_pairs(r).load::<Resources>().unwrap_err();
+        assert_eq!(e.to_string(), "configuration: IMPORT_DLQ_URL is not set");
+    }
+
+    fn env(pairs: &'static [(&'static str, &'static str)]) -> Vars {
+        Vars::from_pairs(pairs.iter().copied())
     }
 
     #[test]
     fn config_defaults_follow_vtex_and_check_refuses_what_cannot_work() {
-        let c = Config::from_lookup(env(&[])).unwrap();
+        let c = Config::from_vars(&env(&[])).unwrap();
         assert_eq!(c.timing, ImportTiming::default());
         assert_eq!(c.default_sales_channel, "1");
         assert!(c.check().is_err(), "no account, no mse");
-        let c = Config::from_lookup(env(&[
+        let c = Config::from_vars(&env(&[
             ("IMPORT_VTEX_ACCOUNT", "myshop"),
             ("IMPORT_MSE_URL", "https://api.example.com/vtex/s3cr3t"),
             ("IMPORT_AFFILIATE_ID", "EXT"),
@@ -208,8 +297,8 @@ mod tests {
         assert!(c.check().is_ok());
         assert_eq!(c.timing.grace, Duration::ZERO);
         assert_eq!(c.default_affiliate.as_deref(), Some("EXT"));
-        assert!(Config::from_lookup(env(&[("IMPORT_AFFILIATE_ID", "EXTERNAL")])).is_err());
-        assert!(Config::from_lookup(env(&[("IMPORT_GRACE_SECONDS", "half")])).is_err());
+        assert!(Config::from_vars(&env(&[("IMPORT_AFFILIATE_ID", "EXTERNAL")])).is_err());
+        assert!(Config::from_vars(&env(&[("IMPORT_GRACE_SECONDS", "half")])).is_err());
         let mut bad = c.clone();
         bad.mse_url = "ftp://x".into();
         assert!(bad.check().is_err());

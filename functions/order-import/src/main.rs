@@ -9,18 +9,11 @@ use aws_adapters::dynamo::DynamoOrders;
 use aws_adapters::imports::{DynamoImports, SqsImportQueue};
 use aws_lambda_events::sqs::SqsEvent;
 use domain::clock::SystemClock;
+use lambda_kit::config::{Inbound, Vars};
 use lambda_runtime::{Error, LambdaEvent, run, service_fn};
-use order_import::{Config, Deps, handle};
+use order_import::{Config, Deps, Resources, handle};
 use std::sync::Arc;
 use vtex::client::{AppCredentials, VtexClient};
-
-fn required(name: &str) -> Result<String, Error> {
-    optional(name).ok_or_else(|| format!("{name} is not set").into())
-}
-
-fn optional(name: &str) -> Option<String> {
-    std::env::var(name).ok().filter(|v| !v.trim().is_empty())
-}
 
 /// The seller's own account key: the secret named by `IMPORT_VTEX_CREDENTIALS_SECRET_ARN`, else
 /// the two plain variables (local runs).
@@ -36,16 +29,17 @@ async fn credentials() -> Result<AppCredentials, String> {
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     lambda_kit::telemetry::init();
-    let mut config = Config::from_env()?;
-    let imports_table = required("IMPORTS_TABLE")?;
-    let orders_table = required("ORDERS_TABLE")?;
-    let catalog_table = required("CATALOG_TABLE")?;
-    let queue_url = required("IMPORT_QUEUE_URL")?;
-    let dlq_url = required("IMPORT_DLQ_URL")?;
+    let vars = Vars::env();
+    let mut config = Config::from_vars(&vars)?;
+    let r: Resources = vars.load()?;
     let sdk = aws_adapters::sdk_config().await;
     if config.mse_url.is_empty() {
-        let base = required("IMPORT_MSE_BASE_URL")?;
-        let auth = aws_adapters::secrets::inbound_auth(&sdk).await?;
+        let base = r
+            .import_mse_base_url
+            .ok_or("IMPORT_MSE_BASE_URL is not set")?;
+        let inbound = Inbound::from_vars(&vars)?;
+        let arn = inbound.secret_arn.as_deref();
+        let auth = aws_adapters::secrets::inbound_auth(&sdk, arn, inbound.auth).await?;
         let secret = auth.path_secret.ok_or(
             "the inbound auth secret has no pathSecret: VTEX could not reach the mse (set IMPORT_MSE_URL)",
         )?;
@@ -61,11 +55,15 @@ async fn main() -> Result<(), Error> {
     let dynamo = aws_sdk_dynamodb::Client::new(&sdk);
     let sqs = aws_sdk_sqs::Client::new(&sdk);
     let deps = Arc::new(Deps {
-        imports: Arc::new(DynamoImports::new(dynamo.clone(), imports_table)),
-        log: Arc::new(DynamoOrders::new(dynamo, orders_table, catalog_table)),
+        imports: Arc::new(DynamoImports::new(dynamo.clone(), r.imports_table)),
+        log: Arc::new(DynamoOrders::new(dynamo, r.orders_table, r.catalog_table)),
         vtex: Arc::new(vtex),
-        queue: Arc::new(SqsDispatchQueue::new(sqs.clone(), &queue_url, dlq_url)),
-        scheduler: Arc::new(SqsImportQueue::new(sqs, queue_url)),
+        queue: Arc::new(SqsDispatchQueue::new(
+            sqs.clone(),
+            &r.import_queue_url,
+            r.import_dlq_url,
+        )),
+        scheduler: Arc::new(SqsImportQueue::new(sqs, r.import_queue_url)),
         clock: Arc::new(SystemClock),
         config,
     });

@@ -24,20 +24,22 @@
 //! Nothing here is Lambda-specific: the local runner calls [`handle`] too.
 
 use domain::lifecycle::{
-    ConfigError, LifecycleConfig, LifecycleDeps, LifecycleSettings, PlacementDecision,
-    PlacementRefusal, PlacementRequest,
+    LifecycleConfig, LifecycleDeps, LifecycleSettings, PlacementDecision, PlacementRefusal,
+    PlacementRequest,
 };
 use lambda_http::http::{Method, StatusCode};
 use lambda_http::{Body, Request, Response};
 use lambda_kit::auth::{InboundAuth, RequestAuth};
+use lambda_kit::config::{self, ConfigError, Inbound, Vars};
 use lambda_kit::correlation;
 use lambda_kit::metrics::{self, Unit};
 use lambda_kit::{ApiError, Route, body_bytes, json_response, parse_json, query_param};
+use serde::Deserialize;
 use serde_json::Value;
 use tracing::Instrument;
 use vtex::orders::{PlacementBody, codes, placement_echo, placement_request};
 
-/// Settings read once per cold start.
+/// Settings read once per cold start ([`lambda_kit::config`]).
 #[derive(Debug, Clone)]
 pub struct Config {
     pub lifecycle: LifecycleConfig,
@@ -48,6 +50,14 @@ pub struct Config {
     /// `sc` when the query has none (`DEFAULT_SC`).
     pub default_sc: Option<String>,
     pub auth: InboundAuth,
+    pub auth_secret_arn: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct Env {
+    placement_max_body_bytes: Option<usize>,
+    default_an: Option<String>,
+    default_sc: Option<String>,
 }
 
 impl Default for Config {
@@ -58,6 +68,7 @@ impl Default for Config {
             default_an: None,
             default_sc: None,
             auth: InboundAuth::default(),
+            auth_secret_arn: None,
         }
     }
 }
@@ -66,32 +77,23 @@ impl Config {
     pub const DEFAULT_MAX_BODY_BYTES: usize = 1024 * 1024;
 
     pub fn from_env() -> Result<Self, ConfigError> {
-        let mut c = Self::from_lookup(|k| std::env::var(k).ok())?;
-        c.auth = InboundAuth::from_env();
-        Ok(c)
+        Self::from_vars(&Vars::env())
     }
 
-    /// Everything but the inbound credentials, through `get` (a map in tests).
-    pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
-        let value = |k: &str| {
-            get(k)
-                .map(|v| v.trim().to_string())
-                .filter(|v| !v.is_empty())
-        };
-        let max_body_bytes = match value("PLACEMENT_MAX_BODY_BYTES") {
-            None => Self::DEFAULT_MAX_BODY_BYTES,
-            Some(v) => v.parse().ok().filter(|n| *n > 0).ok_or_else(|| {
-                ConfigError(format!(
-                    "PLACEMENT_MAX_BODY_BYTES must be a positive integer, got {v:?}"
-                ))
-            })?,
-        };
+    pub fn from_vars(vars: &Vars) -> Result<Self, ConfigError> {
+        let e: Env = vars.load()?;
+        let inbound = Inbound::from_vars(vars)?;
         Ok(Config {
-            lifecycle: LifecycleConfig::from_lookup(&get)?,
-            max_body_bytes,
-            default_an: value("DEFAULT_AN"),
-            default_sc: value("DEFAULT_SC"),
-            auth: InboundAuth::default(),
+            lifecycle: config::lifecycle(vars)?,
+            max_body_bytes: e
+                .placement_max_body_bytes
+                .map_or(Ok(Self::DEFAULT_MAX_BODY_BYTES), |n| {
+                    config::positive("PLACEMENT_MAX_BODY_BYTES", n)
+                })?,
+            default_an: e.default_an,
+            default_sc: e.default_sc,
+            auth: inbound.auth,
+            auth_secret_arn: inbound.secret_arn,
         })
     }
 }
@@ -226,5 +228,60 @@ fn refusal_error(refusal: PlacementRefusal) -> ApiError {
         PlacementRefusal::ShippingDataOutdated => {
             ApiError::conflict(codes::SHIPPING_OUTDATED, message)
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    /// (variables, the setting read or the variable the error names)
+    #[test]
+    fn config_blank_is_unset_defaults_apply_and_bad_values_name_the_variable() {
+        type Row = (
+            &'static [(&'static str, &'static str)],
+            Result<usize, &'static str>,
+        );
+        let table: &[Row] = &[
+            (&[], Ok(Config::DEFAULT_MAX_BODY_BYTES)),
+            (
+                &[("PLACEMENT_MAX_BODY_BYTES", " ")],
+                Ok(Config::DEFAULT_MAX_BODY_BYTES),
+            ),
+            (&[("PLACEMENT_MAX_BODY_BYTES", " 2048 ")], Ok(2048)),
+            (
+                &[("PLACEMENT_MAX_BODY_BYTES", "0")],
+                Err("PLACEMENT_MAX_BODY_BYTES"),
+            ),
+            (
+                &[("PLACEMENT_MAX_BODY_BYTES", "x")],
+                Err("PLACEMENT_MAX_BODY_BYTES"),
+            ),
+            (&[("DEFAULT_LOCK_TTL", "8")], Err("DEFAULT_LOCK_TTL")),
+        ];
+        for (pairs, want) in table {
+            match (
+                Config::from_vars(&Vars::from_pairs(pairs.iter().copied())),
+                want,
+            ) {
+                (Ok(c), Ok(v)) => assert_eq!(c.max_body_bytes, *v, "{pairs:?}"),
+                (Err(e), Err(var)) => assert!(e.0.contains(var), "{pairs:?}: {e}"),
+                (got, _) => panic!("{pairs:?}: {got:?}"),
+            }
+        }
+        let c = Config::from_vars(&Vars::from_pairs([
+            ("DEFAULT_AN", ""),
+            ("DEFAULT_SC", " 2 "),
+        ]));
+        let c = c.unwrap();
+        assert_eq!((c.default_an, c.default_sc.as_deref()), (None, Some("2")));
+        let tables = [
+            ("CATALOG_TABLE", "c"),
+            ("ORDERS_TABLE", " "),
+            ("ORDER_EVENTS_QUEUE_URL", "q"),
+        ];
+        let e = Vars::from_pairs(tables)
+            .load::<config::OrderTables>()
+            .unwrap_err();
+        assert_eq!(e.to_string(), "configuration: ORDERS_TABLE is not set");
     }
 }

@@ -10,6 +10,7 @@ use domain::order::OrderStatus;
 use domain::ports::{CatalogReader, OrderStore};
 use lambda_http::http::StatusCode;
 use lambda_http::{Body, Request, Response};
+use lambda_kit::config::Vars;
 use order_placement::{Config, Deps, handle};
 use serde_json::{Value, json};
 use std::sync::Arc;
@@ -355,16 +356,13 @@ async fn configured_credentials_are_required() {
 
 #[test]
 fn config_reads_the_environment() {
-    let c = Config::from_lookup(|k| match k {
-        "DEFAULT_LOCK_TTL" => Some("2d".into()),
-        "DEFAULT_AN" => Some("mkp".into()),
-        _ => None,
-    })
+    let c = Config::from_vars(&Vars::from_pairs([
+        ("DEFAULT_LOCK_TTL", "2d"),
+        ("DEFAULT_AN", "mkp"),
+    ]))
     .unwrap();
     assert_eq!(c.lifecycle.default_lock_ttl.to_string(), "2d");
     assert_eq!(c.default_an.as_deref(), Some("mkp"));
     assert_eq!(c.max_body_bytes, Config::DEFAULT_MAX_BODY_BYTES);
-    assert!(
-        Config::from_lookup(|k| (k == "PLACEMENT_MAX_BODY_BYTES").then(|| "x".into())).is_err()
-    );
+    assert!(Config::from_vars(&Vars::from_pairs([("PLACEMENT_MAX_BODY_BYTES", "x")])).is_err());
 }

@@ -9,14 +9,13 @@
 //! Lambda-specific: the local runner calls [`handle`] on its own timer.
 
 use aws_lambda_events::eventbridge::EventBridgeEvent;
-use domain::lifecycle::{
-    ConfigError, LifecycleConfig, LifecycleDeps, LifecycleSettings, SweepReport,
-};
+use domain::lifecycle::{LifecycleConfig, LifecycleDeps, LifecycleSettings, SweepReport};
 use domain::ports::StoreError;
+use lambda_kit::config::{ConfigError, Vars};
 use tracing::Instrument;
 
 /// Settings read once per cold start (`SWEEP_BATCH_SIZE`, `SWEEP_MAX_BATCHES`, …; see
-/// [`LifecycleConfig::from_lookup`]).
+/// [`lambda_kit::config::lifecycle`]).
 #[derive(Debug, Clone, Default)]
 pub struct Config {
     pub lifecycle: LifecycleConfig,
@@ -24,12 +23,12 @@ pub struct Config {
 
 impl Config {
     pub fn from_env() -> Result<Self, ConfigError> {
-        Self::from_lookup(|k| std::env::var(k).ok())
+        Self::from_vars(&Vars::env())
     }
 
-    pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+    pub fn from_vars(vars: &Vars) -> Result<Self, ConfigError> {
         Ok(Config {
-            lifecycle: LifecycleConfig::from_lookup(get)?,
+            lifecycle: lambda_kit::config::lifecycle(vars)?,
         })
     }
 }
@@ -75,5 +74,51 @@ pub async fn handle(deps: &Deps, event: EventBridgeEvent) -> Result<SweepReport,
             tracing::error!(order_id = %id, "reservation not expired or its event not published");
         }
         Err(SweepError::Incomplete { report })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    /// (variables, the setting read or the variable the error names)
+    #[test]
+    fn config_blank_is_unset_defaults_apply_and_bad_values_name_the_variable() {
+        type Row = (
+            &'static [(&'static str, &'static str)],
+            Result<(usize, usize), &'static str>,
+        );
+        let table: &[Row] = &[
+            (&[], Ok((100, 20))),
+            (
+                &[("SWEEP_BATCH_SIZE", " "), ("SWEEP_MAX_BATCHES", "")],
+                Ok((100, 20)),
+            ),
+            (
+                &[("SWEEP_BATCH_SIZE", "10"), ("SWEEP_MAX_BATCHES", " 3 ")],
+                Ok((10, 3)),
+            ),
+            (&[("SWEEP_BATCH_SIZE", "0")], Err("SWEEP_BATCH_SIZE")),
+            (&[("SWEEP_MAX_BATCHES", "-1")], Err("SWEEP_MAX_BATCHES")),
+        ];
+        for (pairs, want) in table {
+            match (
+                Config::from_vars(&Vars::from_pairs(pairs.iter().copied())),
+                want,
+            ) {
+                (Ok(c), Ok(v)) => assert_eq!(
+                    (c.lifecycle.sweep_batch_size, c.lifecycle.sweep_max_batches),
+                    *v,
+                    "{pairs:?}"
+                ),
+                (Err(e), Err(var)) => assert!(e.0.contains(var), "{pairs:?}: {e}"),
+                (got, _) => panic!("{pairs:?}: {got:?}"),
+            }
+        }
+        let e = Vars::from_pairs([("CATALOG_TABLE", "c"), ("ORDERS_TABLE", "o")]);
+        let e = e.load::<lambda_kit::config::OrderTables>().unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "configuration: ORDER_EVENTS_QUEUE_URL is not set"
+        );
     }
 }

@@ -1,8 +1,10 @@
 //! Composition root of the reservation sweeper (run by an EventBridge schedule): configuration,
 //! the DynamoDB order store, the SQS queue of ERP events, then the runtime loop.
 
+use aws_adapters::OrderPorts;
 use aws_lambda_events::eventbridge::EventBridgeEvent;
 use domain::clock::SystemClock;
+use lambda_kit::config::{OrderTables, Vars};
 use lambda_runtime::{Error, LambdaEvent, run, service_fn};
 use reservation_sweeper::{Config, Deps, handle};
 use std::sync::Arc;
@@ -10,9 +12,16 @@ use std::sync::Arc;
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     lambda_kit::telemetry::init();
-    let config = Config::from_env()?;
+    let vars = Vars::env();
+    let config = Config::from_vars(&vars)?;
+    let t: OrderTables = vars.load()?;
     let sdk = aws_adapters::sdk_config().await;
-    let ports = aws_adapters::OrderPorts::from_env(&sdk)?;
+    let ports = OrderPorts::new(
+        &sdk,
+        t.catalog_table,
+        t.orders_table,
+        t.order_events_queue_url,
+    );
     let deps = Arc::new(Deps::new(
         ports.orders,
         ports.catalog,

@@ -190,7 +190,8 @@ fn the_sample_event_is_an_eventbridge_schedule() {
 
 #[test]
 fn config_reads_the_sweep_settings() {
-    let c = Config::from_lookup(|k| (k == "SWEEP_BATCH_SIZE").then(|| "10".into())).unwrap();
+    let vars = |k: &str, v: &str| lambda_kit::config::Vars::from_pairs([(k, v)]);
+    let c = Config::from_vars(&vars("SWEEP_BATCH_SIZE", "10")).unwrap();
     assert_eq!(c.lifecycle.sweep_batch_size, 10);
-    assert!(Config::from_lookup(|k| (k == "SWEEP_MAX_BATCHES").then(|| "-1".into())).is_err());
+    assert!(Config::from_vars(&vars("SWEEP_MAX_BATCHES", "-1")).is_err());
 }

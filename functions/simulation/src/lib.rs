@@ -23,8 +23,10 @@ use domain::simulation::{SimulationContext, simulate};
 use lambda_http::http::{HeaderValue, Method, StatusCode, header};
 use lambda_http::{Body, Request, Response};
 use lambda_kit::auth::{InboundAuth, RequestAuth};
+use lambda_kit::config::{ConfigError, Inbound, Vars};
 use lambda_kit::metrics::{self, Unit};
 use lambda_kit::{ApiError, Route, body_bytes, json_response, parse_json, query_param};
+use serde::Deserialize;
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
@@ -57,6 +59,8 @@ pub struct Config {
     pub merchant_name: Option<String>,
     /// Inbound credentials (shared/docs/protocol.md §Authentication); open when none is configured.
     pub auth: InboundAuth,
+    /// `INBOUND_AUTH_SECRET_ARN`: where the composition root reads them.
+    pub auth_secret_arn: Option<String>,
 }
 
 impl Default for Config {
@@ -72,69 +76,51 @@ impl Default for Config {
             default_an: None,
             merchant_name: None,
             auth: InboundAuth::default(),
+            auth_secret_arn: None,
         }
     }
 }
 
-/// A setting that is present but unusable.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ConfigError(pub String);
-
-impl std::fmt::Display for ConfigError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.0)
-    }
+/// The variables ([`lambda_kit::config`]).
+#[derive(Deserialize)]
+struct Env {
+    catalog_table: Option<String>,
+    simulation_max_body_bytes: Option<usize>,
+    simulation_max_items: Option<usize>,
+    simulation_cache_max_age: Option<u32>,
+    simulation_rules_refresh_secs: Option<u32>,
+    simulation_store_budget_ms: Option<u64>,
+    default_sc: Option<String>,
+    default_an: Option<String>,
+    simulation_merchant_name: Option<String>,
 }
-
-impl std::error::Error for ConfigError {}
 
 impl Config {
     pub fn from_env() -> Result<Self, ConfigError> {
-        let mut c = Self::from_lookup(|name| std::env::var(name).ok())?;
-        c.auth = InboundAuth::from_env();
-        Ok(c)
+        Self::from_vars(&Vars::env())
     }
 
-    /// Reads the settings but the inbound credentials through `get` (the environment in
-    /// production, a map in tests). Unset or blank values take the defaults of [`Config::default`].
-    pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
-        let value = |name: &str| {
-            get(name)
-                .map(|v| v.trim().to_string())
-                .filter(|v| !v.is_empty())
-        };
-        fn number<T: std::str::FromStr>(
-            value: impl Fn(&str) -> Option<String>,
-            name: &str,
-            default: T,
-        ) -> Result<T, ConfigError> {
-            match value(name) {
-                None => Ok(default),
-                Some(v) => v.parse().map_err(|_| {
-                    ConfigError(format!("{name} must be a non-negative integer, got {v:?}"))
-                }),
-            }
-        }
+    /// Unset or blank values take the defaults of [`Config::default`].
+    pub fn from_vars(vars: &Vars) -> Result<Self, ConfigError> {
+        let e: Env = vars.load()?;
+        let inbound = Inbound::from_vars(vars)?;
         let d = Config::default();
         let config = Config {
-            table_name: value("CATALOG_TABLE").unwrap_or_default(),
-            max_body_bytes: number(value, "SIMULATION_MAX_BODY_BYTES", d.max_body_bytes)?,
-            max_items: number(value, "SIMULATION_MAX_ITEMS", d.max_items)?,
-            cache_max_age_secs: number(value, "SIMULATION_CACHE_MAX_AGE", d.cache_max_age_secs)?,
-            rules_refresh_secs: number(
-                value,
-                "SIMULATION_RULES_REFRESH_SECS",
-                d.rules_refresh_secs,
-            )?,
-            store_budget: Duration::from_millis(number(
-                value,
-                "SIMULATION_STORE_BUDGET_MS",
-                d.store_budget.as_millis() as u64,
-            )?),
-            default_sc: value("DEFAULT_SC"),
-            default_an: value("DEFAULT_AN"),
-            merchant_name: value("SIMULATION_MERCHANT_NAME"),
-            auth: InboundAuth::default(),
+            table_name: e.catalog_table.unwrap_or_default(),
+            max_body_bytes: e.simulation_max_body_bytes.unwrap_or(d.max_body_bytes),
+            max_items: e.simulation_max_items.unwrap_or(d.max_items),
+            cache_max_age_secs: e.simulation_cache_max_age.unwrap_or(d.cache_max_age_secs),
+            rules_refresh_secs: e
+                .simulation_rules_refresh_secs
+                .unwrap_or(d.rules_refresh_secs),
+            store_budget: e
+                .simulation_store_budget_ms
+                .map_or(d.store_budget, Duration::from_millis),
+            default_sc: e.default_sc,
+            default_an: e.default_an,
+            merchant_name: e.simulation_merchant_name,
+            auth: inbound.auth,
+            auth_secret_arn: inbound.secret_arn,
         };
         if config.max_items == 0 || config.max_body_bytes == 0 {
             return Err(ConfigError(
@@ -492,5 +478,76 @@ fn set_cache(response: &mut Response<Body>, max_age: Option<u32>) {
         None => {
             headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    /// (variables, the setting read or the variable the error names)
+    #[test]
+    fn config_blank_is_unset_defaults_apply_and_bad_values_name_the_variable() {
+        type Row = (
+            &'static [(&'static str, &'static str)],
+            Result<(usize, u32, u64), &'static str>,
+        );
+        let table: &[Row] = &[
+            (&[], Ok((500, 60, 1500))),
+            (
+                &[
+                    ("SIMULATION_MAX_ITEMS", " "),
+                    ("SIMULATION_CACHE_MAX_AGE", ""),
+                    ("SIMULATION_STORE_BUDGET_MS", " "),
+                ],
+                Ok((500, 60, 1500)),
+            ),
+            (
+                &[
+                    ("SIMULATION_MAX_ITEMS", "20"),
+                    ("SIMULATION_CACHE_MAX_AGE", "0"),
+                    ("SIMULATION_STORE_BUDGET_MS", "900"),
+                ],
+                Ok((20, 0, 900)),
+            ),
+            (
+                &[("SIMULATION_CACHE_MAX_AGE", "-1")],
+                Err("SIMULATION_CACHE_MAX_AGE"),
+            ),
+            (
+                &[("SIMULATION_RULES_REFRESH_SECS", "soon")],
+                Err("SIMULATION_RULES_REFRESH_SECS"),
+            ),
+            (
+                &[("SIMULATION_MAX_ITEMS", "0")],
+                Err("SIMULATION_MAX_ITEMS"),
+            ),
+            (
+                &[("SIMULATION_STORE_BUDGET_MS", "2400")],
+                Err("SIMULATION_STORE_BUDGET_MS"),
+            ),
+        ];
+        for (pairs, want) in table {
+            match (
+                Config::from_vars(&Vars::from_pairs(pairs.iter().copied())),
+                want,
+            ) {
+                (Ok(c), Ok(v)) => assert_eq!(
+                    (
+                        c.max_items,
+                        c.cache_max_age_secs,
+                        c.store_budget.as_millis() as u64
+                    ),
+                    *v,
+                    "{pairs:?}"
+                ),
+                (Err(e), Err(var)) => assert!(e.0.contains(var), "{pairs:?}: {e}"),
+                (got, _) => panic!("{pairs:?}: {got:?}"),
+            }
+        }
+        let c = Config::from_vars(&Vars::from_pairs([
+            ("CATALOG_TABLE", " "),
+            ("SIMULATION_MERCHANT_NAME", ""),
+        ]));
+        assert_eq!(c.unwrap(), Config::default(), "blank is unset");
     }
 }

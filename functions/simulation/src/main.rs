@@ -21,7 +21,8 @@ async fn main() -> Result<(), Error> {
         config.table_name.clone(),
     );
     // Checked by `handle` (inside the request's correlation span), before any store read.
-    config.auth = aws_adapters::secrets::inbound_auth(&sdk).await?;
+    let arn = config.auth_secret_arn.clone();
+    config.auth = aws_adapters::secrets::inbound_auth(&sdk, arn.as_deref(), config.auth).await?;
     let deps = Arc::new(Deps::new(Arc::new(catalog), Arc::new(SystemClock), config));
     run(service_fn(move |req: Request| {
         let deps = Arc::clone(&deps);

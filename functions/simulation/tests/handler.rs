@@ -501,14 +501,9 @@ async fn an_empty_cart_gets_an_empty_answer_without_reading_skus() {
 #[test]
 fn config_reads_the_environment_names_and_refuses_nonsense() {
     let env = |pairs: &'static [(&'static str, &'static str)]| {
-        move |k: &str| {
-            pairs
-                .iter()
-                .find(|(n, _)| *n == k)
-                .map(|(_, v)| v.to_string())
-        }
+        lambda_kit::config::Vars::from_pairs(pairs.iter().copied())
     };
-    let c = Config::from_lookup(env(&[
+    let c = Config::from_vars(&env(&[
         ("CATALOG_TABLE", "catalog"),
         ("SIMULATION_CACHE_MAX_AGE", "300"),
         ("SIMULATION_RULES_REFRESH_SECS", "30"),
@@ -525,8 +520,8 @@ fn config_reads_the_environment_names_and_refuses_nonsense() {
     assert_eq!(c.store_budget, Duration::from_millis(1200));
     assert_eq!(c.default_sc.as_deref(), Some("1"));
     assert_eq!(c.default_an, None, "blank means unset");
-    assert_eq!(Config::from_lookup(env(&[])).unwrap(), Config::default());
-    assert!(Config::from_lookup(env(&[("SIMULATION_CACHE_MAX_AGE", "-1")])).is_err());
-    assert!(Config::from_lookup(env(&[("SIMULATION_STORE_BUDGET_MS", "2400")])).is_err());
-    assert!(Config::from_lookup(env(&[("SIMULATION_MAX_ITEMS", "0")])).is_err());
+    assert_eq!(Config::from_vars(&env(&[])).unwrap(), Config::default());
+    assert!(Config::from_vars(&env(&[("SIMULATION_CACHE_MAX_AGE", "-1")])).is_err());
+    assert!(Config::from_vars(&env(&[("SIMULATION_STORE_BUDGET_MS", "2400")])).is_err());
+    assert!(Config::from_vars(&env(&[("SIMULATION_MAX_ITEMS", "0")])).is_err());
 }

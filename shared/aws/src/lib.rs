@@ -29,7 +29,8 @@ pub async fn sdk_config() -> aws_config::SdkConfig {
 }
 
 /// The ports the order functions (placement, fulfillment, sweeper) share, over the tables and
-/// queue the template names in `CATALOG_TABLE`, `ORDERS_TABLE` and `ORDER_EVENTS_QUEUE_URL`.
+/// queue the template names in `CATALOG_TABLE`, `ORDERS_TABLE` and `ORDER_EVENTS_QUEUE_URL`
+/// (read by `lambda_kit::config::OrderTables`).
 pub struct OrderPorts {
     pub orders: std::sync::Arc<dynamo::DynamoOrders>,
     pub catalog: std::sync::Arc<dynamo::DynamoCatalog>,
@@ -37,12 +38,14 @@ pub struct OrderPorts {
 }
 
 impl OrderPorts {
-    pub fn from_env(sdk: &aws_config::SdkConfig) -> Result<Self, String> {
-        let catalog_table = required_env("CATALOG_TABLE")?;
-        let orders_table = required_env("ORDERS_TABLE")?;
-        let queue_url = required_env("ORDER_EVENTS_QUEUE_URL")?;
+    pub fn new(
+        sdk: &aws_config::SdkConfig,
+        catalog_table: String,
+        orders_table: String,
+        queue_url: String,
+    ) -> Self {
         let dynamo = aws_sdk_dynamodb::Client::new(sdk);
-        Ok(OrderPorts {
+        OrderPorts {
             orders: std::sync::Arc::new(dynamo::DynamoOrders::new(
                 dynamo.clone(),
                 orders_table,
@@ -53,14 +56,6 @@ impl OrderPorts {
                 aws_sdk_sqs::Client::new(sdk),
                 queue_url,
             )),
-        })
+        }
     }
-}
-
-/// A non-blank environment variable, or an error naming it.
-pub fn required_env(name: &str) -> Result<String, String> {
-    std::env::var(name)
-        .ok()
-        .filter(|v| !v.trim().is_empty())
-        .ok_or_else(|| format!("{name} is not set"))
 }

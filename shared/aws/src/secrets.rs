@@ -20,19 +20,21 @@ pub async fn secret_string(sdk: &aws_config::SdkConfig, arn: &str) -> Result<Str
         .ok_or_else(|| "the secret has no string value".to_string())
 }
 
-/// Inbound authentication for the HTTP functions: the secret named by `INBOUND_AUTH_SECRET_ARN`
-/// (JSON `{"pathSecret": "…", "appKey": "…", "appToken": "…"}`, any subset), else the
-/// `INBOUND_*` variables (local runs). Fails closed in Lambda (`AWS_LAMBDA_FUNCTION_NAME` set):
-/// with no complete method configured the function refuses to start, saying what is missing.
-pub async fn inbound_auth(sdk: &aws_config::SdkConfig) -> Result<InboundAuth, String> {
+/// Inbound authentication for the HTTP functions: the secret `secret_arn`
+/// (`INBOUND_AUTH_SECRET_ARN`: JSON `{"pathSecret": "…", "appKey": "…", "appToken": "…"}`, any
+/// subset), else `plain` (the `INBOUND_*` variables, local runs). Fails closed in Lambda
+/// (`AWS_LAMBDA_FUNCTION_NAME` set): with no complete method configured the function refuses to
+/// start, saying what is missing.
+pub async fn inbound_auth(
+    sdk: &aws_config::SdkConfig,
+    secret_arn: Option<&str>,
+    plain: InboundAuth,
+) -> Result<InboundAuth, String> {
     let in_lambda = std::env::var_os("AWS_LAMBDA_FUNCTION_NAME").is_some_and(|v| !v.is_empty());
-    let Some(arn) = std::env::var("INBOUND_AUTH_SECRET_ARN")
-        .ok()
-        .filter(|v| !v.trim().is_empty())
-    else {
-        return InboundAuth::from_env().require_in_lambda(in_lambda);
+    let Some(arn) = secret_arn else {
+        return plain.require_in_lambda(in_lambda);
     };
-    let text = secret_string(sdk, &arn).await?;
+    let text = secret_string(sdk, arn).await?;
     let v: serde_json::Value = serde_json::from_str(&text)
         .map_err(|_| "the inbound auth secret is not a JSON object".to_string())?;
     let field = |k: &str| v.get(k).and_then(|x| x.as_str()).and_then(Secret::new);

@@ -1,6 +1,7 @@
 //! Inbound authentication settings (shared/docs/protocol.md §Authentication): which methods are
 //! configured and what a presented credential is compared with. The HTTP side (reading the request)
-//! is `lambda_kit::auth`; loading them at start is `aws_adapters::secrets::inbound_auth`.
+//! is `lambda_kit::auth`; reading them from the environment `lambda_kit::config::Inbound`, from
+//! Secrets Manager at start `aws_adapters::secrets::inbound_auth`.
 //!
 //! Comparisons are constant time. Nothing here prints a configured secret.
 
@@ -68,17 +69,6 @@ pub struct InboundAuth {
 }
 
 impl InboundAuth {
-    /// From `INBOUND_PATH_SECRET`, `INBOUND_APP_KEY`, `INBOUND_APP_TOKEN`. Functions deployed by the
-    /// template receive them from Secrets Manager at start (see each `main.rs`).
-    pub fn from_env() -> Self {
-        let var = |n: &str| std::env::var(n).ok().and_then(Secret::new);
-        InboundAuth {
-            path_secret: var("INBOUND_PATH_SECRET"),
-            app_key: var("INBOUND_APP_KEY"),
-            app_token: var("INBOUND_APP_TOKEN"),
-        }
-    }
-
     /// No method configured: every request passes (local development only).
     pub fn is_open(&self) -> bool {
         self.path_secret.is_none() && (self.app_key.is_none() || self.app_token.is_none())

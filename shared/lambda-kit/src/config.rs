@@ -1,72 +1,345 @@
-//! Reading a function's settings from its environment (or from a map, in tests).
+//! One way to configure: every function's `Config` (and the local runner's) is a serde struct
+//! deserialized from the environment by [`envy`], through [`Vars`], with one rule and one error:
+//! - a value is trimmed, and a blank one is **absent** (CloudFormation writes an unset optional
+//!   parameter as `""`), so `#[serde(default)]`s and required fields apply to it as to an unset one;
+//! - a struct's field is its variable's name in lower case (`vtex_timeout_ms` ↔ `VTEX_TIMEOUT_MS`);
+//! - anything wrong is a [`ConfigError`] naming the variable; the function refuses to start.
+//!
+//! Each function keeps the variables' shape (a private `Env` struct) apart from its domain
+//! settings (`Config`, built from it with the checks that need the variable's name).
 
-/// Settings from a lookup (`std::env::var`, or a map in tests). A value is trimmed; an empty one
-/// counts as unset, as CloudFormation writes an unset parameter as `""`.
-pub struct Settings<F>(F);
+use crate::auth::InboundAuth;
+use domain::auth::Secret;
+use domain::lifecycle::{AuthorizedCancelPolicy, LifecycleConfig};
+use serde::Deserialize;
+use serde::de::DeserializeOwned;
+use std::fmt::Display;
+use std::str::FromStr;
 
-impl<F: Fn(&str) -> Option<String>> Settings<F> {
-    pub fn new(get: F) -> Self {
-        Settings(get)
+/// A configuration value that is missing or cannot be used; the message names the variable.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("configuration: {0}")]
+pub struct ConfigError(pub String);
+
+impl From<envy::Error> for ConfigError {
+    fn from(e: envy::Error) -> Self {
+        ConfigError(match e {
+            envy::Error::MissingValue(field) => format!("{} is not set", field.to_uppercase()),
+            // envy's own text: "… while parsing value '…' provided by NAME".
+            envy::Error::Custom(message) => message,
+        })
+    }
+}
+
+/// Environment variables after the blank-as-unset rule: trimmed, blank ones left out.
+#[derive(Debug, Clone, Default)]
+pub struct Vars(Vec<(String, String)>);
+
+impl Vars {
+    /// The process environment.
+    pub fn env() -> Self {
+        Self::from_pairs(std::env::vars())
     }
 
-    /// The trimmed value of `key`, `None` when unset or blank.
-    pub fn value(&self, key: &str) -> Option<String> {
-        (self.0)(key)
-            .map(|v| v.trim().to_string())
-            .filter(|v| !v.is_empty())
+    /// Any list of pairs (a test's table, or overrides).
+    pub fn from_pairs<K: Into<String>, V: AsRef<str>>(
+        pairs: impl IntoIterator<Item = (K, V)>,
+    ) -> Self {
+        let mut vars = Vars::default();
+        for (k, v) in pairs {
+            vars.set(k, v);
+        }
+        vars
     }
 
-    /// `key` as a whole number, `default` when unset; the message names the key and the value
-    /// when it is not one.
-    pub fn number(&self, key: &str, default: u64) -> Result<u64, String> {
-        match self.value(key) {
-            None => Ok(default),
-            Some(v) => v
-                .parse()
-                .map_err(|_| format!("{key} must be a whole number, got {v:?}")),
+    /// Sets `key` (a blank `value` unsets it), replacing what it had.
+    pub fn set(&mut self, key: impl Into<String>, value: impl AsRef<str>) {
+        let key = key.into();
+        self.0.retain(|(k, _)| *k != key);
+        let value = value.as_ref().trim();
+        if !value.is_empty() {
+            self.0.push((key, value.to_string()));
         }
     }
+
+    /// Sets `key` only when it is absent: the local runner's defaults.
+    pub fn or_set(&mut self, key: &str, value: impl AsRef<str>) {
+        if self.get(key).is_none() {
+            self.set(key, value);
+        }
+    }
+
+    pub fn get(&self, key: &str) -> Option<&str> {
+        self.0
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// The variables as `T` (fields: the variables' names in lower case).
+    pub fn load<T: DeserializeOwned>(&self) -> Result<T, ConfigError> {
+        Ok(envy::from_iter(self.0.iter().cloned())?)
+    }
+}
+
+/// `value` as a `T` (a duration like `8d`, an enum), `default` when absent.
+pub fn parse_or<T: FromStr>(key: &str, value: Option<&str>, default: T) -> Result<T, ConfigError>
+where
+    T::Err: Display,
+{
+    value.map_or(Ok(default), |v| {
+        v.parse().map_err(|e| ConfigError(format!("{key}: {e}")))
+    })
+}
+
+/// `n`, refused when zero.
+pub fn positive(key: &str, n: usize) -> Result<usize, ConfigError> {
+    if n == 0 {
+        return Err(ConfigError(format!(
+            "{key} must be a positive integer, got \"0\""
+        )));
+    }
+    Ok(n)
+}
+
+/// The inbound credentials of the HTTP functions: `INBOUND_AUTH_SECRET_ARN` (the Secrets Manager
+/// secret, read at start by `aws_adapters::secrets::inbound_auth`) or, outside Lambda,
+/// `INBOUND_PATH_SECRET` / `INBOUND_APP_KEY` + `INBOUND_APP_TOKEN`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Inbound {
+    pub secret_arn: Option<String>,
+    pub auth: InboundAuth,
+}
+
+#[derive(Deserialize)]
+struct InboundEnv {
+    inbound_auth_secret_arn: Option<String>,
+    inbound_path_secret: Option<String>,
+    inbound_app_key: Option<String>,
+    inbound_app_token: Option<String>,
+}
+
+impl Inbound {
+    pub fn from_vars(vars: &Vars) -> Result<Self, ConfigError> {
+        let e: InboundEnv = vars.load()?;
+        Ok(Inbound {
+            secret_arn: e.inbound_auth_secret_arn,
+            auth: InboundAuth {
+                path_secret: e.inbound_path_secret.and_then(Secret::new),
+                app_key: e.inbound_app_key.and_then(Secret::new),
+                app_token: e.inbound_app_token.and_then(Secret::new),
+            },
+        })
+    }
+}
+
+/// The tables and queue of the order functions (placement, fulfillment, the sweeper), for
+/// `aws_adapters::OrderPorts`: all required.
+#[derive(Debug, Deserialize)]
+pub struct OrderTables {
+    pub catalog_table: String,
+    pub orders_table: String,
+    pub order_events_queue_url: String,
+}
+
+#[derive(Deserialize)]
+struct LifecycleEnv {
+    default_lock_ttl: Option<String>,
+    max_lock_ttl: Option<String>,
+    authorized_cancel_policy: Option<String>,
+    sweep_batch_size: Option<usize>,
+    sweep_max_batches: Option<usize>,
+}
+
+/// The life cycle's settings (placement, fulfillment, the sweeper), defaults for what is unset:
+/// - `DEFAULT_LOCK_TTL` (`8d`): reservation length when no line carries a `lockTTL`;
+/// - `MAX_LOCK_TTL` (`30d`): cap on any reservation;
+/// - `AUTHORIZED_CANCEL_POLICY` (`confirm` | `evaluate`): marketplace cancel of an authorized
+///   order;
+/// - `SWEEP_BATCH_SIZE` (`100`) and `SWEEP_MAX_BATCHES` (`20`): reservation sweeper paging.
+pub fn lifecycle(vars: &Vars) -> Result<LifecycleConfig, ConfigError> {
+    let e: LifecycleEnv = vars.load()?;
+    let d = LifecycleConfig::default();
+    let count = |k: &str, v: Option<usize>, default| v.map_or(Ok(default), |n| positive(k, n));
+    let authorized_cancel = match e.authorized_cancel_policy.map(|v| v.to_ascii_lowercase()) {
+        None => d.authorized_cancel,
+        Some(v) if v == "confirm" => AuthorizedCancelPolicy::Confirm,
+        Some(v) if v == "evaluate" => AuthorizedCancelPolicy::Evaluate,
+        Some(v) => {
+            return Err(ConfigError(format!(
+                "AUTHORIZED_CANCEL_POLICY must be confirm or evaluate, got {v:?}"
+            )));
+        }
+    };
+    Ok(LifecycleConfig {
+        default_lock_ttl: parse_or(
+            "DEFAULT_LOCK_TTL",
+            e.default_lock_ttl.as_deref(),
+            d.default_lock_ttl,
+        )?,
+        max_lock_ttl: parse_or("MAX_LOCK_TTL", e.max_lock_ttl.as_deref(), d.max_lock_ttl)?,
+        authorized_cancel,
+        sweep_batch_size: count("SWEEP_BATCH_SIZE", e.sweep_batch_size, d.sweep_batch_size)?,
+        sweep_max_batches: count(
+            "SWEEP_MAX_BATCHES",
+            e.sweep_max_batches,
+            d.sweep_max_batches,
+        )?,
+    })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use domain::VtexDuration;
 
-    fn settings(
-        pairs: &'static [(&'static str, &'static str)],
-    ) -> Settings<impl Fn(&str) -> Option<String>> {
-        Settings::new(move |k: &str| {
-            pairs
-                .iter()
-                .find(|(n, _)| *n == k)
-                .map(|(_, v)| v.to_string())
-        })
+    #[derive(Debug, Clone, Deserialize, PartialEq)]
+    struct Sample {
+        #[serde(default = "seven")]
+        n: u64,
+        name: String,
+        note: Option<String>,
+    }
+
+    fn seven() -> u64 {
+        7
     }
 
     #[test]
     fn blank_values_count_as_unset_and_values_are_trimmed() {
-        let s = settings(&[("A", "  x "), ("B", "   "), ("C", "")]);
-        assert_eq!(s.value("A").as_deref(), Some("x"));
-        assert_eq!(s.value("B"), None);
-        assert_eq!(s.value("C"), None);
-        assert_eq!(s.value("D"), None);
+        let v = Vars::from_pairs([("A", "  x "), ("B", "   "), ("C", "")]);
+        assert_eq!(v.get("A"), Some("x"));
+        assert_eq!(v.get("B"), None);
+        assert_eq!(v.get("C"), None);
+        assert_eq!(v.get("D"), None);
     }
 
     #[test]
-    fn numbers_default_when_unset_and_refuse_garbage_naming_the_key() {
-        let s = settings(&[
-            ("N", " 42 "),
-            ("BAD", "soon"),
-            ("NEG", "-1"),
-            ("BLANK", " "),
-        ]);
-        assert_eq!(s.number("N", 7), Ok(42));
-        assert_eq!(s.number("MISSING", 7), Ok(7));
-        assert_eq!(s.number("BLANK", 7), Ok(7));
-        assert_eq!(
-            s.number("BAD", 7),
-            Err("BAD must be a whole number, got \"soon\"".to_string())
+    fn a_blank_value_takes_the_default_or_is_missing_like_an_unset_one() {
+        // (variables, what loading says)
+        type Row = (
+            &'static [(&'static str, &'static str)],
+            Result<Sample, &'static str>,
         );
-        assert!(s.number("NEG", 7).is_err());
+        let table: &[Row] = &[
+            (
+                &[("N", " 42 "), ("NAME", "a")],
+                Ok(Sample {
+                    n: 42,
+                    name: "a".into(),
+                    note: None,
+                }),
+            ),
+            (
+                &[("N", " "), ("NAME", "a"), ("NOTE", "")],
+                Ok(Sample {
+                    n: 7,
+                    name: "a".into(),
+                    note: None,
+                }),
+            ),
+            (
+                &[("N", "1"), ("NAME", "  ")],
+                Err("configuration: NAME is not set"),
+            ),
+            (&[("N", "1")], Err("configuration: NAME is not set")),
+            (
+                &[("N", "soon"), ("NAME", "a")],
+                Err(
+                    "configuration: invalid digit found in string while parsing value 'soon' provided by N",
+                ),
+            ),
+        ];
+        for (pairs, want) in table {
+            let got = Vars::from_pairs(pairs.iter().copied()).load::<Sample>();
+            assert_eq!(
+                got.map_err(|e| e.to_string()),
+                want.clone().map_err(String::from),
+                "{pairs:?}"
+            );
+        }
+        assert!(
+            Vars::from_pairs([("N", "-1"), ("NAME", "a")])
+                .load::<Sample>()
+                .is_err()
+        );
+    }
+
+    #[test]
+    fn lifecycle_settings_read_the_environment_and_refuse_garbage_naming_the_variable() {
+        let vars = Vars::from_pairs([
+            ("DEFAULT_LOCK_TTL", "2h"),
+            ("MAX_LOCK_TTL", "7d"),
+            ("AUTHORIZED_CANCEL_POLICY", "Evaluate"),
+            ("SWEEP_BATCH_SIZE", "10"),
+            ("SWEEP_MAX_BATCHES", " "),
+        ]);
+        let c = lifecycle(&vars).unwrap();
+        assert_eq!(c.default_lock_ttl, VtexDuration::Hours(2));
+        assert_eq!(c.max_lock_ttl, VtexDuration::Days(7));
+        assert_eq!(c.authorized_cancel, AuthorizedCancelPolicy::Evaluate);
+        assert_eq!(c.sweep_batch_size, 10);
+        assert_eq!(c.sweep_max_batches, 20, "blank is the default");
+        assert_eq!(
+            lifecycle(&Vars::default()).unwrap(),
+            LifecycleConfig::default()
+        );
+        for (k, v) in [
+            ("DEFAULT_LOCK_TTL", "soon"),
+            ("MAX_LOCK_TTL", "-1d"),
+            ("AUTHORIZED_CANCEL_POLICY", "maybe"),
+            ("SWEEP_BATCH_SIZE", "0"),
+            ("SWEEP_MAX_BATCHES", "-1"),
+        ] {
+            let e = lifecycle(&Vars::from_pairs([(k, v)])).unwrap_err();
+            assert!(e.0.contains(k), "{k}: {e}");
+        }
+    }
+
+    #[test]
+    fn config_reads_the_environment_and_refuses_nonsense() {
+        let env = Vars::from_pairs([
+            ("DEFAULT_LOCK_TTL", "2d"),
+            ("AUTHORIZED_CANCEL_POLICY", "Evaluate"),
+            ("SWEEP_BATCH_SIZE", "25"),
+        ]);
+        let c = lifecycle(&env).unwrap();
+        assert_eq!(c.default_lock_ttl, VtexDuration::Days(2));
+        assert_eq!(c.max_lock_ttl, VtexDuration::Days(30));
+        assert_eq!(c.authorized_cancel, AuthorizedCancelPolicy::Evaluate);
+        assert_eq!(c.sweep_batch_size, 25);
+        assert_eq!(
+            lifecycle(&Vars::default()).unwrap(),
+            LifecycleConfig::default()
+        );
+        for (k, v) in [
+            ("DEFAULT_LOCK_TTL", "8"),
+            ("AUTHORIZED_CANCEL_POLICY", "maybe"),
+            ("SWEEP_MAX_BATCHES", "0"),
+        ] {
+            assert!(lifecycle(&Vars::from_pairs([(k, v)])).is_err());
+        }
+    }
+
+    #[test]
+    fn inbound_credentials_come_from_the_arn_or_the_plain_variables() {
+        let i = Inbound::from_vars(&Vars::from_pairs([
+            ("INBOUND_AUTH_SECRET_ARN", " "),
+            ("INBOUND_PATH_SECRET", "p4th"),
+            ("INBOUND_APP_KEY", ""),
+        ]))
+        .unwrap();
+        assert_eq!(i.secret_arn, None);
+        assert!(
+            i.auth
+                .path_secret
+                .as_ref()
+                .is_some_and(|s| s.matches("p4th"))
+        );
+        assert!(i.auth.app_key.is_none() && i.auth.app_token.is_none());
+        assert_eq!(
+            Inbound::from_vars(&Vars::default()).unwrap(),
+            Inbound::default()
+        );
     }
 }

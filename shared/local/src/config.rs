@@ -1,5 +1,7 @@
 //! Local runner settings: environment first, a couple of flags for convenience.
 
+use lambda_kit::config::{ConfigError, Vars};
+use serde::Deserialize;
 use std::path::PathBuf;
 
 pub struct LocalConfig {
@@ -9,6 +11,25 @@ pub struct LocalConfig {
     pub reset: bool,
     /// Seconds between reservation sweeps.
     pub sweep_every_secs: u64,
+    /// `VTEX_BASE_URL` with `VTEX_APP_KEY` / `VTEX_APP_TOKEN`: a real VTEX (else the stand-in, on
+    /// `STANDIN_PORT`, default `PORT + 1`).
+    pub vtex_base_url: Option<String>,
+    pub vtex_app_key: Option<String>,
+    pub vtex_app_token: Option<String>,
+    pub standin_port: Option<u16>,
+}
+
+/// The variables ([`lambda_kit::config`]).
+#[derive(Deserialize)]
+struct Env {
+    port: Option<u16>,
+    connector_data: Option<PathBuf>,
+    catalog_file: Option<PathBuf>,
+    sweep_every_secs: Option<u64>,
+    vtex_base_url: Option<String>,
+    vtex_app_key: Option<String>,
+    vtex_app_token: Option<String>,
+    standin_port: Option<u16>,
 }
 
 /// The sample catalog of this checkout, wherever the runner is started from.
@@ -37,27 +58,25 @@ impl LocalConfig {
                 other => return Err(format!("unknown argument {other:?}\n{USAGE}")),
             }
         }
-        let var = |n: &str| std::env::var(n).ok().filter(|v| !v.trim().is_empty());
-        let port = match var("PORT") {
-            Some(p) => p
-                .parse()
-                .map_err(|_| format!("PORT={p:?} is not a port number"))?,
-            None => 8080,
-        };
-        let sweep_every_secs = match var("SWEEP_EVERY_SECS") {
-            Some(s) => s
-                .parse()
-                .map_err(|_| format!("SWEEP_EVERY_SECS={s:?} is not a number"))?,
-            None => 30,
-        };
+        Self::from_vars(&Vars::env(), reset).map_err(|e| e.to_string())
+    }
+
+    pub fn from_vars(vars: &Vars, reset: bool) -> Result<Self, ConfigError> {
+        let e: Env = vars.load()?;
         Ok(LocalConfig {
-            port,
-            data_file: var("CONNECTOR_DATA")
-                .map_or_else(|| PathBuf::from(".local-data/connector.db"), PathBuf::from),
-            catalog_file: var("CATALOG_FILE")
-                .map_or_else(|| PathBuf::from(DEFAULT_CATALOG), PathBuf::from),
+            port: e.port.unwrap_or(8080),
+            data_file: e
+                .connector_data
+                .unwrap_or_else(|| PathBuf::from(".local-data/connector.db")),
+            catalog_file: e
+                .catalog_file
+                .unwrap_or_else(|| PathBuf::from(DEFAULT_CATALOG)),
             reset,
-            sweep_every_secs,
+            sweep_every_secs: e.sweep_every_secs.unwrap_or(30),
+            vtex_base_url: e.vtex_base_url,
+            vtex_app_key: e.vtex_app_key,
+            vtex_app_token: e.vtex_app_token,
+            standin_port: e.standin_port,
         })
     }
 }

@@ -23,6 +23,7 @@ use domain::ports::CatalogReader;
 use embedded_store::EmbeddedStore;
 use lambda_kit::Route;
 use lambda_kit::auth::{InboundAuth, RequestAuth};
+use lambda_kit::config::{Inbound, Vars};
 use std::sync::Arc;
 
 /// Everything the routes need, built once.
@@ -110,7 +111,9 @@ async fn run() -> Result<(), String> {
     )
     .map_err(|e| e.to_string())?;
 
-    let auth = InboundAuth::from_env();
+    let auth = Inbound::from_vars(&Vars::env())
+        .map_err(|e| e.to_string())?
+        .auth;
     let imports =
         Arc::new(embedded_store::imports::SqliteImports::new(&store).map_err(|e| e.to_string())?);
     let import_queue = store

@@ -3,6 +3,7 @@
 //! `STANDIN_PORT` (default `PORT + 1`) that records every call (`GET /_standin/requests`).
 
 use crate::config::LocalConfig;
+use lambda_kit::config::Vars;
 use std::time::Duration;
 use vtex::client::{AppCredentials, VtexClient};
 
@@ -15,17 +16,12 @@ impl Outbound {
     /// The catalog sync's settings: the environment's, with the outbound target filled in and, for
     /// the stand-in, a seller id and marketplace account so nothing else needs setting.
     pub fn catalog_config(&self) -> Result<catalog_sync::Config, String> {
-        let base = self.base_url.clone();
-        catalog_sync::Config::from_lookup(|k| {
-            let env = std::env::var(k).ok().filter(|v| !v.trim().is_empty());
-            match k {
-                "VTEX_BASE_URL" | "VTEX_SUGGESTIONS_BASE_URL" => env.or_else(|| Some(base.clone())),
-                "VTEX_SELLER_ID" => env.or_else(|| Some("1".into())),
-                "VTEX_ACCOUNT" => env.or_else(|| Some("localmarketplace".into())),
-                _ => env,
-            }
-        })
-        .map_err(|e| e.0)
+        let mut vars = Vars::env();
+        vars.or_set("VTEX_BASE_URL", &self.base_url);
+        vars.or_set("VTEX_SUGGESTIONS_BASE_URL", &self.base_url);
+        vars.or_set("VTEX_SELLER_ID", "1");
+        vars.or_set("VTEX_ACCOUNT", "localmarketplace");
+        catalog_sync::Config::from_vars(&vars).map_err(|e| e.to_string())
     }
 
     /// The import worker's settings: the environment's, with the seller's own account pointed at
@@ -35,25 +31,19 @@ impl Outbound {
         cfg: &LocalConfig,
         auth: &lambda_kit::auth::InboundAuth,
     ) -> Result<order_import::Config, String> {
-        let base = self.base_url.clone();
         let mse = match &auth.path_secret {
             Some(secret) => format!("http://127.0.0.1:{}/{}", cfg.port, secret.expose()),
             None => format!("http://127.0.0.1:{}", cfg.port),
         };
-        let config = order_import::Config::from_lookup(|k| {
-            let env = std::env::var(k).ok().filter(|v| !v.trim().is_empty());
-            match k {
-                "IMPORT_VTEX_BASE_URL" => env.or_else(|| Some(base.clone())),
-                "IMPORT_VTEX_ACCOUNT" => env.or_else(|| Some("localseller".into())),
-                "IMPORT_MSE_URL" => env.or_else(|| Some(mse.clone())),
-                // The stand-in's default grace period is 5 s; don't wait 30 minutes locally.
-                "IMPORT_GRACE_SECONDS" => env.or_else(|| Some("5".into())),
-                "IMPORT_NOT_READY_RETRY_SECONDS" => env.or_else(|| Some("5".into())),
-                _ => env,
-            }
-        })
-        .map_err(|e| e.0)?;
-        config.check().map_err(|e| e.0)?;
+        let mut vars = Vars::env();
+        vars.or_set("IMPORT_VTEX_BASE_URL", &self.base_url);
+        vars.or_set("IMPORT_VTEX_ACCOUNT", "localseller");
+        vars.or_set("IMPORT_MSE_URL", mse);
+        // The stand-in's default grace period is 5 s; don't wait 30 minutes locally.
+        vars.or_set("IMPORT_GRACE_SECONDS", "5");
+        vars.or_set("IMPORT_NOT_READY_RETRY_SECONDS", "5");
+        let config = order_import::Config::from_vars(&vars).map_err(|e| e.to_string())?;
+        config.check().map_err(|e| e.to_string())?;
         Ok(config)
     }
 
@@ -67,9 +57,9 @@ impl Outbound {
 pub async fn start(
     cfg: &LocalConfig,
 ) -> Result<(Outbound, Option<vtex_standin::ServerHandle>), String> {
-    let var = |n: &str| std::env::var(n).ok().filter(|v| !v.trim().is_empty());
-    if let Some(base_url) = var("VTEX_BASE_URL") {
-        let (Some(key), Some(token)) = (var("VTEX_APP_KEY"), var("VTEX_APP_TOKEN")) else {
+    if let Some(base_url) = cfg.vtex_base_url.clone() {
+        let (Some(key), Some(token)) = (cfg.vtex_app_key.clone(), cfg.vtex_app_token.clone())
+        else {
             return Err("VTEX_BASE_URL is set: also set VTEX_APP_KEY and VTEX_APP_TOKEN".into());
         };
         tracing::info!(%base_url, "outbound VTEX calls go to VTEX_BASE_URL");
@@ -82,12 +72,9 @@ pub async fn start(
             None,
         ));
     }
-    let port = match var("STANDIN_PORT") {
-        Some(p) => p
-            .parse::<u16>()
-            .map_err(|_| format!("STANDIN_PORT={p:?} is not a port number"))?,
-        None => cfg.port.checked_add(1).unwrap_or(0),
-    };
+    let port = cfg
+        .standin_port
+        .unwrap_or_else(|| cfg.port.checked_add(1).unwrap_or(0));
     let (addr, handle) = vtex_standin::serve(([127, 0, 0, 1], port).into())
         .await
         .map_err(|e| format!("cannot start the VTEX stand-in on port {port}: {e}"))?;

@@ -349,31 +349,6 @@ fn expiry_is_the_largest_lock_ttl_default_when_absent_and_capped() {
     );
 }
 
-#[test]
-fn config_reads_the_environment_and_refuses_nonsense() {
-    let env = HashMap::from([
-        ("DEFAULT_LOCK_TTL", "2d"),
-        ("AUTHORIZED_CANCEL_POLICY", "Evaluate"),
-        ("SWEEP_BATCH_SIZE", "25"),
-    ]);
-    let c = LifecycleConfig::from_lookup(|k| env.get(k).map(|v| v.to_string())).unwrap();
-    assert_eq!(c.default_lock_ttl, VtexDuration::Days(2));
-    assert_eq!(c.max_lock_ttl, VtexDuration::Days(30));
-    assert_eq!(c.authorized_cancel, AuthorizedCancelPolicy::Evaluate);
-    assert_eq!(c.sweep_batch_size, 25);
-    assert_eq!(
-        LifecycleConfig::from_lookup(|_| None).unwrap(),
-        LifecycleConfig::default()
-    );
-    for (k, v) in [
-        ("DEFAULT_LOCK_TTL", "8"),
-        ("AUTHORIZED_CANCEL_POLICY", "maybe"),
-        ("SWEEP_MAX_BATCHES", "0"),
-    ] {
-        assert!(LifecycleConfig::from_lookup(|key| (key == k).then(|| v.to_string())).is_err());
-    }
-}
-
 // --- pure: decisions -----------------------------------------------------------------------------
 
 fn stored(status: OrderStatus) -> Order {
