@@ -5,36 +5,50 @@
 //!
 //! Comparisons are constant time. Nothing here prints a configured secret.
 
+use secrecy::{ExposeSecret, SecretString};
 use std::fmt;
 use subtle::ConstantTimeEq;
 
-/// A secret string that never prints. During a rotation it also accepts the value it replaces
-/// ([`Secret::with_previous`]): requests presenting either pass, while everything the connector
-/// hands out (the mse URL of an imported order) carries the current one.
-#[derive(Clone, Default, PartialEq, Eq)]
+/// A secret string that never prints ([`SecretString`]: zeroed when dropped). During a rotation it
+/// also accepts the value it replaces ([`Secret::with_previous`]): requests presenting either
+/// pass, while everything the connector hands out (the mse URL of an imported order) carries the
+/// current one.
+#[derive(Clone, Default)]
 pub struct Secret {
-    current: String,
-    previous: Option<String>,
+    current: SecretString,
+    previous: Option<SecretString>,
 }
+
+/// Equal values (configurations compared in tests); requests are checked by [`Secret::matches`].
+impl PartialEq for Secret {
+    fn eq(&self, other: &Self) -> bool {
+        let previous = |s: &Self| s.previous.as_ref().map(|p| p.expose_secret().to_owned());
+        self.expose() == other.expose() && previous(self) == previous(other)
+    }
+}
+
+impl Eq for Secret {}
 
 impl Secret {
     pub fn new(s: impl Into<String>) -> Option<Self> {
         let s = s.into();
-        (!s.trim().is_empty()).then_some(Secret {
-            current: s,
+        (!s.trim().is_empty()).then(|| Secret {
+            current: SecretString::from(s),
             previous: None,
         })
     }
 
     /// Also accepts `previous` (the value being rotated out), if any and different.
     pub fn with_previous(mut self, previous: Option<Secret>) -> Self {
-        self.previous = previous.map(|p| p.current).filter(|p| *p != self.current);
+        self.previous = previous
+            .map(|p| p.current)
+            .filter(|p| p.expose_secret() != self.expose());
         self
     }
 
     /// The current value.
     pub fn expose(&self) -> &str {
-        &self.current
+        self.current.expose_secret()
     }
 
     /// Whether a previous value is still accepted (a rotation is under way).
@@ -46,11 +60,13 @@ impl Secret {
     /// rotation, the previous one (both are always compared).
     pub fn matches(&self, presented: &str) -> bool {
         // ct_eq on slices of different length returns false without early exit on content.
-        let current: bool = self.current.as_bytes().ct_eq(presented.as_bytes()).into();
-        let previous: bool = self
-            .previous
-            .as_ref()
-            .is_some_and(|p| p.as_bytes().ct_eq(presented.as_bytes()).into());
+        let current: bool = self.expose().as_bytes().ct_eq(presented.as_bytes()).into();
+        let previous: bool = self.previous.as_ref().is_some_and(|p| {
+            p.expose_secret()
+                .as_bytes()
+                .ct_eq(presented.as_bytes())
+                .into()
+        });
         current | previous
     }
 }

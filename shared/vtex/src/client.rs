@@ -5,6 +5,7 @@
 use crate::oms::{CancelRequest, InvoiceRequest, OmsReceipt, TrackingPatch, TrackingStatusRequest};
 use reqwest::header::{ACCEPT, CONTENT_TYPE, HeaderMap, HeaderValue, RETRY_AFTER};
 use reqwest::{Method, StatusCode};
+use secrecy::{ExposeSecret, SecretString};
 use serde::Serialize;
 use std::fmt;
 use std::time::Duration;
@@ -126,18 +127,27 @@ pub(crate) async fn read_limited(mut resp: reqwest::Response, limit: usize) -> L
     }
 }
 
-/// The VTEX app key and token. `Debug` and `Display` never show them.
-#[derive(Clone, PartialEq, Eq)]
+/// The VTEX app key and token ([`SecretString`]s: zeroed when dropped, exposed only to build the
+/// request headers). `Debug` and `Display` never show them.
+#[derive(Clone)]
 pub struct AppCredentials {
-    key: String,
-    token: String,
+    key: SecretString,
+    token: SecretString,
 }
+
+impl PartialEq for AppCredentials {
+    fn eq(&self, other: &Self) -> bool {
+        self.matches(other.key.expose_secret(), other.token.expose_secret())
+    }
+}
+
+impl Eq for AppCredentials {}
 
 impl AppCredentials {
     pub fn new(key: impl Into<String>, token: impl Into<String>) -> Self {
         AppCredentials {
-            key: key.into(),
-            token: token.into(),
+            key: SecretString::from(key.into()),
+            token: SecretString::from(token.into()),
         }
     }
 
@@ -173,7 +183,7 @@ impl AppCredentials {
                     .fold(0u8, |acc, (x, y)| acc | (x ^ y))
                     == 0
         };
-        eq(&self.key, key) & eq(&self.token, token)
+        eq(self.key.expose_secret(), key) & eq(self.token.expose_secret(), token)
     }
 
     pub(crate) fn headers(&self) -> Result<HeaderMap, ClientError> {
@@ -185,8 +195,8 @@ impl AppCredentials {
             hv.set_sensitive(true);
             Ok::<_, ClientError>(hv)
         };
-        h.insert("X-VTEX-API-AppKey", secret(&self.key)?);
-        h.insert("X-VTEX-API-AppToken", secret(&self.token)?);
+        h.insert("X-VTEX-API-AppKey", secret(self.key.expose_secret())?);
+        h.insert("X-VTEX-API-AppToken", secret(self.token.expose_secret())?);
         h.insert(ACCEPT, HeaderValue::from_static("application/json"));
         h.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
         Ok(h)
