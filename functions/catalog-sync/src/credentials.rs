@@ -6,7 +6,10 @@ use vtex::client::AppCredentials;
 
 pub async fn from_env() -> Result<AppCredentials, String> {
     aws_adapters::secrets::vtex_credentials(
-        "VTEX_CREDENTIALS_SECRET_ARN",
+        lambda_kit::config::credential_source(
+            &lambda_kit::config::Vars::env(),
+            "VTEX_CREDENTIALS_SECRET_ARN",
+        ),
         AppCredentials::from_secret_json,
         AppCredentials::new,
     )

@@ -16,7 +16,10 @@ use vtex::client::{AppCredentials, VtexClient};
 /// The secret named by `VTEX_CREDENTIALS_SECRET_ARN`, else the two plain variables (local runs).
 async fn credentials() -> Result<AppCredentials, String> {
     aws_adapters::secrets::vtex_credentials(
-        "VTEX_CREDENTIALS_SECRET_ARN",
+        lambda_kit::config::credential_source(
+            &lambda_kit::config::Vars::env(),
+            "VTEX_CREDENTIALS_SECRET_ARN",
+        ),
         AppCredentials::from_secret_json,
         AppCredentials::new,
     )

@@ -19,7 +19,10 @@ use vtex::client::{AppCredentials, VtexClient};
 /// the two plain variables (local runs).
 async fn credentials() -> Result<AppCredentials, String> {
     aws_adapters::secrets::vtex_credentials(
-        "IMPORT_VTEX_CREDENTIALS_SECRET_ARN",
+        lambda_kit::config::credential_source(
+            &lambda_kit::config::Vars::env(),
+            "IMPORT_VTEX_CREDENTIALS_SECRET_ARN",
+        ),
         AppCredentials::from_secret_json,
         AppCredentials::new,
     )

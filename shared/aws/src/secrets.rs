@@ -1,6 +1,6 @@
 //! Secrets Manager reads done once at cold start. Values are returned, never logged.
 
-use domain::auth::{InboundAuth, Secret};
+use domain::auth::{CredentialSource, InboundAuth, Secret};
 
 /// The string value of a secret.
 pub async fn secret_string(sdk: &aws_config::SdkConfig, arn: &str) -> Result<String, String> {
@@ -52,24 +52,24 @@ pub async fn inbound_auth(
 }
 
 /// The one loader of VTEX app credentials for the composition roots and tools: the Secrets
-/// Manager secret named by the variable `arn_var` (JSON `{appKey, appToken}`, read by
-/// `from_secret`), else `VTEX_APP_KEY` / `VTEX_APP_TOKEN` (local runs and tools only: the template
-/// never sets them). The AWS configuration is loaded only when the secret is used, so local tools
-/// need no AWS setup. Errors never quote a secret.
+/// Manager secret of `source.arn` (the variable `source.arn_var`; JSON `{appKey, appToken}`, read
+/// by `from_secret`), else `VTEX_APP_KEY` / `VTEX_APP_TOKEN` (local runs and tools only: the
+/// template never sets them). The AWS configuration is loaded only when the secret is used, so
+/// local tools need no AWS setup. Errors never quote a secret.
 pub async fn vtex_credentials<C, E: std::fmt::Display>(
-    arn_var: &str,
+    source: CredentialSource,
     from_secret: impl FnOnce(&str) -> Result<C, E>,
     from_plain: impl FnOnce(String, String) -> C,
 ) -> Result<C, String> {
-    let var = |name: &str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
-    if let Some(arn) = var(arn_var) {
+    let arn_var = source.arn_var;
+    if let Some(arn) = source.arn {
         let sdk = crate::sdk_config().await;
         let text = secret_string(&sdk, &arn)
             .await
             .map_err(|e| format!("VTEX credentials ({arn_var}): {e}"))?;
         return from_secret(&text).map_err(|e| format!("VTEX credentials ({arn_var}): {e}"));
     }
-    match (var("VTEX_APP_KEY"), var("VTEX_APP_TOKEN")) {
+    match (source.app_key, source.app_token) {
         (Some(k), Some(t)) => Ok(from_plain(k, t)),
         _ => Err(format!(
             "set {arn_var} (or VTEX_APP_KEY and VTEX_APP_TOKEN locally)"

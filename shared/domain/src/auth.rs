@@ -77,6 +77,17 @@ impl fmt::Debug for Secret {
     }
 }
 
+/// Where VTEX app credentials come from (read by `lambda_kit::config::credential_source`, loaded
+/// by `aws_adapters::secrets::vtex_credentials`): the secret named by the variable `arn_var`, else
+/// the plain `VTEX_APP_KEY` / `VTEX_APP_TOKEN` (local runs and tools).
+#[derive(Clone, Default)]
+pub struct CredentialSource {
+    pub arn_var: &'static str,
+    pub arn: Option<String>,
+    pub app_key: Option<String>,
+    pub app_token: Option<String>,
+}
+
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct InboundAuth {
     pub path_secret: Option<Secret>,

@@ -9,7 +9,7 @@
 //! settings (`Config`, built from it with the checks that need the variable's name).
 
 use crate::auth::InboundAuth;
-use domain::auth::Secret;
+use domain::auth::{CredentialSource, Secret};
 use domain::lifecycle::{AuthorizedCancelPolicy, LifecycleConfig};
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
@@ -82,6 +82,13 @@ impl Vars {
     }
 }
 
+/// One variable of the process environment under the same rule (trimmed, blank is absent).
+pub fn var(key: &str) -> Option<String> {
+    Vars::from_pairs([(key, std::env::var(key).unwrap_or_default())])
+        .get(key)
+        .map(str::to_string)
+}
+
 /// `value` as a `T` (a duration like `8d`, an enum), `default` when absent.
 pub fn parse_or<T: FromStr>(key: &str, value: Option<&str>, default: T) -> Result<T, ConfigError>
 where
@@ -100,6 +107,18 @@ pub fn positive(key: &str, n: usize) -> Result<usize, ConfigError> {
         )));
     }
     Ok(n)
+}
+
+/// Where the VTEX app credentials come from: the secret named by `arn_var`, else
+/// `VTEX_APP_KEY` / `VTEX_APP_TOKEN`.
+pub fn credential_source(vars: &Vars, arn_var: &'static str) -> CredentialSource {
+    let get = |k: &str| vars.get(k).map(str::to_string);
+    CredentialSource {
+        arn_var,
+        arn: get(arn_var),
+        app_key: get("VTEX_APP_KEY"),
+        app_token: get("VTEX_APP_TOKEN"),
+    }
 }
 
 /// The inbound credentials of the HTTP functions: `INBOUND_AUTH_SECRET_ARN` (the Secrets Manager

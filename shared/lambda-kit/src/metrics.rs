@@ -106,19 +106,15 @@ fn write_line(line: &str) {
 fn to_stdout() -> bool {
     static TO_STDOUT: OnceLock<bool> = OnceLock::new();
     *TO_STDOUT.get_or_init(|| {
-        let set = |name: &str| std::env::var(name).is_ok_and(|v| !v.trim().is_empty());
-        set("AWS_LAMBDA_FUNCTION_NAME")
-            || std::env::var("METRICS_STDOUT").is_ok_and(|v| matches!(v.trim(), "1" | "true"))
+        crate::config::var("AWS_LAMBDA_FUNCTION_NAME").is_some()
+            || crate::config::var("METRICS_STDOUT")
+                .is_some_and(|v| matches!(v.as_str(), "1" | "true"))
     })
 }
 
 /// `METRICS_NAMESPACE`, else [`DEFAULT_NAMESPACE`].
 pub fn namespace() -> String {
-    std::env::var("METRICS_NAMESPACE")
-        .ok()
-        .map(|v| v.trim().to_string())
-        .filter(|v| !v.is_empty())
-        .unwrap_or_else(|| DEFAULT_NAMESPACE.to_string())
+    crate::config::var("METRICS_NAMESPACE").unwrap_or_else(|| DEFAULT_NAMESPACE.to_string())
 }
 
 /// One EMF line in [`namespace`] with the dimension `Function = function`.

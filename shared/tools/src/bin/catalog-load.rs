@@ -19,6 +19,7 @@ use domain::catalog_messages::validate_catalog_file;
 use domain::catalog_notify::SyncStateStore;
 use domain::clock::SystemClock;
 use domain::ports::{CatalogReader, CatalogWriter};
+use lambda_kit::config::Vars;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -133,7 +134,7 @@ async fn run() -> Result<ExitCode, String> {
             let table = args
                 .table
                 .clone()
-                .or_else(|| std::env::var("CATALOG_TABLE").ok())
+                .or_else(|| Vars::env().get("CATALOG_TABLE").map(str::to_string))
                 .filter(|t| !t.trim().is_empty())
                 .ok_or("give --table NAME (or CATALOG_TABLE), or --embedded PATH")?;
             let client = aws_sdk_dynamodb::Client::new(&aws_adapters::sdk_config().await);

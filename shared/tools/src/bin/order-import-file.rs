@@ -21,6 +21,7 @@ use domain::import::{self, ImportKey, ImportStore};
 use domain::ports::OrderStore;
 use embedded_store::EmbeddedStore;
 use embedded_store::imports::SqliteImports;
+use lambda_kit::config::Vars;
 use local::IMPORT_QUEUE;
 use local::event_source::poll_once;
 use order_import::{Config, Deps};
@@ -97,11 +98,11 @@ async fn main() -> ExitCode {
         eprintln!("{USAGE}");
         return ExitCode::from(2);
     };
-    let affiliate = a.affiliate.clone().or_else(|| {
-        std::env::var("IMPORT_AFFILIATE_ID")
-            .ok()
-            .filter(|v| !v.trim().is_empty())
-    });
+    let env = Vars::env();
+    let affiliate = a
+        .affiliate
+        .clone()
+        .or_else(|| env.get("IMPORT_AFFILIATE_ID").map(str::to_string));
     let bodies = match &a.file {
         None => Vec::new(),
         Some(path) => {
@@ -136,8 +137,9 @@ async fn main() -> ExitCode {
 }
 
 async fn enqueue(queue_url: Option<String>, bodies: &[String]) -> Result<(), String> {
+    // A blank --queue-url is no URL (and does not fall back to the variable).
     let url = queue_url
-        .or_else(|| std::env::var("IMPORT_QUEUE_URL").ok())
+        .or_else(|| Vars::env().get("IMPORT_QUEUE_URL").map(str::to_string))
         .filter(|v| !v.trim().is_empty())
         .ok_or("give --queue-url or set IMPORT_QUEUE_URL")?;
     let sdk = aws_adapters::sdk_config().await;
@@ -169,11 +171,9 @@ async fn run(
         config.default_affiliate = affiliate.clone();
     }
     config.check().map_err(|e| e.to_string())?;
-    let creds = match (
-        std::env::var("VTEX_APP_KEY"),
-        std::env::var("VTEX_APP_TOKEN"),
-    ) {
-        (Ok(k), Ok(t)) if !k.trim().is_empty() && !t.trim().is_empty() => AppCredentials::new(k, t),
+    let env = Vars::env();
+    let creds = match (env.get("VTEX_APP_KEY"), env.get("VTEX_APP_TOKEN")) {
+        (Some(k), Some(t)) => AppCredentials::new(k, t),
         _ => {
             return Err(
                 "set VTEX_APP_KEY and VTEX_APP_TOKEN (the seller's own account key)".into(),
