@@ -126,6 +126,74 @@ macro_rules! contract_tests {
     };
 }
 
+/// The other storage ports' contracts, in the same style: one `#[tokio::test]` per body of
+/// `domain::<port>::contract` (feature `test-support`, which the test binaries enable), each on a
+/// fresh store from `$store`, an expression of type `impl Future<Output = Option<(S, G)>>`: the
+/// store and a guard kept alive for the test (a temp file, say; `()` if none). `None` skips.
+///
+/// - `invoice_store_contract_tests!`: [`domain::invoice_store::InvoiceStore`];
+/// - `sync_state_contract_tests!`: [`domain::catalog_notify::SyncStateStore`];
+/// - `import_store_contract_tests!`: [`domain::import::ImportStore`] +
+///   [`domain::import::NotificationStore`] on one value.
+#[macro_export]
+macro_rules! invoice_store_contract_tests {
+    ($store:expr) => {
+        $crate::port_contract_tests!(invoice_store; $store;
+            create_once_writes_once,
+            get_and_list_by_order,
+            save_is_versioned,
+        );
+    };
+}
+
+/// See [`invoice_store_contract_tests!`].
+#[macro_export]
+macro_rules! sync_state_contract_tests {
+    ($store:expr) => {
+        $crate::port_contract_tests!(catalog_notify; $store;
+            unknown_sku_reads_as_default,
+            writes_are_conditional_on_the_version,
+            concurrent_updates_lose_nothing,
+        );
+    };
+}
+
+/// See [`invoice_store_contract_tests!`].
+#[macro_export]
+macro_rules! import_store_contract_tests {
+    ($store:expr) => {
+        $crate::port_contract_tests!(import; $store;
+            create_once_writes_once,
+            save_is_versioned_and_found_by_vtex_order_id,
+            notifications_are_created_once,
+        );
+    };
+}
+
+/// The body of the three macros above: a module per port (named after it, so two ports' bodies of
+/// the same name do not clash), a test per body.
+#[doc(hidden)]
+#[macro_export]
+macro_rules! port_contract_tests {
+    ($port:ident; $store:expr; $($name:ident),* $(,)?) => {
+        mod $port {
+            #[allow(unused_imports)]
+            use super::*;
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+                async fn $name() {
+                    let Some((store, _guard)) = $store.await else {
+                        return;
+                    };
+                    if let Err(broken) = ::domain::$port::contract::$name(&store).await {
+                        panic!("{broken}");
+                    }
+                }
+            )*
+        }
+    };
+}
+
 // ---------------------------------------------------------------------------------------------
 // Fixtures
 

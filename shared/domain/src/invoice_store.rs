@@ -55,13 +55,3 @@ pub use memory::*;
 
 #[cfg(any(test, feature = "test-support"))]
 pub mod contract;
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[tokio::test]
-    async fn memory_invoices_pass_the_contract() {
-        contract::run(&MemoryInvoices::new(), "mem").await.unwrap();
-    }
-}

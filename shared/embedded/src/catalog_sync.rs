@@ -84,13 +84,7 @@ impl FollowUpQueue for LocalQueue {
 mod tests {
     use super::*;
     use chrono::{TimeZone, Utc};
-    use domain::catalog_notify::{NotifyKind, contract};
-
-    #[tokio::test]
-    async fn embedded_sync_states_pass_the_contract() {
-        let store = EmbeddedStore::open_in_memory().unwrap();
-        contract::run(&store, "embedded").await.unwrap();
-    }
+    use domain::catalog_notify::NotifyKind;
 
     #[tokio::test]
     async fn the_same_follow_up_scheduled_twice_is_enqueued_once() {

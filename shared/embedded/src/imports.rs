@@ -259,13 +259,6 @@ mod tests {
     use domain::import::contract;
 
     #[tokio::test(flavor = "multi_thread")]
-    async fn sqlite_imports_pass_the_contract() {
-        let store = EmbeddedStore::open_in_memory().unwrap();
-        let imports = SqliteImports::new(&store).unwrap();
-        contract::run(&imports, &imports, "sqlite").await.unwrap();
-    }
-
-    #[tokio::test(flavor = "multi_thread")]
     async fn imports_survive_reopening_the_file() {
         let path = std::env::temp_dir().join(format!("imp-{}.db", uuid::Uuid::new_v4()));
         let sample = contract::sample("file");

@@ -150,14 +150,6 @@ mod tests {
     use domain::invoice_store::contract;
 
     #[tokio::test(flavor = "multi_thread")]
-    async fn sqlite_invoices_pass_the_contract() {
-        let store = EmbeddedStore::open_in_memory().unwrap();
-        contract::run(&SqliteInvoices::new(&store).unwrap(), "sqlite")
-            .await
-            .unwrap();
-    }
-
-    #[tokio::test(flavor = "multi_thread")]
     async fn records_survive_reopening_the_file() {
         let dir = std::env::temp_dir().join(format!("inv-{}.db", uuid::Uuid::new_v4()));
         {

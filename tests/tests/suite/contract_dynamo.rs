@@ -1,4 +1,4 @@
-//! The storage contract on the DynamoDB adapters, against moto (`tests/run.sh`), fresh tables
+//! The storage contracts on the DynamoDB adapters, against moto (`tests/run.sh`), fresh tables
 //! per test created by `aws_adapters::schema` as `template.yaml` declares them.
 
 use aws_adapters::dynamo::{DynamoCatalog, DynamoOrders};
@@ -19,6 +19,36 @@ async fn subject() -> Option<Subject> {
 }
 
 connector_tests::contract_tests!(subject());
+
+connector_tests::invoice_store_contract_tests!(async {
+    let config = aws_env::moto().await?;
+    let client = aws_sdk_dynamodb::Client::new(&config);
+    let table = aws_env::unique_name("invoices");
+    aws_adapters::invoices::create_invoices_table(&client, &table)
+        .await
+        .expect("create the invoices table in moto");
+    Some((
+        aws_adapters::invoices::DynamoInvoices::new(client, table),
+        (),
+    ))
+});
+connector_tests::sync_state_contract_tests!(async {
+    let config = aws_env::moto().await?;
+    let (client, catalog, _orders) = aws_env::dynamo_tables(&config).await;
+    Some((
+        aws_adapters::dynamo::DynamoSyncStates::new(client, catalog),
+        (),
+    ))
+});
+connector_tests::import_store_contract_tests!(async {
+    let config = aws_env::moto().await?;
+    let client = aws_sdk_dynamodb::Client::new(&config);
+    let table = aws_env::unique_name("imports");
+    aws_adapters::imports::create_imports_table(&client, &table)
+        .await
+        .expect("create the imports table in moto");
+    Some((aws_adapters::imports::DynamoImports::new(client, table), ()))
+});
 
 mod round_trips {
     use super::*;

@@ -1,4 +1,4 @@
-//! The storage contract on the embedded SQLite adapter, a fresh file per test.
+//! The storage contracts on the embedded SQLite adapters, a fresh file per test.
 
 use connector_tests::contract::{Subject, TempPath};
 use embedded_store::EmbeddedStore;
@@ -10,6 +10,25 @@ async fn subject() -> Option<Subject> {
 }
 
 connector_tests::contract_tests!(subject());
+
+/// A fresh store file per test; the adapter shares its connection.
+fn fresh_file(prefix: &str) -> (EmbeddedStore, TempPath) {
+    let path = TempPath::new(prefix);
+    let store = EmbeddedStore::open(&path.0).expect("open store file");
+    (store, path)
+}
+
+connector_tests::invoice_store_contract_tests!(async {
+    let (store, path) = fresh_file("invoices");
+    let invoices = embedded_store::invoices::SqliteInvoices::new(&store).expect("invoices table");
+    Some((invoices, path))
+});
+connector_tests::sync_state_contract_tests!(async { Some(fresh_file("sync")) });
+connector_tests::import_store_contract_tests!(async {
+    let (store, path) = fresh_file("imports");
+    let imports = embedded_store::imports::SqliteImports::new(&store).expect("imports table");
+    Some((imports, path))
+});
 
 #[tokio::test]
 async fn order_events_go_to_the_local_queue_grouped_and_deduplicated() {

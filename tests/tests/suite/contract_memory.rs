@@ -1,4 +1,4 @@
-//! The storage contract on the in-memory adapter.
+//! The storage contracts on the in-memory adapters.
 
 use connector_tests::contract::Subject;
 use domain::memory::MemoryStore;
@@ -8,6 +8,15 @@ async fn subject() -> Option<Subject> {
 }
 
 connector_tests::contract_tests!(subject());
+connector_tests::invoice_store_contract_tests!(async {
+    Some((domain::invoice_store::MemoryInvoices::new(), ()))
+});
+connector_tests::sync_state_contract_tests!(async {
+    Some((domain::catalog_notify::MemorySyncStates::new(), ()))
+});
+connector_tests::import_store_contract_tests!(async {
+    Some((domain::import::MemoryImports::new(), ()))
+});
 
 #[tokio::test]
 async fn memory_store_keeps_published_events_in_order() {

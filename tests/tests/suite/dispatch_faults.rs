@@ -4,7 +4,6 @@
 //! end every invoice, tracking update, carrier event and cancellation is at the stand-in exactly
 //! once, and nothing is left in the queues but what the rules rejected (in the DLQ).
 
-
 use crate::dispatch_support::*;
 use domain::erp::OrderRef;
 use domain::invoicing::InvoiceType::{Input, Output};

@@ -1,21 +1,13 @@
 //! Dispatcher flows against moto (DynamoDB tables + SQS FIFO queue with DLQ) and the VTEX
 //! stand-in (`tests/run.sh`): an order placed and authorized, then the ERP's messages.
 
-
 use crate::dispatch_support::*;
 use domain::erp::OrderRef;
-use domain::invoice_store::contract;
 use domain::invoicing::InvoiceType::{Input, Output};
 use domain::order::{OrderStatus, Outcome};
 use domain::ports::OrderStore;
 use serde_json::Value;
 use vtex_standin::FaultPlan;
-
-#[tokio::test]
-async fn dynamo_invoices_pass_the_invoice_store_contract() {
-    let Some(b) = bench(5).await else { return };
-    contract::run(b.invoices.as_ref(), "dynamo").await.unwrap();
-}
 
 #[tokio::test]
 async fn invoice_tracking_and_delivery_arrive_once_with_the_marketplace_order_id() {

@@ -2,10 +2,9 @@
 //! step resumes where it stopped, the order is never placed twice, and refusals end in the log
 //! and the DLQ with VTEX's reason.
 
-
+use crate::import_support::{ACCOUNT, AFFILIATE, Options, bench, order_message_for};
 use domain::import::{ImportCreate, ImportRecord, ImportSave, ImportStatus, ImportStore};
 use domain::order::Outcome;
-use crate::import_support::{ACCOUNT, AFFILIATE, Options, bench, order_message_for};
 use vtex::fulfillment::ImportCall;
 use vtex_standin::FaultPlan;
 

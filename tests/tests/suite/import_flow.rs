@@ -3,12 +3,11 @@
 //! start-handling → invoice → tracking, VTEX notifies our mse, and the ERP hears of it. Invoices
 //! that come with the order go right after placement instead (§Decisions C24).
 
-
-use domain::import::{ImportStatus, ImportStep};
-use domain::order::Outcome;
 use crate::import_support::{
     Options, bench, invoice_message_for, order_message_for, tracking_message_for,
 };
+use domain::import::{ImportStatus, ImportStep};
+use domain::order::Outcome;
 use std::time::Duration;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -121,14 +120,4 @@ async fn the_same_order_sent_twice_is_imported_once() {
         .count();
     assert_eq!(invoices, 1);
     assert_eq!(b.drain_dlq().await.len(), 0);
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn dynamo_imports_pass_the_store_contract() {
-    let Some(b) = bench(Options::default()).await else {
-        return;
-    };
-    domain::import::contract::run(b.imports.as_ref(), b.imports.as_ref(), "dynamo")
-        .await
-        .unwrap();
 }

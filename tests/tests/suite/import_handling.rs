@@ -2,10 +2,9 @@
 //! until the order leaves the grace period, then `204`; every new attempt arrives as a delayed
 //! queue message, never as a sleeping Lambda.
 
-
+use crate::import_support::{Options, bench, order_message_for};
 use domain::import::ImportStep;
 use domain::order::Outcome;
-use crate::import_support::{Options, bench, order_message_for};
 use std::time::Duration;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

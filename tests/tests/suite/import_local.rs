@@ -3,7 +3,6 @@
 //! is a delayed local message, and VTEX's invoice notification reaches the local order-events
 //! queue once.
 
-
 use crate::import_support;
 use domain::clock::SystemClock;
 use domain::import::{ImportKey, ImportStatus, ImportStore, ImportTiming};

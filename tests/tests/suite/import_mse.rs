@@ -2,7 +2,6 @@
 //! however often VTEX repeats it. The ERP queue here is a *standard* queue, so nothing but the
 //! connector's own bookkeeping can drop a repeat.
 
-
 use crate::import_support::{MSE_SECRET, Options, bench, order_message_for};
 use serde_json::{Value, json};
 

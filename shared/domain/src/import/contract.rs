@@ -1,5 +1,7 @@
-//! The contract every [`ImportStore`] + [`NotificationStore`] adapter must pass; adapter tests
-//! call it with a fresh store.
+//! The contract every [`ImportStore`] + [`NotificationStore`] adapter must pass (feature
+//! `test-support`): one body per behaviour, each given a fresh, empty store.
+//! `connector_tests::import_store_contract_tests!` runs every body against every adapter (memory,
+//! SQLite, DynamoDB).
 
 use super::*;
 use chrono::TimeZone;
@@ -52,13 +54,11 @@ pub fn sample(tag: &str) -> ImportRecord {
 
 /// Runs every check against `imports`/`notes` (usually the same adapter). Keys are suffixed
 /// with `tag` so a shared table works.
-pub async fn run(
-    imports: &dyn ImportStore,
-    notes: &dyn NotificationStore,
-    tag: &str,
-) -> Result<(), String> {
+/// `create_once` writes version 0 once; a second create with the same key returns the first record
+/// and writes nothing; `get` returns it, or `None` for a missing key.
+pub async fn create_once_writes_once<S: ImportStore>(imports: &S) -> Result<(), String> {
     let e = |e: StoreError| e.to_string();
-    let a = sample(tag);
+    let a = sample("t");
     let created = match imports.create_once(&a).await.map_err(e)? {
         ImportCreate::Created(r) => r,
         ImportCreate::Existing(_) => return Err("fresh record reported as existing".into()),
@@ -74,14 +74,24 @@ pub async fn run(
         imports.get(&a.key).await.map_err(e)?.as_ref() == Some(&a),
         "get returns the record",
     )?;
-    let missing = ImportKey::new("EXT", format!("missing-{tag}"));
+    let missing = ImportKey::new("EXT", "missing-t");
     check(
         imports.get(&missing).await.map_err(e)?.is_none(),
         "get of a missing key is None",
     )?;
+    Ok(())
+}
 
+/// `save` writes at the stored version and bumps it (a stale version or a record never created
+/// conflicts); a placed import is found by its VTEX order id.
+pub async fn save_is_versioned_and_found_by_vtex_order_id<S: ImportStore>(
+    imports: &S,
+) -> Result<(), String> {
+    let e = |e: StoreError| e.to_string();
+    let a = sample("t");
+    imports.create_once(&a).await.map_err(e)?;
     let mut placed = a.clone();
-    placed.placed(&format!("EXT-2630580124-{tag}"), a.created_at);
+    placed.placed("EXT-2630580124-t", a.created_at);
     let saved = match imports.save(&placed).await.map_err(e)? {
         ImportSave::Saved(r) => r,
         ImportSave::Conflict => return Err("save at the current version conflicted".into()),
@@ -96,15 +106,11 @@ pub async fn run(
         "the saved record reads back",
     )?;
     check(
-        imports
-            .save(&sample(&format!("{tag}-never")))
-            .await
-            .map_err(e)?
-            == ImportSave::Conflict,
+        imports.save(&sample("t-never")).await.map_err(e)? == ImportSave::Conflict,
         "saving a record that was never created conflicts",
     )?;
     let found = imports
-        .find_by_vtex_order_id(&format!("EXT-2630580124-{tag}"))
+        .find_by_vtex_order_id("EXT-2630580124-t")
         .await
         .map_err(e)?;
     check(
@@ -113,16 +119,26 @@ pub async fn run(
     )?;
     check(
         imports
-            .find_by_vtex_order_id(&format!("EXT-unknown-{tag}"))
+            .find_by_vtex_order_id("EXT-unknown-t")
             .await
             .map_err(e)?
             .is_none(),
         "find_by_vtex_order_id of an unknown id is None",
     )?;
+    Ok(())
+}
 
+/// A notification is created once per `(order, fingerprint)`; a repeat returns the first one;
+/// `mark_published` is stored; another fingerprint is another notification.
+pub async fn notifications_are_created_once<S: ImportStore + NotificationStore>(
+    store: &S,
+) -> Result<(), String> {
+    let e = |e: StoreError| e.to_string();
+    let a = sample("t");
+    store.create_once(&a).await.map_err(e)?;
     let n = MseNotification {
-        order_id: format!("EXT-2630580124-{tag}"),
-        fingerprint: fingerprint(&[tag, "NF-1"]),
+        order_id: "EXT-2630580124-t".into(),
+        fingerprint: fingerprint(&["t", "NF-1"]),
         invoice_number: "NF-1".into(),
         receipt: "r-1".into(),
         date: a.created_at,
@@ -130,31 +146,31 @@ pub async fn run(
         published: false,
     };
     check(
-        notes.create_notification(&n).await.map_err(e)? == NotificationCreate::Created(n.clone()),
+        store.create_notification(&n).await.map_err(e)? == NotificationCreate::Created(n.clone()),
         "a new notification is created",
     )?;
     let mut other_receipt = n.clone();
     other_receipt.receipt = "r-2".into();
     check(
-        notes.create_notification(&other_receipt).await.map_err(e)?
+        store.create_notification(&other_receipt).await.map_err(e)?
             == NotificationCreate::Existing(n.clone()),
         "a repeat returns the first notification",
     )?;
-    notes
+    store
         .mark_published(&n.order_id, &n.fingerprint)
         .await
         .map_err(e)?;
     let mut published = n.clone();
     published.published = true;
     check(
-        notes.create_notification(&n).await.map_err(e)? == NotificationCreate::Existing(published),
+        store.create_notification(&n).await.map_err(e)? == NotificationCreate::Existing(published),
         "mark_published is stored",
     )?;
     let mut second = n.clone();
-    second.fingerprint = fingerprint(&[tag, "NF-2"]);
+    second.fingerprint = fingerprint(&["t", "NF-2"]);
     check(
         matches!(
-            notes.create_notification(&second).await.map_err(e)?,
+            store.create_notification(&second).await.map_err(e)?,
             NotificationCreate::Created(_)
         ),
         "another fingerprint is another notification",

@@ -460,12 +460,6 @@ fn the_erp_event_carries_the_import_and_a_stable_id() {
     assert_eq!(v["invoice"]["invoiceNumber"], "NF-1");
 }
 
-#[tokio::test]
-async fn memory_imports_pass_the_contract() {
-    let m = MemoryImports::new();
-    contract::run(&m, &m, "mem").await.unwrap();
-}
-
 #[test]
 fn tracking_that_overtakes_its_invoice_waits_instead_of_being_refused() {
     let mut r = contract::sample("s");
