@@ -553,6 +553,9 @@ impl CatalogSync {
 }
 
 #[cfg(test)]
+mod on_fakes;
+
+#[cfg(test)]
 mod tests {
     use super::*;
 
