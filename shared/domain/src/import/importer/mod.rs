@@ -784,3 +784,6 @@ impl Worker<'_> {
         Ok(Flow::Stop(Disposition::Done))
     }
 }
+
+#[cfg(test)]
+mod tests;
