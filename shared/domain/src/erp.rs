@@ -19,11 +19,8 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use std::time::Duration;
 
-/// The schema version this build reads and writes.
-pub const CURRENT_VERSION: u32 = 1;
-
-/// Largest message body accepted (SQS caps messages at 256 KiB anyway).
-pub const MAX_MESSAGE_BYTES: usize = 256 * 1024;
+pub mod envelope;
+pub use envelope::{CURRENT_VERSION, MAX_MESSAGE_BYTES};
 
 /// How the ERP names the order: our `orderId`, or the marketplace's id (plus `an` when the seller
 /// sells on more than one marketplace account).
@@ -158,6 +155,8 @@ pub enum ErpParseError {
     Invalid { kind: &'static str, detail: String },
 }
 
+envelope::from_envelope_error!(ErpParseError);
+
 impl ErpParseError {
     pub fn code(&self) -> &'static str {
         match self {
@@ -217,23 +216,16 @@ fn non_empty(v: Option<String>) -> Option<String> {
 /// Parses a message body. The version is checked before the payload, so a newer ERP's message is
 /// parked (and can be re-driven after an upgrade) rather than half-understood.
 pub fn parse(body: &[u8]) -> Result<ErpMessage, ErpParseError> {
-    if body.len() > MAX_MESSAGE_BYTES {
-        return Err(ErpParseError::TooLarge);
-    }
-    let value: serde_json::Value =
-        serde_json::from_slice(body).map_err(|e| ErpParseError::NotJson(e.to_string()))?;
-    let kind = match value.get("type") {
-        Some(serde_json::Value::String(s)) => s.clone(),
-        _ => return Err(ErpParseError::MissingType),
-    };
-    let version = value
-        .get("version")
-        .and_then(serde_json::Value::as_u64)
-        .ok_or(ErpParseError::MissingVersion)?;
-    if version != u64::from(CURRENT_VERSION) {
-        return Err(ErpParseError::UnsupportedVersion(version));
-    }
-    let command = match kind.as_str() {
+    let (kind, value) = envelope::open(
+        body,
+        &[
+            ("invoice", "invoice"),
+            ("tracking", "tracking"),
+            ("trackingStatus", "trackingStatus"),
+            ("cancel", "cancel"),
+        ],
+    )?;
+    let command = match kind {
         "invoice" => {
             let b: InvoiceBody = payload(&value, "invoice")?;
             ErpCommand::Invoice { invoice: b.invoice }
@@ -256,7 +248,7 @@ pub fn parse(body: &[u8]) -> Result<ErpMessage, ErpParseError> {
             let b: CancelBody = payload(&value, "cancel")?;
             ErpCommand::Cancel { cancel: b.cancel }
         }
-        other => return Err(ErpParseError::UnknownType(other.chars().take(40).collect())),
+        _ => unreachable!("envelope::open returns one of the kinds it is given"),
     };
     let env: Envelope = payload(&value, "envelope")?;
     let order = OrderRef {

@@ -92,6 +92,8 @@ pub(super) fn join(v: &[Violation]) -> String {
         .join("; ")
 }
 
+crate::erp::envelope::from_envelope_error!(MessageError);
+
 impl MessageError {
     /// Short machine code for the DLQ `reasonCode` attribute and the logs.
     pub fn code(&self) -> &'static str {

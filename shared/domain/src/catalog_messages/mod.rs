@@ -21,10 +21,8 @@ use serde_json::Value;
 use std::collections::{BTreeSet, HashSet};
 use std::fmt;
 
-/// The schema version this build reads and writes.
-pub const CURRENT_VERSION: u32 = 1;
-/// Largest message body accepted (SQS caps messages at 256 KiB anyway).
-pub const MAX_MESSAGE_BYTES: usize = 256 * 1024;
+/// The envelope's schema version and size limit, shared by every ERP message family.
+pub use crate::erp::envelope::{CURRENT_VERSION, MAX_MESSAGE_BYTES};
 /// Longest id (SKU, location, product) accepted.
 pub const MAX_ID_CHARS: usize = 100;
 /// SUG: `ProductName` has a limit of 150 characters.

@@ -5,29 +5,23 @@ use super::*;
 /// Parses and fully validates a message body. The version is checked before the payload, so a
 /// newer ERP's message is parked (and can be re-driven after an upgrade) rather than half-read.
 pub fn parse(body: &[u8]) -> Result<CatalogMessage, MessageError> {
-    if body.len() > MAX_MESSAGE_BYTES {
-        return Err(MessageError::TooLarge);
-    }
-    let value: Value =
-        serde_json::from_slice(body).map_err(|e| MessageError::NotJson(e.to_string()))?;
-    let kind = match value.get("type") {
-        Some(Value::String(s)) => s.clone(),
-        _ => return Err(MessageError::MissingType),
+    type Reader = fn(&Value) -> Parsed;
+    let (kind, value) = crate::erp::envelope::open(
+        body,
+        &[
+            ("sku.upsert", "sku.upsert"),
+            ("price.changed", "price.changed"),
+            ("stock.changed", "stock.changed"),
+            ("notify.due", "notify.due"),
+        ],
+    )?;
+    let read: Reader = match kind {
+        "sku.upsert" => parse_sku_upsert,
+        "price.changed" => parse_price_changed,
+        "stock.changed" => parse_stock_changed,
+        _ => parse_notify_due,
     };
-    let version = value
-        .get("version")
-        .and_then(Value::as_u64)
-        .ok_or(MessageError::MissingVersion)?;
-    if version != u64::from(CURRENT_VERSION) {
-        return Err(MessageError::UnsupportedVersion(version));
-    }
-    let (kind, parsed) = match kind.as_str() {
-        "sku.upsert" => ("sku.upsert", parse_sku_upsert(&value)),
-        "price.changed" => ("price.changed", parse_price_changed(&value)),
-        "stock.changed" => ("stock.changed", parse_stock_changed(&value)),
-        "notify.due" => ("notify.due", parse_notify_due(&value)),
-        other => return Err(MessageError::UnknownType(other.chars().take(40).collect())),
-    };
+    let parsed = read(&value);
     let change = parsed.map_err(|violations| MessageError::Invalid { kind, violations })?;
     let message_id = match value.get("messageId") {
         Some(Value::String(s)) if !s.trim().is_empty() => Some(s.trim().to_string()),

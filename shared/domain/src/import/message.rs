@@ -143,6 +143,8 @@ pub enum ImportParseError {
     InvalidOrder(Vec<String>),
 }
 
+crate::erp::envelope::from_envelope_error!(ImportParseError);
+
 impl ImportParseError {
     /// Stable machine code, for the DLQ message attribute and alarms.
     pub fn code(&self) -> &'static str {
@@ -229,33 +231,15 @@ pub fn parse(
     body: &[u8],
     default_affiliate: Option<&str>,
 ) -> Result<ImportMessage, ImportParseError> {
-    if body.len() > MAX_MESSAGE_BYTES {
-        return Err(ImportParseError::TooLarge);
-    }
-    let mut value: Value =
-        serde_json::from_slice(body).map_err(|e| ImportParseError::NotJson(e.to_string()))?;
-    let kind = match value.get("type") {
-        Some(Value::String(s)) => s.clone(),
-        _ => return Err(ImportParseError::MissingType),
-    };
-    let version = value
-        .get("version")
-        .and_then(Value::as_u64)
-        .ok_or(ImportParseError::MissingVersion)?;
-    if version != u64::from(CURRENT_VERSION) {
-        return Err(ImportParseError::UnsupportedVersion(version));
-    }
-    let kind: &'static str = match kind.as_str() {
-        "importOrder" => "importOrder",
-        "importInvoice" => "importInvoice",
-        "importTracking" => "importTracking",
-        "importResume" => "importResume",
-        other => {
-            return Err(ImportParseError::UnknownType(
-                other.chars().take(40).collect(),
-            ));
-        }
-    };
+    let (kind, mut value): (&'static str, Value) = crate::erp::envelope::open(
+        body,
+        &[
+            ("importOrder", "importOrder"),
+            ("importInvoice", "importInvoice"),
+            ("importTracking", "importTracking"),
+            ("importResume", "importResume"),
+        ],
+    )?;
     let env: Envelope = payload(&value, kind)?;
     let affiliate = non_empty(env.affiliate_id)
         .or_else(|| default_affiliate.map(str::to_string))
