@@ -36,9 +36,13 @@ impl From<envy::Error> for ConfigError {
 pub struct Vars(Vec<(String, String)>);
 
 impl Vars {
-    /// The process environment.
+    /// The process environment (a variable that is not UTF-8 is absent, as `std::env::var` has it;
+    /// `std::env::vars` would panic).
     pub fn env() -> Self {
-        Self::from_pairs(std::env::vars())
+        Self::from_pairs(
+            std::env::vars_os()
+                .filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?))),
+        )
     }
 
     /// Any list of pairs (a test's table, or overrides).
