@@ -252,8 +252,9 @@ pub struct Versioned {
 }
 
 /// Port: the per-SKU notification bookkeeping, beside the catalog. Adapters:
-/// [`MemorySyncStates`], `aws_adapters::dynamo::DynamoSyncStates` (items `SYNC#{sku}` in the
-/// catalog table), `embedded_store` (table `catalog_sync`). All pass [`contract`] (`connector_tests::sync_state_contract_tests!`).
+/// `MemorySyncStates` (feature `test-support`), `aws_adapters::dynamo::DynamoSyncStates` (items `SYNC#{sku}` in the
+/// catalog table), `embedded_store` (table `catalog_sync`). All pass
+/// `contract` (`connector_tests::sync_state_contract_tests!`).
 #[async_trait]
 pub trait SyncStateStore: Send + Sync {
     /// The SKU's state (default, version 0, when none was written), read consistently.
@@ -354,7 +355,7 @@ fn fnv1a(bytes: &[u8]) -> u64 {
 }
 
 /// Port: enqueues follow-ups on the catalog queue. Adapters: `aws_adapters::catalog_queue`
-/// (SQS), `embedded_store::catalog_sync` (the local queue), [`MemoryFollowUps`].
+/// (SQS), `embedded_store::catalog_sync` (the local queue), `MemoryFollowUps` (feature `test-support`).
 #[async_trait]
 pub trait FollowUpQueue: Send + Sync {
     /// Enqueues `followup`, to be delivered not before `delay` from now where the queue supports

@@ -1,3 +1,10 @@
+//! The ERP's messages, all three families behind one versioned envelope ([`envelope::open`]: size,
+//! JSON, `type`, `version`, in that order, before any payload is read):
+//! - the dispatch messages, here;
+//! - the catalog messages (`sku.upsert`, `price.changed`, `stock.changed`, `notify.due`):
+//!   [`catalog`] (also at its historical path `crate::catalog_messages`);
+//! - the import messages: [`import`] (the types live with the import workflow).
+//!
 //! Messages the seller's ERP drops on the dispatch queue (SQS FIFO, one message group per order):
 //! invoices, tracking, carrier status and seller cancellations. Versioned JSON with a `type`
 //! discriminator; each payload has exactly the shape of the OMS body it becomes
@@ -19,8 +26,15 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use std::time::Duration;
 
+pub mod catalog;
 pub mod envelope;
 pub use envelope::{CURRENT_VERSION, MAX_MESSAGE_BYTES};
+
+/// The import family of ERP messages (`importOrder`, `importInvoice`, `importTracking`,
+/// `importResume`); the types live with the import workflow, whose order shape they carry.
+pub mod import {
+    pub use crate::import::{ImportCommand, ImportMessage, ImportParseError, key_hint, parse};
+}
 
 /// How the ERP names the order: our `orderId`, or the marketplace's id (plus `an` when the seller
 /// sells on more than one marketplace account).

@@ -2,7 +2,7 @@
 //! invoiceNumber)`. The dispatcher writes a record *Pending* before a call and *Sent* after it, so a
 //! duplicate or replayed ERP message finds what was already done (see [`crate::invoicing`]).
 //!
-//! Adapters: [`MemoryInvoices`] (tests), `aws_adapters::invoices::DynamoInvoices`,
+//! Adapters: `MemoryInvoices` (tests, feature `test-support`), `aws_adapters::invoices::DynamoInvoices`,
 //! `embedded_store::invoices::SqliteInvoices`.
 
 use crate::invoicing::InvoiceRecord;

@@ -5,7 +5,8 @@
 
 pub mod auth;
 pub mod catalog;
-pub mod catalog_messages;
+/// The catalog family of ERP messages, at its historical path.
+pub use erp::catalog as catalog_messages;
 pub mod catalog_notify;
 pub mod catalog_sync;
 pub mod clock;

@@ -21,8 +21,9 @@ pub enum ImportSave {
     Conflict,
 }
 
-/// Progress of imports. Adapters: [`MemoryImports`], `aws_adapters::imports::DynamoImports`,
-/// `embedded_store::imports::SqliteImports`; all pass [`contract`] (`connector_tests::import_store_contract_tests!`).
+/// Progress of imports. Adapters: `MemoryImports` (feature `test-support`), `aws_adapters::imports::DynamoImports`,
+/// `embedded_store::imports::SqliteImports`; all pass
+/// `contract` (`connector_tests::import_store_contract_tests!`).
 #[async_trait]
 pub trait ImportStore: Send + Sync {
     /// Writes `record` with version 0 unless one with the same key exists, in which case the stored

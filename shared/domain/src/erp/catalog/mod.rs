@@ -333,7 +333,7 @@ mod tests {
 
     #[test]
     fn catalog_file_validation_reports_duplicates_and_accepts_the_sample() {
-        let text = include_str!("../../../sample/catalog.json");
+        let text = include_str!("../../../../sample/catalog.json");
         let value: Value = serde_json::from_str(text).unwrap();
         let file = validate_catalog_file(&value).unwrap();
         assert!(file.skus.len() >= 50);
