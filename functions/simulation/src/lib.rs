@@ -14,21 +14,23 @@
 //! call emits `SimulationLatency` (and, when quoted, `SimulationItems`,
 //! `SimulationUnavailableItems`, `SimulationDegraded`) as EMF metrics ([`lambda_kit::metrics`]).
 
-use chrono::{DateTime, Utc};
-use domain::catalog::{Sku, SkuId};
+use domain::catalog::SkuId;
 use domain::clock::Clock;
-use domain::ports::{CatalogReader, StoreError};
+use domain::ports::CatalogReader;
 use domain::shipping::ShippingRules;
 use domain::simulation::{SimulationContext, simulate};
 use lambda_http::http::{HeaderValue, Method, StatusCode, header};
 use lambda_http::{Body, Request, Response};
 use lambda_kit::auth::{InboundAuth, RequestAuth};
+use lambda_kit::catalog_reads::{RulesCache, load};
 use lambda_kit::config::{ConfigError, Inbound, Vars};
 use lambda_kit::metrics::{self, Unit};
-use lambda_kit::{ApiError, Route, body_bytes, json_response, parse_json, query_param};
+use lambda_kit::{
+    ApiError, Route, body_bytes, cache_control, json_response, parse_json, query_param,
+};
 use serde::Deserialize;
-use std::collections::{HashMap, HashSet};
-use std::sync::{Arc, RwLock};
+use std::collections::HashSet;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tracing::Instrument;
 use vtex::simulation::{SimulationRequestDto, SimulationResponse};
@@ -136,95 +138,6 @@ impl Config {
     }
 }
 
-/// The shipping rules, read from the store at most once per refresh period. When a refresh fails,
-/// the previous rules keep being served (they change rarely; an answer with yesterday's freight
-/// beats no answer).
-#[derive(Debug)]
-pub struct RulesCache {
-    refresh: chrono::Duration,
-    current: RwLock<Option<CachedRules>>,
-    /// One refresh at a time; the others wait for it (or serve stale rules when the budget ends).
-    refreshing: tokio::sync::Mutex<()>,
-}
-
-#[derive(Debug, Clone)]
-struct CachedRules {
-    rules: Arc<ShippingRules>,
-    fetched_at: DateTime<Utc>,
-}
-
-impl RulesCache {
-    pub fn new(refresh_secs: u32) -> Self {
-        RulesCache {
-            refresh: chrono::Duration::seconds(i64::from(refresh_secs)),
-            current: RwLock::new(None),
-            refreshing: tokio::sync::Mutex::new(()),
-        }
-    }
-
-    fn cached(&self) -> Option<CachedRules> {
-        self.current
-            .read()
-            .unwrap_or_else(|e| e.into_inner())
-            .clone()
-    }
-
-    fn fresh(&self, now: DateTime<Utc>) -> Option<Arc<ShippingRules>> {
-        self.cached()
-            .filter(|c| now - c.fetched_at < self.refresh && c.fetched_at <= now)
-            .map(|c| c.rules)
-    }
-
-    /// The rules to quote with, or `None` when none could be read (nothing cached and the store
-    /// failed or timed out by `deadline`). Rules missing from the store are cached as empty rules,
-    /// so every item is unavailable until a seller loads them.
-    pub async fn get(
-        &self,
-        catalog: &dyn CatalogReader,
-        now: DateTime<Utc>,
-        deadline: tokio::time::Instant,
-    ) -> Option<Arc<ShippingRules>> {
-        if let Some(rules) = self.fresh(now) {
-            return Some(rules);
-        }
-        let stale = || self.cached().map(|c| c.rules);
-        let Ok(_guard) = tokio::time::timeout_at(deadline, self.refreshing.lock()).await else {
-            return stale();
-        };
-        if let Some(rules) = self.fresh(now) {
-            return Some(rules);
-        }
-        match tokio::time::timeout_at(deadline, catalog.shipping_rules()).await {
-            Ok(Ok(found)) => {
-                let rules = Arc::new(found.unwrap_or_else(|| {
-                    tracing::error!("no shipping rules in the store: every item is unavailable");
-                    ShippingRules::empty()
-                }));
-                let problems = rules.validate();
-                if !problems.is_empty() {
-                    tracing::warn!(problems = ?problems, "shipping rules have problems");
-                }
-                *self.current.write().unwrap_or_else(|e| e.into_inner()) = Some(CachedRules {
-                    rules: rules.clone(),
-                    fetched_at: now,
-                });
-                Some(rules)
-            }
-            Ok(Err(e)) => {
-                tracing::warn!(error = %e, stale = self.cached().is_some(), "shipping rules refresh failed");
-                stale()
-            }
-            Err(_) => {
-                tracing::warn!(
-                    stale = self.cached().is_some(),
-                    "shipping rules refresh timed out"
-                );
-                stale()
-            }
-        }
-    }
-}
-
 /// What the handler needs, built once per cold start.
 pub struct Deps {
     pub catalog: Arc<dyn CatalogReader>,
@@ -267,7 +180,7 @@ pub async fn handle(deps: &Deps, req: Request) -> Response<Body> {
                         .headers_mut()
                         .insert(header::ALLOW, HeaderValue::from_static("GET, POST"));
                 }
-                set_cache(&mut response, None);
+                cache_control(&mut response, None);
                 (response, None)
             }
         };
@@ -373,7 +286,14 @@ async fn respond(deps: &Deps, req: &Request) -> Result<(Response<Body>, Quote), 
             .map(|i| i.id.clone())
             .collect()
     };
-    let (skus, rules, failure) = load(deps, &ids, now).await;
+    let (skus, rules, failure) = load(
+        deps.catalog.as_ref(),
+        &deps.rules,
+        &ids,
+        now,
+        deps.config.store_budget,
+    )
+    .await;
     let empty_rules;
     let rules_ref = match &rules {
         Some(r) => r.as_ref(),
@@ -410,7 +330,7 @@ async fn respond(deps: &Deps, req: &Request) -> Result<(Response<Body>, Quote), 
     let body = SimulationResponse::from_result(&result, deps.config.merchant_name.as_deref());
     let mut response = json_response(StatusCode::OK, &body);
     let cacheable = method == Method::GET && !degraded;
-    set_cache(
+    cache_control(
         &mut response,
         cacheable.then_some(deps.config.cache_max_age_secs),
     );
@@ -420,65 +340,6 @@ async fn respond(deps: &Deps, req: &Request) -> Result<(Response<Body>, Quote), 
         degraded,
     };
     Ok((response, quote))
-}
-
-/// Reads the SKUs and the rules concurrently within the store budget. On failure the SKUs are
-/// empty (every item unavailable) and the reason is returned for the log.
-async fn load(
-    deps: &Deps,
-    ids: &[SkuId],
-    now: DateTime<Utc>,
-) -> (
-    HashMap<SkuId, Sku>,
-    Option<Arc<ShippingRules>>,
-    Option<String>,
-) {
-    let deadline = tokio::time::Instant::now() + deps.config.store_budget;
-    let skus = async {
-        if ids.is_empty() {
-            return Ok(Ok(HashMap::new()));
-        }
-        tokio::time::timeout_at(deadline, deps.catalog.get_skus(ids)).await
-    };
-    let rules = deps.rules.get(deps.catalog.as_ref(), now, deadline);
-    let (skus, rules) = tokio::join!(skus, rules);
-    let (skus, mut failure) = match skus {
-        Ok(Ok(found)) => (found, None),
-        Ok(Err(e)) => (HashMap::new(), Some(describe(&e))),
-        Err(_) => (
-            HashMap::new(),
-            Some(format!(
-                "SKU read exceeded the {} ms budget",
-                deps.config.store_budget.as_millis()
-            )),
-        ),
-    };
-    if rules.is_none() && failure.is_none() {
-        failure = Some("shipping rules could not be read".to_string());
-    }
-    (skus, rules, failure)
-}
-
-fn describe(e: &StoreError) -> String {
-    format!("SKU read failed: {e}")
-}
-
-/// `public, max-age=N` for cacheable GET answers (plus `Vary`, so a CDN never serves a compressed
-/// copy to a client that cannot read it); `no-store` for everything else, so neither a CDN nor
-/// VTEX keeps a POST answer, an error or a degraded "unavailable".
-fn set_cache(response: &mut Response<Body>, max_age: Option<u32>) {
-    let headers = response.headers_mut();
-    match max_age {
-        Some(secs) => {
-            if let Ok(v) = HeaderValue::from_str(&format!("public, max-age={secs}")) {
-                headers.insert(header::CACHE_CONTROL, v);
-            }
-            headers.insert(header::VARY, HeaderValue::from_static("Accept-Encoding"));
-        }
-        None => {
-            headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-        }
-    }
 }
 
 #[cfg(test)]

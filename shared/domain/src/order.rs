@@ -3,6 +3,8 @@
 //! and shipping but never reaches a log line: `Address` and `Customer` have redacting `Debug`
 //! impls.
 
+pub mod admin_view;
+
 use crate::catalog::{LocationId, SkuId};
 use crate::duration::VtexDuration;
 use crate::money::Cents;

@@ -27,6 +27,30 @@ pub fn json_response<T: Serialize + ?Sized>(status: StatusCode, body: &T) -> Res
     resp
 }
 
+/// `public, max-age=N` for cacheable GET answers (plus `Vary`, so a CDN never serves a compressed
+/// copy to a client that cannot read it); `no-store` for everything else, so neither a CDN nor
+/// VTEX keeps a POST answer, an error or a degraded "unavailable".
+pub fn cache_control(response: &mut Response<Body>, max_age: Option<u32>) {
+    let headers = response.headers_mut();
+    match max_age {
+        Some(secs) => {
+            if let Ok(v) = http::HeaderValue::from_str(&format!("public, max-age={secs}")) {
+                headers.insert(http::header::CACHE_CONTROL, v);
+            }
+            headers.insert(
+                http::header::VARY,
+                http::HeaderValue::from_static("Accept-Encoding"),
+            );
+        }
+        None => {
+            headers.insert(
+                http::header::CACHE_CONTROL,
+                http::HeaderValue::from_static("no-store"),
+            );
+        }
+    }
+}
+
 /// `200` with an empty body (the "evaluate" / "refuse" answers of a marketplace cancel).
 pub fn empty_ok() -> Response<Body> {
     let mut resp = Response::new(Body::Empty);

@@ -1,0 +1,144 @@
+//! The operator's view of one order (`GET …/admin/orders/{orderId}`): what an operator needs to
+//! follow it (status, ids, lines, totals, timestamps, the log), and nothing about the customer: no
+//! address, no buyer contact, no free-text cancellation reason (a shopper may have typed it).
+
+use super::{CanceledBy, LogEntry, Order, OrderStatus, Outcome};
+use crate::money::Cents;
+use chrono::{DateTime, SecondsFormat, Utc};
+use serde::Serialize;
+
+/// Dates as VTEX writes them (`vtex::orders::format_date`): RFC 3339 with milliseconds.
+fn format_date(at: DateTime<Utc>) -> String {
+    at.to_rfc3339_opts(SecondsFormat::Millis, false)
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AdminOrderView {
+    pub order_id: String,
+    pub an: String,
+    pub sc: Option<String>,
+    pub marketplace_order_id: String,
+    pub marketplace_order_group: Option<String>,
+    pub marketplace_services_endpoint: Option<String>,
+    pub status: OrderStatus,
+    pub version: u64,
+    pub created_at: String,
+    pub expires_at: String,
+    pub totals: Totals,
+    pub lines: Vec<LineView>,
+    pub authorized: Option<ReceiptView>,
+    pub canceled: Option<CancellationView>,
+    /// `cancellationRequestId` of a marketplace cancel recorded but not confirmed.
+    pub pending_cancellation: Option<String>,
+    pub log: Vec<LogView>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Totals {
+    pub items: Cents,
+    pub freight: Cents,
+    /// Items plus freight: what Output invoices must add up to.
+    pub total: Cents,
+    pub marketplace_payment_value: Cents,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct LineView {
+    pub index: usize,
+    pub sku_id: String,
+    pub quantity: i64,
+    pub unit_price: Cents,
+    pub freight: Cents,
+    pub selected_sla: Option<String>,
+    pub location_id: String,
+    pub lock_ttl: Option<String>,
+    pub shipping_estimate: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ReceiptView {
+    pub date: String,
+    pub receipt: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CancellationView {
+    pub date: String,
+    pub receipt: String,
+    pub request_id: Option<String>,
+    pub by: CanceledBy,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct LogView {
+    pub at: String,
+    pub step: String,
+    pub outcome: Outcome,
+    pub detail: String,
+}
+
+impl AdminOrderView {
+    pub fn new(order: &Order, log: &[LogEntry]) -> Self {
+        let items: Cents = order.lines.iter().map(|l| l.unit_price * l.quantity).sum();
+        let freight: Cents = order.lines.iter().map(|l| l.freight).sum();
+        AdminOrderView {
+            order_id: order.order_id.clone(),
+            an: order.an.clone(),
+            sc: order.sc.clone(),
+            marketplace_order_id: order.marketplace_order_id.clone(),
+            marketplace_order_group: order.marketplace_order_group.clone(),
+            marketplace_services_endpoint: order.marketplace_services_endpoint.clone(),
+            status: order.status,
+            version: order.version,
+            created_at: format_date(order.created_at),
+            expires_at: format_date(order.expires_at),
+            totals: Totals {
+                items,
+                freight,
+                total: order.total(),
+                marketplace_payment_value: order.marketplace_payment_value,
+            },
+            lines: order
+                .lines
+                .iter()
+                .map(|l| LineView {
+                    index: l.index,
+                    sku_id: l.sku_id.clone(),
+                    quantity: l.quantity,
+                    unit_price: l.unit_price,
+                    freight: l.freight,
+                    selected_sla: l.selected_sla.clone(),
+                    location_id: l.location_id.clone(),
+                    lock_ttl: l.lock_ttl.map(|d| d.to_string()),
+                    shipping_estimate: l.shipping_estimate.map(|d| d.to_string()),
+                })
+                .collect(),
+            authorized: order.authorized.as_ref().map(|r| ReceiptView {
+                date: format_date(r.date),
+                receipt: r.receipt.clone(),
+            }),
+            canceled: order.canceled.as_ref().map(|c| CancellationView {
+                date: format_date(c.date),
+                receipt: c.receipt.clone(),
+                request_id: c.request_id.clone(),
+                by: c.by,
+            }),
+            pending_cancellation: order.pending_cancellation.clone(),
+            log: log
+                .iter()
+                .map(|e| LogView {
+                    at: format_date(e.at),
+                    step: e.step.clone(),
+                    outcome: e.outcome,
+                    detail: e.detail.clone(),
+                })
+                .collect(),
+        }
+    }
+}
