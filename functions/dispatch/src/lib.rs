@@ -20,7 +20,6 @@ use domain::ports::OrderStore;
 use lambda_kit::config::{ConfigError, Vars};
 use lambda_kit::sqs;
 use serde::Deserialize;
-use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 use vtex::client::PRODUCTION_BASE_URL;
@@ -121,54 +120,22 @@ impl Deps {
     }
 }
 
-/// The Lambda handler: processes the batch and reports what must come back.
+/// The Lambda handler: processes the batch (FIFO: a group's order kept) and reports what must
+/// come back.
 pub async fn handle(deps: &Deps, event: SqsEvent) -> SqsBatchResponse {
-    let dispatcher = deps.dispatcher();
-    let mut response = SqsBatchResponse::default();
-    // Groups with a failed message in this batch, and when that message comes back.
-    let mut blocked: HashMap<String, Duration> = HashMap::new();
-    for record in &event.records {
-        let Some(delivery) = Delivery::of(record) else {
-            tracing::error!("SQS record without messageId or receiptHandle: skipped");
-            continue;
-        };
-        if let Some(delay) = delivery.group_id.and_then(|g| blocked.get(g)) {
-            // Back with its predecessor, not after the queue's full visibility timeout.
-            if let Err(e) = deps
-                .queue
-                .retry_later(delivery.receipt_handle, *delay)
-                .await
-            {
-                tracing::warn!(message_id = delivery.message_id, error = %e, "could not set the back-off");
-            }
-            response.add_failure(delivery.message_id);
-            continue;
-        }
-        let done = dispatcher
-            .process(delivery.attempt(), delivery.body.as_bytes())
-            .await;
+    let dispatcher = &deps.dispatcher();
+    let (queue, backoff) = (deps.queue.as_ref(), &deps.backoff);
+    sqs::process_batch("dispatch", queue, backoff, &event, true, |d| async move {
+        let done = dispatcher.process(d.attempt(), d.body.as_bytes()).await;
         if done.invoice_sent {
             lambda_kit::metrics::emit_for(
                 "dispatch",
                 &[("InvoicesSent", 1.0, lambda_kit::metrics::Unit::Count)],
             );
         }
-        let settled = sqs::settle(
-            "dispatch",
-            deps.queue.as_ref(),
-            &deps.backoff,
-            &delivery,
-            done.disposition,
-        )
-        .await;
-        if let Some(delay) = settled {
-            response.add_failure(delivery.message_id);
-            if let Some(g) = delivery.group_id {
-                blocked.insert(g.to_string(), delay);
-            }
-        }
-    }
-    response
+        done.disposition
+    })
+    .await
 }
 
 #[cfg(test)]

@@ -175,29 +175,12 @@ impl Deps {
 /// The Lambda handler: processes the batch (a standard queue: no ordering between messages) and
 /// reports what must come back.
 pub async fn handle(deps: &Deps, event: SqsEvent) -> SqsBatchResponse {
-    let importer = deps.importer();
-    let mut response = SqsBatchResponse::default();
-    for record in &event.records {
-        let Some(delivery) = Delivery::of(record) else {
-            tracing::error!("SQS record without messageId or receiptHandle: skipped");
-            continue;
-        };
-        let disposition = importer
-            .process(delivery.attempt(), delivery.body.as_bytes())
-            .await;
-        let settled = sqs::settle(
-            "order-import",
-            deps.queue.as_ref(),
-            &deps.config.backoff,
-            &delivery,
-            disposition,
-        )
-        .await;
-        if settled.is_some() {
-            response.add_failure(delivery.message_id);
-        }
-    }
-    response
+    let importer = &deps.importer();
+    let (queue, backoff) = (deps.queue.as_ref(), &deps.config.backoff);
+    sqs::process_batch("order-import", queue, backoff, &event, false, |d| {
+        importer.process(d.attempt(), d.body.as_bytes())
+    })
+    .await
 }
 
 #[cfg(test)]

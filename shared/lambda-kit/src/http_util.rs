@@ -51,6 +51,14 @@ pub fn cache_control(response: &mut Response<Body>, max_age: Option<u32>) {
     }
 }
 
+/// The query parameter `name` unless it is blank, else `default` (a function's `DEFAULT_AN`,
+/// `DEFAULT_SC`).
+pub fn query_or(req: &Request, name: &str, default: &Option<String>) -> Option<String> {
+    query_param(req, name)
+        .filter(|v| !v.trim().is_empty())
+        .or_else(|| default.clone())
+}
+
 /// `200` with an empty body (the "evaluate" / "refuse" answers of a marketplace cancel).
 pub fn empty_ok() -> Response<Body> {
     let mut resp = Response::new(Body::Empty);

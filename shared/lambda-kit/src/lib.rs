@@ -18,6 +18,6 @@ pub mod telemetry;
 
 pub use error::ApiError;
 pub use http_util::{
-    body_bytes, cache_control, empty_ok, header, json_response, parse_json, query_param,
+    body_bytes, cache_control, empty_ok, header, json_response, parse_json, query_or, query_param,
 };
 pub use routes::Route;

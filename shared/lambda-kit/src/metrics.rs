@@ -122,6 +122,16 @@ pub fn emit_for(function: &str, metrics: &[(&str, f64, Unit)]) {
     emit(&namespace(), &[("Function", function)], metrics);
 }
 
+/// One [`emit_for`] line for a call with one outcome among `names`: `outcome` is 1, the others 0,
+/// so each metric's sum and sample count stay comparable.
+pub fn emit_outcome(function: &str, names: &[&str], outcome: &str) {
+    let metrics: Vec<(&str, f64, Unit)> = names
+        .iter()
+        .map(|n| (*n, if *n == outcome { 1.0 } else { 0.0 }, Unit::Count))
+        .collect();
+    emit_for(function, &metrics);
+}
+
 /// One EMF line: `metrics` (name, value, unit) under `namespace`, with `dimensions` (name, value)
 /// as a single dimension set.
 pub fn emit(namespace: &str, dimensions: &[(&str, &str)], metrics: &[(&str, f64, Unit)]) {
