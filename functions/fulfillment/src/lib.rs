@@ -33,7 +33,7 @@ use lambda_kit::auth::{InboundAuth, RequestAuth};
 use lambda_kit::config::{self, ConfigError, Inbound, Vars};
 use lambda_kit::correlation;
 use lambda_kit::metrics::{self, Unit};
-use lambda_kit::{ApiError, Route, body_bytes, empty_ok, json_response, parse_json, query_param};
+use lambda_kit::{ApiError, Route, body_bytes, empty_ok, json_response, parse_json, query_or};
 use serde::Deserialize;
 use serde_json::Value;
 use tracing::Instrument;
@@ -104,10 +104,7 @@ impl LifecycleSettings for Config {
 }
 
 fn an(deps: &Deps, req: &Request) -> String {
-    query_param(req, "an")
-        .filter(|v| !v.trim().is_empty())
-        .or_else(|| deps.config.default_an.clone())
-        .unwrap_or_default()
+    query_or(req, "an", &deps.config.default_an).unwrap_or_default()
 }
 
 /// Routes fulfill, cancel and the admin view. Always a response: refusals and failures become
@@ -130,14 +127,9 @@ pub async fn handle(deps: &Deps, req: Request) -> Response<Body> {
     .await
 }
 
-/// One EMF line for a fulfill or cancel: `outcome` is 1, the other metrics of the same call 0,
-/// so each metric's sum and sample count stay comparable.
+/// One EMF line for a fulfill or cancel ([`metrics::emit_outcome`]).
 fn count_outcome(names: &[&'static str], outcome: &'static str) {
-    let metrics: Vec<(&str, f64, Unit)> = names
-        .iter()
-        .map(|n| (*n, if *n == outcome { 1.0 } else { 0.0 }, Unit::Count))
-        .collect();
-    metrics::emit_for("fulfillment", &metrics);
+    metrics::emit_outcome("fulfillment", names, outcome);
 }
 
 const FULFILL_METRICS: [&str; 3] = ["OrdersFulfilled", "FulfillRetries", "FulfillsRefused"];

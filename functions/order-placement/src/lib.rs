@@ -33,7 +33,7 @@ use lambda_kit::auth::{InboundAuth, RequestAuth};
 use lambda_kit::config::{self, ConfigError, Inbound, Vars};
 use lambda_kit::correlation;
 use lambda_kit::metrics::{self, Unit};
-use lambda_kit::{ApiError, Route, body_bytes, json_response, parse_json, query_param};
+use lambda_kit::{ApiError, Route, body_bytes, json_response, parse_json, query_or};
 use serde::Deserialize;
 use serde_json::Value;
 use tracing::Instrument;
@@ -156,13 +156,8 @@ async fn place(deps: &Deps, req: &Request, tally: &mut Tally) -> Result<Response
     }
     deps.config.auth.check(req)?;
 
-    let an = query_param(req, "an")
-        .filter(|v| !v.trim().is_empty())
-        .or_else(|| deps.config.default_an.clone())
-        .unwrap_or_default();
-    let sc = query_param(req, "sc")
-        .filter(|v| !v.trim().is_empty())
-        .or_else(|| deps.config.default_sc.clone());
+    let an = query_or(req, "an", &deps.config.default_an).unwrap_or_default();
+    let sc = query_or(req, "sc", &deps.config.default_sc);
     let value: Value = parse_json(body_bytes(req), deps.config.max_body_bytes)?;
     let body = PlacementBody::from_value(value).map_err(invalid)?;
     let requests: Vec<PlacementRequest> = body

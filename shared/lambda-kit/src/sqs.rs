@@ -140,6 +140,52 @@ pub async fn settle(
     }
 }
 
+/// A worker's batch, one record after the other: `process` decides each delivery, [`settle`] acts
+/// on it, and the response reports what must come back. A record without a message id or receipt
+/// handle is logged and skipped.
+///
+/// With `keep_group_order` (a FIFO queue), once a message of a group fails, the group's later
+/// messages in the batch are reported failed without being processed, so the group keeps its
+/// order; they come back with their predecessor (its delay), not after the queue's full
+/// visibility timeout.
+pub async fn process_batch<'a, F, Fut>(
+    function: &str,
+    queue: &dyn DispatchQueue,
+    backoff: &Backoff,
+    event: &'a SqsEvent,
+    keep_group_order: bool,
+    mut process: F,
+) -> SqsBatchResponse
+where
+    F: FnMut(Delivery<'a>) -> Fut,
+    Fut: Future<Output = Disposition>,
+{
+    let mut response = SqsBatchResponse::default();
+    // Groups with a failed message in this batch, and when that message comes back.
+    let mut blocked: HashMap<String, Duration> = HashMap::new();
+    for record in &event.records {
+        let Some(delivery) = Delivery::of(record) else {
+            tracing::error!("SQS record without messageId or receiptHandle: skipped");
+            continue;
+        };
+        if let Some(delay) = delivery.group_id.and_then(|g| blocked.get(g)) {
+            if let Err(e) = queue.retry_later(delivery.receipt_handle, *delay).await {
+                tracing::warn!(message_id = delivery.message_id, error = %e, "could not set the back-off");
+            }
+            response.add_failure(delivery.message_id);
+            continue;
+        }
+        let disposition = process(delivery).await;
+        if let Some(delay) = settle(function, queue, backoff, &delivery, disposition).await {
+            response.add_failure(delivery.message_id);
+            if let Some(g) = delivery.group_id.filter(|_| keep_group_order) {
+                blocked.insert(g.to_string(), delay);
+            }
+        }
+    }
+    response
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -236,50 +282,4 @@ mod tests {
             Ok(())
         }
     }
-}
-
-/// A worker's batch, one record after the other: `process` decides each delivery, [`settle`] acts
-/// on it, and the response reports what must come back. A record without a message id or receipt
-/// handle is logged and skipped.
-///
-/// With `keep_group_order` (a FIFO queue), once a message of a group fails, the group's later
-/// messages in the batch are reported failed without being processed, so the group keeps its
-/// order; they come back with their predecessor (its delay), not after the queue's full
-/// visibility timeout.
-pub async fn process_batch<'a, F, Fut>(
-    function: &str,
-    queue: &dyn DispatchQueue,
-    backoff: &Backoff,
-    event: &'a SqsEvent,
-    keep_group_order: bool,
-    mut process: F,
-) -> SqsBatchResponse
-where
-    F: FnMut(Delivery<'a>) -> Fut,
-    Fut: Future<Output = Disposition>,
-{
-    let mut response = SqsBatchResponse::default();
-    // Groups with a failed message in this batch, and when that message comes back.
-    let mut blocked: HashMap<String, Duration> = HashMap::new();
-    for record in &event.records {
-        let Some(delivery) = Delivery::of(record) else {
-            tracing::error!("SQS record without messageId or receiptHandle: skipped");
-            continue;
-        };
-        if let Some(delay) = delivery.group_id.and_then(|g| blocked.get(g)) {
-            if let Err(e) = queue.retry_later(delivery.receipt_handle, *delay).await {
-                tracing::warn!(message_id = delivery.message_id, error = %e, "could not set the back-off");
-            }
-            response.add_failure(delivery.message_id);
-            continue;
-        }
-        let disposition = process(delivery).await;
-        if let Some(delay) = settle(function, queue, backoff, &delivery, disposition).await {
-            response.add_failure(delivery.message_id);
-            if let Some(g) = delivery.group_id.filter(|_| keep_group_order) {
-                blocked.insert(g.to_string(), delay);
-            }
-        }
-    }
-    response
 }
