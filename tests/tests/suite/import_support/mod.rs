@@ -51,8 +51,10 @@ pub fn invoice_message_for(mkp: &str) -> Value {
 }
 
 pub fn tracking_message_for(mkp: &str, invoice_number: &str) -> Value {
-    let event: Value =
-        serde_json::from_str(include_str!("../../../../events/order-import.tracking.json")).unwrap();
+    let event: Value = serde_json::from_str(include_str!(
+        "../../../../events/order-import.tracking.json"
+    ))
+    .unwrap();
     let mut m: Value = serde_json::from_str(event["Records"][0]["body"].as_str().unwrap()).unwrap();
     m["marketplaceOrderId"] = Value::String(mkp.into());
     m["invoiceNumber"] = Value::String(invoice_number.into());
