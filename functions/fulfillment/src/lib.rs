@@ -42,21 +42,20 @@ use vtex::orders::{
 };
 
 /// Settings read once per cold start ([`lambda_kit::config`]).
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default)]
 pub struct Config {
+    #[serde(skip)]
     pub lifecycle: LifecycleConfig,
     /// Largest accepted fulfill / cancel body (`FULFILLMENT_MAX_BODY_BYTES`, default 64 KiB).
+    #[serde(rename = "fulfillment_max_body_bytes")]
     pub max_body_bytes: usize,
     /// `an` when the query has none (`DEFAULT_AN`); must match what placement used.
     pub default_an: Option<String>,
+    #[serde(skip)]
     pub auth: InboundAuth,
+    #[serde(skip)]
     pub auth_secret_arn: Option<String>,
-}
-
-#[derive(Deserialize)]
-struct Env {
-    fulfillment_max_body_bytes: Option<usize>,
-    default_an: Option<String>,
 }
 
 impl Default for Config {
@@ -79,17 +78,14 @@ impl Config {
     }
 
     pub fn from_vars(vars: &Vars) -> Result<Self, ConfigError> {
-        let e: Env = vars.load()?;
+        let e: Config = vars.load()?;
         let inbound = Inbound::from_vars(vars)?;
-        let max = e.fulfillment_max_body_bytes;
         Ok(Config {
             lifecycle: config::lifecycle(vars)?,
-            max_body_bytes: max.map_or(Ok(Self::DEFAULT_MAX_BODY_BYTES), |n| {
-                config::positive("FULFILLMENT_MAX_BODY_BYTES", n)
-            })?,
-            default_an: e.default_an,
+            max_body_bytes: config::positive("FULFILLMENT_MAX_BODY_BYTES", e.max_body_bytes)?,
             auth: inbound.auth,
             auth_secret_arn: inbound.secret_arn,
+            ..e
         })
     }
 }

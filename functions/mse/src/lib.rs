@@ -37,13 +37,17 @@ use tracing::Instrument;
 use vtex::oms::OmsReceipt;
 use vtex::orders::format_date;
 
-/// Settings read once per cold start.
-#[derive(Debug, Clone)]
+/// Settings read once per cold start ([`lambda_kit::config`]).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default)]
 pub struct Config {
     /// Largest accepted body (`MSE_MAX_BODY_BYTES`, default 192 KiB: an invoice with its XML,
     /// forwarded whole within SQS's 256 KiB).
+    #[serde(rename = "mse_max_body_bytes")]
     pub max_body_bytes: usize,
+    #[serde(skip)]
     pub auth: InboundAuth,
+    #[serde(skip)]
     pub auth_secret_arn: Option<String>,
 }
 
@@ -55,12 +59,6 @@ impl Default for Config {
             auth_secret_arn: None,
         }
     }
-}
-
-/// The variables ([`lambda_kit::config`]).
-#[derive(Deserialize)]
-struct Env {
-    mse_max_body_bytes: Option<usize>,
 }
 
 /// The tables and queue (all required); the composition root's.
@@ -81,14 +79,10 @@ impl Config {
 
     /// `MSE_MAX_BODY_BYTES` and the inbound credentials (the composition root reads the secret).
     pub fn from_vars(vars: &Vars) -> Result<Self, ConfigError> {
-        let e: Env = vars.load()?;
+        let e: Config = vars.load()?;
         let inbound = Inbound::from_vars(vars)?;
         Ok(Config {
-            max_body_bytes: e
-                .mse_max_body_bytes
-                .map_or(Ok(Self::DEFAULT_MAX_BODY_BYTES), |n| {
-                    config::positive("MSE_MAX_BODY_BYTES", n)
-                })?,
+            max_body_bytes: config::positive("MSE_MAX_BODY_BYTES", e.max_body_bytes)?,
             auth: inbound.auth,
             auth_secret_arn: inbound.secret_arn,
         })

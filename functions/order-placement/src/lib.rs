@@ -40,24 +40,22 @@ use tracing::Instrument;
 use vtex::orders::{PlacementBody, codes, placement_echo, placement_request};
 
 /// Settings read once per cold start ([`lambda_kit::config`]).
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default)]
 pub struct Config {
+    #[serde(skip)]
     pub lifecycle: LifecycleConfig,
     /// Largest accepted body (`PLACEMENT_MAX_BODY_BYTES`, default 1 MiB).
+    #[serde(rename = "placement_max_body_bytes")]
     pub max_body_bytes: usize,
     /// `an` when the query has none (`DEFAULT_AN`); `""` when neither.
     pub default_an: Option<String>,
     /// `sc` when the query has none (`DEFAULT_SC`).
     pub default_sc: Option<String>,
+    #[serde(skip)]
     pub auth: InboundAuth,
+    #[serde(skip)]
     pub auth_secret_arn: Option<String>,
-}
-
-#[derive(Deserialize)]
-struct Env {
-    placement_max_body_bytes: Option<usize>,
-    default_an: Option<String>,
-    default_sc: Option<String>,
 }
 
 impl Default for Config {
@@ -81,19 +79,14 @@ impl Config {
     }
 
     pub fn from_vars(vars: &Vars) -> Result<Self, ConfigError> {
-        let e: Env = vars.load()?;
+        let e: Config = vars.load()?;
         let inbound = Inbound::from_vars(vars)?;
         Ok(Config {
             lifecycle: config::lifecycle(vars)?,
-            max_body_bytes: e
-                .placement_max_body_bytes
-                .map_or(Ok(Self::DEFAULT_MAX_BODY_BYTES), |n| {
-                    config::positive("PLACEMENT_MAX_BODY_BYTES", n)
-                })?,
-            default_an: e.default_an,
-            default_sc: e.default_sc,
+            max_body_bytes: config::positive("PLACEMENT_MAX_BODY_BYTES", e.max_body_bytes)?,
             auth: inbound.auth,
             auth_secret_arn: inbound.secret_arn,
+            ..e
         })
     }
 }

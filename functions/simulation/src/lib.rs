@@ -23,7 +23,7 @@ use lambda_http::http::{HeaderValue, Method, StatusCode, header};
 use lambda_http::{Body, Request, Response};
 use lambda_kit::auth::{InboundAuth, RequestAuth};
 use lambda_kit::catalog_reads::{RulesCache, load};
-use lambda_kit::config::{ConfigError, Inbound, Vars};
+use lambda_kit::config::{self, ConfigError, Inbound, Vars};
 use lambda_kit::metrics::{self, Unit};
 use lambda_kit::{
     ApiError, Route, body_bytes, cache_control, json_response, parse_json, query_param,
@@ -35,22 +35,32 @@ use std::time::{Duration, Instant};
 use tracing::Instrument;
 use vtex::simulation::{SimulationRequestDto, SimulationResponse};
 
-/// Settings read once per cold start.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// Settings read once per cold start ([`lambda_kit::config`]).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(default)]
 pub struct Config {
     /// DynamoDB catalog table (`CATALOG_TABLE`); only the composition root uses it.
+    #[serde(rename = "catalog_table")]
     pub table_name: String,
     /// Largest accepted body or decoded `purchaseContext` (`SIMULATION_MAX_BODY_BYTES`).
+    #[serde(rename = "simulation_max_body_bytes")]
     pub max_body_bytes: usize,
     /// Largest accepted cart (`SIMULATION_MAX_ITEMS`).
+    #[serde(rename = "simulation_max_items")]
     pub max_items: usize,
     /// `max-age` of GET answers (`SIMULATION_CACHE_MAX_AGE`, seconds).
+    #[serde(rename = "simulation_cache_max_age")]
     pub cache_max_age_secs: u32,
     /// How long cached shipping rules are used before re-reading them
     /// (`SIMULATION_RULES_REFRESH_SECS`).
+    #[serde(rename = "simulation_rules_refresh_secs")]
     pub rules_refresh_secs: u32,
     /// Time allowed for the store reads before answering "unavailable"
     /// (`SIMULATION_STORE_BUDGET_MS`).
+    #[serde(
+        rename = "simulation_store_budget_ms",
+        deserialize_with = "config::millis"
+    )]
     pub store_budget: Duration,
     /// `sc` when neither the query nor the body has one (`DEFAULT_SC`).
     pub default_sc: Option<String>,
@@ -58,10 +68,13 @@ pub struct Config {
     pub default_an: Option<String>,
     /// `merchantName` to send; unset (null) when the marketplace processes payments
     /// (`SIMULATION_MERCHANT_NAME`).
+    #[serde(rename = "simulation_merchant_name")]
     pub merchant_name: Option<String>,
     /// Inbound credentials (shared/docs/protocol.md §Authentication); open when none is configured.
+    #[serde(skip)]
     pub auth: InboundAuth,
     /// `INBOUND_AUTH_SECRET_ARN`: where the composition root reads them.
+    #[serde(skip)]
     pub auth_secret_arn: Option<String>,
 }
 
@@ -83,20 +96,6 @@ impl Default for Config {
     }
 }
 
-/// The variables ([`lambda_kit::config`]).
-#[derive(Deserialize)]
-struct Env {
-    catalog_table: Option<String>,
-    simulation_max_body_bytes: Option<usize>,
-    simulation_max_items: Option<usize>,
-    simulation_cache_max_age: Option<u32>,
-    simulation_rules_refresh_secs: Option<u32>,
-    simulation_store_budget_ms: Option<u64>,
-    default_sc: Option<String>,
-    default_an: Option<String>,
-    simulation_merchant_name: Option<String>,
-}
-
 impl Config {
     pub fn from_env() -> Result<Self, ConfigError> {
         Self::from_vars(&Vars::env())
@@ -104,25 +103,12 @@ impl Config {
 
     /// Unset or blank values take the defaults of [`Config::default`].
     pub fn from_vars(vars: &Vars) -> Result<Self, ConfigError> {
-        let e: Env = vars.load()?;
+        let config: Config = vars.load()?;
         let inbound = Inbound::from_vars(vars)?;
-        let d = Config::default();
         let config = Config {
-            table_name: e.catalog_table.unwrap_or_default(),
-            max_body_bytes: e.simulation_max_body_bytes.unwrap_or(d.max_body_bytes),
-            max_items: e.simulation_max_items.unwrap_or(d.max_items),
-            cache_max_age_secs: e.simulation_cache_max_age.unwrap_or(d.cache_max_age_secs),
-            rules_refresh_secs: e
-                .simulation_rules_refresh_secs
-                .unwrap_or(d.rules_refresh_secs),
-            store_budget: e
-                .simulation_store_budget_ms
-                .map_or(d.store_budget, Duration::from_millis),
-            default_sc: e.default_sc,
-            default_an: e.default_an,
-            merchant_name: e.simulation_merchant_name,
             auth: inbound.auth,
             auth_secret_arn: inbound.secret_arn,
+            ..config
         };
         if config.max_items == 0 || config.max_body_bytes == 0 {
             return Err(ConfigError(

@@ -5,8 +5,10 @@
 //! - a struct's field is its variable's name in lower case (`vtex_timeout_ms` ↔ `VTEX_TIMEOUT_MS`);
 //! - anything wrong is a [`ConfigError`] naming the variable; the function refuses to start.
 //!
-//! Each function keeps the variables' shape (a private `Env` struct) apart from its domain
-//! settings (`Config`, built from it with the checks that need the variable's name).
+//! A function's `Config` is deserialized itself where its settings map onto variables (serde
+//! `rename`s, the container's `#[serde(default)]` taking [`Default`]'s values, [`millis`]), then
+//! checked with the variables' names; where they do not, a private `Env` struct holds the
+//! variables' shape apart from the settings built from it.
 
 use crate::auth::InboundAuth;
 use domain::auth::{CredentialSource, Secret};
@@ -15,6 +17,7 @@ use serde::Deserialize;
 use serde::de::DeserializeOwned;
 use std::fmt::Display;
 use std::str::FromStr;
+use std::time::Duration;
 
 /// A configuration value that is missing or cannot be used; the message names the variable.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -101,6 +104,11 @@ where
     value.map_or(Ok(default), |v| {
         v.parse().map_err(|e| ConfigError(format!("{key}: {e}")))
     })
+}
+
+/// A `…_MS` variable as a [`Duration`] (`#[serde(deserialize_with = "config::millis")]`).
+pub fn millis<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
+    u64::deserialize(d).map(Duration::from_millis)
 }
 
 /// `n`, refused when zero.
