@@ -179,17 +179,7 @@ impl Deps {
 
 /// The Lambda handler: processes the batch and reports what must come back.
 pub async fn handle(deps: &Deps, event: SqsEvent) -> SqsBatchResponse {
-    let deliveries: Vec<Delivery<'_>> = event
-        .records
-        .iter()
-        .filter_map(|r| {
-            let d = Delivery::of(r);
-            if d.is_none() {
-                tracing::error!("SQS record without messageId or receiptHandle: skipped");
-            }
-            d
-        })
-        .collect();
+    let deliveries = sqs::deliveries(&event);
     let batch: Vec<Received<'_>> = deliveries
         .iter()
         .map(|d| Received {
@@ -199,26 +189,8 @@ pub async fn handle(deps: &Deps, event: SqsEvent) -> SqsBatchResponse {
         })
         .collect();
     let outcomes = deps.synchronizer().process_batch(&batch).await;
-    let mut response = SqsBatchResponse::default();
-    for (d, outcome) in deliveries.iter().zip(outcomes) {
-        let comes_back = match outcome {
-            // Left behind a failed message of its group: it comes back as it is.
-            None => true,
-            Some(disposition) => sqs::settle(
-                "catalog-sync",
-                deps.queue.as_ref(),
-                &deps.backoff,
-                d,
-                disposition,
-            )
-            .await
-            .is_some(),
-        };
-        if comes_back {
-            response.add_failure(d.message_id);
-        }
-    }
-    response
+    let (queue, backoff) = (deps.queue.as_ref(), &deps.backoff);
+    sqs::settle_all("catalog-sync", queue, backoff, &deliveries, outcomes).await
 }
 
 #[cfg(test)]

@@ -36,7 +36,6 @@ use lambda_kit::metrics::{self, Unit};
 use lambda_kit::{ApiError, Route, body_bytes, empty_ok, json_response, parse_json, query_or};
 use serde::Deserialize;
 use serde_json::Value;
-use tracing::Instrument;
 use vtex::orders::{
     InvalidOrderRequest, OrderReceiptResponse, cancel_request, codes, fulfill_request,
 };
@@ -106,20 +105,11 @@ fn an(deps: &Deps, req: &Request) -> String {
 /// Routes fulfill, cancel and the admin view. Always a response: refusals and failures become
 /// VTEX's error envelope.
 pub async fn handle(deps: &Deps, req: Request) -> Response<Body> {
-    let started = std::time::Instant::now();
-    let span = correlation::request_span("fulfillment", &req);
-    async {
-        let response = match route(deps, &req).await {
-            Ok(resp) => resp,
-            Err(e) => e.into_response(),
-        };
+    correlation::serve("fulfillment", &req, route(deps, &req), |response| {
         if response.status() == StatusCode::UNAUTHORIZED {
             metrics::emit_for("fulfillment", &[("AuthFailures", 1.0, Unit::Count)]);
         }
-        correlation::log_handled(response.status(), started);
-        response
-    }
-    .instrument(span)
+    })
     .await
 }
 

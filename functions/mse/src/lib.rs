@@ -33,7 +33,6 @@ use lambda_kit::correlation;
 use lambda_kit::{ApiError, Route, body_bytes, json_response};
 use serde::Deserialize;
 use std::sync::Arc;
-use tracing::Instrument;
 use vtex::oms::OmsReceipt;
 use vtex::orders::format_date;
 
@@ -106,13 +105,7 @@ pub struct Deps {
 /// Routes `POST …/pub/orders/{orderId}/invoice`. Always a response: refusals and failures become
 /// VTEX's error envelope.
 pub async fn handle(deps: &Deps, req: Request) -> Response<Body> {
-    let span = correlation::request_span("mse", &req);
-    let started = std::time::Instant::now();
-    async {
-        let resp = match route(deps, &req).await {
-            Ok(resp) => resp,
-            Err(e) => e.into_response(),
-        };
+    correlation::serve("mse", &req, route(deps, &req), |resp| {
         let (ok, refused) = if resp.status().is_success() {
             (1.0, 0.0)
         } else {
@@ -125,10 +118,7 @@ pub async fn handle(deps: &Deps, req: Request) -> Response<Body> {
                 ("MseRefused", refused, lambda_kit::metrics::Unit::Count),
             ],
         );
-        correlation::log_handled(resp.status(), started);
-        resp
-    }
-    .instrument(span)
+    })
     .await
 }
 

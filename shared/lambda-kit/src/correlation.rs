@@ -15,10 +15,11 @@
 //! Only ids go into the span: never a path (it may hold the secret segment), a body or a header
 //! other than these two.
 
+use crate::error::ApiError;
 use crate::http_util::header;
-use lambda_http::Request;
-use tracing::Span;
+use lambda_http::{Body, Request, Response};
 use tracing::field::Empty;
+use tracing::{Instrument, Span};
 
 pub const OPERATION_ID_HEADER: &str = "x-vtex-operation-id";
 pub const TRACEPARENT_HEADER: &str = "traceparent";
@@ -61,6 +62,26 @@ impl Correlation {
 /// The span to run one HTTP request of `function` in: `handle(...).instrument(request_span(..))`.
 pub fn request_span(function: &'static str, req: &Request) -> Span {
     Correlation::from_request(req).span(function)
+}
+
+/// One HTTP request of `function` in its [`request_span`]: an error of `respond` becomes VTEX's
+/// envelope ([`ApiError::into_response`]), `metrics` sees the answer, and the last line is
+/// [`log_handled`].
+pub async fn serve(
+    function: &'static str,
+    req: &Request,
+    respond: impl Future<Output = Result<Response<Body>, ApiError>>,
+    metrics: impl FnOnce(&Response<Body>),
+) -> Response<Body> {
+    let started = std::time::Instant::now();
+    async {
+        let response = respond.await.unwrap_or_else(ApiError::into_response);
+        metrics(&response);
+        log_handled(response.status(), started);
+        response
+    }
+    .instrument(request_span(function, req))
+    .await
 }
 
 /// Our order id, once known, on every following line of the current request.

@@ -140,6 +140,46 @@ pub async fn settle(
     }
 }
 
+/// The batch's deliveries, in order; a record without a message id or receipt handle is logged and
+/// skipped (nothing could be done with it).
+pub fn deliveries(event: &SqsEvent) -> Vec<Delivery<'_>> {
+    event
+        .records
+        .iter()
+        .filter_map(|r| {
+            let d = Delivery::of(r);
+            if d.is_none() {
+                tracing::error!("SQS record without messageId or receiptHandle: skipped");
+            }
+            d
+        })
+        .collect()
+}
+
+/// The response to a batch decided as a whole: each delivery with its outcome is [`settle`]d, and
+/// one without (`None`: left behind a failed message of its group) comes back as it is.
+pub async fn settle_all(
+    function: &str,
+    queue: &dyn DispatchQueue,
+    backoff: &Backoff,
+    deliveries: &[Delivery<'_>],
+    outcomes: Vec<Option<Disposition>>,
+) -> SqsBatchResponse {
+    let mut response = SqsBatchResponse::default();
+    for (d, outcome) in deliveries.iter().zip(outcomes) {
+        let comes_back = match outcome {
+            None => true,
+            Some(disposition) => settle(function, queue, backoff, d, disposition)
+                .await
+                .is_some(),
+        };
+        if comes_back {
+            response.add_failure(d.message_id);
+        }
+    }
+    response
+}
+
 /// A worker's batch, one record after the other: `process` decides each delivery, [`settle`] acts
 /// on it, and the response reports what must come back. A record without a message id or receipt
 /// handle is logged and skipped.
