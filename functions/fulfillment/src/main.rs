@@ -3,8 +3,7 @@
 //! runtime loop. The handler lives in the library so the local runner and the tests share it.
 
 use aws_adapters::{OrderPorts, secrets};
-use domain::clock::SystemClock;
-use fulfillment::{Config, Deps, handle};
+use fulfillment::{Config, handle};
 use lambda_http::{Error, Request, run, service_fn};
 use lambda_kit::config::{OrderTables, Vars};
 use std::convert::Infallible;
@@ -25,13 +24,7 @@ async fn main() -> Result<(), Error> {
         t.orders_table,
         t.order_events_queue_url,
     );
-    let deps = Arc::new(Deps::new(
-        ports.orders,
-        ports.catalog,
-        ports.events,
-        Arc::new(SystemClock),
-        config,
-    ));
+    let deps = Arc::new(ports.deps(config));
     run(service_fn(move |req: Request| {
         let deps = Arc::clone(&deps);
         async move { Ok::<_, Infallible>(handle(&deps, req).await) }

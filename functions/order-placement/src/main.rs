@@ -3,10 +3,9 @@
 //! the local runner and the tests share it.
 
 use aws_adapters::{OrderPorts, secrets};
-use domain::clock::SystemClock;
 use lambda_http::{Error, Request, run, service_fn};
 use lambda_kit::config::{OrderTables, Vars};
-use order_placement::{Config, Deps, handle};
+use order_placement::{Config, handle};
 use std::convert::Infallible;
 use std::sync::Arc;
 
@@ -25,13 +24,7 @@ async fn main() -> Result<(), Error> {
         t.orders_table,
         t.order_events_queue_url,
     );
-    let deps = Arc::new(Deps::new(
-        ports.orders,
-        ports.catalog,
-        ports.events,
-        Arc::new(SystemClock),
-        config,
-    ));
+    let deps = Arc::new(ports.deps(config));
     run(service_fn(move |req: Request| {
         let deps = Arc::clone(&deps);
         async move { Ok::<_, Infallible>(handle(&deps, req).await) }

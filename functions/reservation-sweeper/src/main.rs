@@ -3,10 +3,9 @@
 
 use aws_adapters::OrderPorts;
 use aws_lambda_events::eventbridge::EventBridgeEvent;
-use domain::clock::SystemClock;
 use lambda_kit::config::{OrderTables, Vars};
 use lambda_runtime::{Error, LambdaEvent, run, service_fn};
-use reservation_sweeper::{Config, Deps, handle};
+use reservation_sweeper::{Config, handle};
 use std::sync::Arc;
 
 #[tokio::main]
@@ -22,13 +21,7 @@ async fn main() -> Result<(), Error> {
         t.orders_table,
         t.order_events_queue_url,
     );
-    let deps = Arc::new(Deps::new(
-        ports.orders,
-        ports.catalog,
-        ports.events,
-        Arc::new(SystemClock),
-        config,
-    ));
+    let deps = Arc::new(ports.deps(config));
     run(service_fn(move |event: LambdaEvent<EventBridgeEvent>| {
         let deps = Arc::clone(&deps);
         async move {

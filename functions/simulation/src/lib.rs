@@ -14,7 +14,6 @@
 //! call emits `SimulationLatency` (and, when quoted, `SimulationItems`,
 //! `SimulationUnavailableItems`, `SimulationDegraded`) as EMF metrics ([`lambda_kit::metrics`]).
 
-use domain::catalog::SkuId;
 use domain::clock::Clock;
 use domain::ports::CatalogReader;
 use domain::shipping::ShippingRules;
@@ -29,7 +28,6 @@ use lambda_kit::{
     ApiError, Route, body_bytes, cache_control, json_response, parse_json, query_param,
 };
 use serde::Deserialize;
-use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tracing::Instrument;
@@ -263,15 +261,7 @@ async fn respond(deps: &Deps, req: &Request) -> Result<(Response<Body>, Quote), 
     let an = pick("an", body_scope.an, &deps.config.default_an);
 
     let now = deps.clock.now();
-    let ids: Vec<SkuId> = {
-        let mut seen = HashSet::new();
-        request
-            .items
-            .iter()
-            .filter(|i| seen.insert(i.id.as_str()))
-            .map(|i| i.id.clone())
-            .collect()
-    };
+    let ids = request.distinct_sku_ids();
     let (skus, rules, failure) = load(
         deps.catalog.as_ref(),
         &deps.rules,
@@ -280,19 +270,12 @@ async fn respond(deps: &Deps, req: &Request) -> Result<(Response<Body>, Quote), 
         deps.config.store_budget,
     )
     .await;
-    let empty_rules;
-    let rules_ref = match &rules {
-        Some(r) => r.as_ref(),
-        None => {
-            empty_rules = ShippingRules::empty();
-            &empty_rules
-        }
-    };
+    let rules = rules.unwrap_or_else(|| Arc::new(ShippingRules::empty()));
     let result = simulate(
         &request,
         &SimulationContext {
             skus: &skus,
-            rules: rules_ref,
+            rules: &rules,
             an: an.as_deref(),
             sc: sc.as_deref(),
             now,

@@ -58,4 +58,15 @@ impl OrderPorts {
             )),
         }
     }
+
+    /// An order function's ports over these, with the system clock, random ids and its `config`.
+    pub fn deps<C>(self, config: C) -> domain::lifecycle::LifecycleDeps<C> {
+        domain::lifecycle::LifecycleDeps::new(
+            self.orders,
+            self.catalog,
+            self.events,
+            std::sync::Arc::new(domain::clock::SystemClock),
+            config,
+        )
+    }
 }

@@ -89,6 +89,17 @@ impl SimulationRequest {
             Mode::Indexation
         }
     }
+
+    /// The cart's SKU ids, each once, in the order of their first line (what to read from the
+    /// catalog).
+    pub fn distinct_sku_ids(&self) -> Vec<SkuId> {
+        let mut seen = std::collections::HashSet::new();
+        self.items
+            .iter()
+            .filter(|i| seen.insert(i.id.as_str()))
+            .map(|i| i.id.clone())
+            .collect()
+    }
 }
 
 /// What the engine needs besides the request: the SKUs read for it (unknown ids simply absent), the
