@@ -285,7 +285,8 @@ fn payload<T: DeserializeOwned>(
     value: &serde_json::Value,
     kind: &'static str,
 ) -> Result<T, ErpParseError> {
-    serde_json::from_value(value.clone()).map_err(|e| ErpParseError::Invalid {
+    // The detail names the field and the types, never the value (crate::wire_error).
+    crate::wire_error::from_value(value.clone()).map_err(|e| ErpParseError::Invalid {
         kind,
         detail: e.to_string(),
     })

@@ -27,5 +27,6 @@ mod orders_events;
 mod orders_flow;
 mod orders_schema;
 mod outbound_hygiene;
+mod parse_errors;
 mod simulation_bench;
 mod simulation_schema;

@@ -36,7 +36,7 @@ pub fn open<K: Copy>(body: &[u8], kinds: &[(&str, K)]) -> Result<(K, Value), Env
         return Err(EnvelopeError::TooLarge);
     }
     let value: Value =
-        serde_json::from_slice(body).map_err(|e| EnvelopeError::NotJson(e.to_string()))?;
+        crate::wire_error::from_slice(body).map_err(|e| EnvelopeError::NotJson(e.to_string()))?;
     let name = match value.get("type") {
         Some(Value::String(s)) => s.clone(),
         _ => return Err(EnvelopeError::MissingType),

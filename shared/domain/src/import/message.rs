@@ -336,7 +336,9 @@ pub(super) fn payload<T: DeserializeOwned>(
     value: &Value,
     kind: &'static str,
 ) -> Result<T, ImportParseError> {
-    serde_json::from_value(value.clone()).map_err(|e| ImportParseError::Invalid {
+    // The detail names the field and the types, never the value: a CPF or a phone sent as a
+    // number would otherwise reach CloudWatch, the DLQ reason and the order log (crate::wire_error).
+    crate::wire_error::from_value(value.clone()).map_err(|e| ImportParseError::Invalid {
         kind,
         detail: e.to_string(),
     })

@@ -173,9 +173,11 @@ pub(super) fn parse_notify_due(value: &Value) -> Parsed {
 }
 
 pub(super) fn typed<T: DeserializeOwned>(value: &Value, field: &str) -> Result<T, Vec<Violation>> {
-    serde_json::from_value(value.clone()).map_err(|e| {
+    // The detail names the field and the types, never the value (crate::wire_error).
+    crate::wire_error::from_value::<T>(value.clone()).map_err(|e| {
+        let missing = e.problem.starts_with("missing field");
         let detail = e.to_string();
-        let code = if detail.starts_with("missing field") {
+        let code = if missing {
             ViolationCode::MissingField
         } else {
             ViolationCode::InvalidValue
