@@ -70,10 +70,6 @@ pub struct Resources {
 }
 
 impl Config {
-    pub fn from_env() -> Result<Self, ConfigError> {
-        Self::from_vars(&Vars::env())
-    }
-
     pub fn from_vars(vars: &Vars) -> Result<Self, ConfigError> {
         let e: Env = vars.load()?;
         let seconds = |k: &str, v: Option<u64>, default| {

@@ -64,10 +64,6 @@ struct Env {
 }
 
 impl Config {
-    pub fn from_env() -> Result<Self, ConfigError> {
-        Self::from_vars(&Vars::env())
-    }
-
     pub fn from_vars(vars: &Vars) -> Result<Self, ConfigError> {
         let e: Env = vars.load()?;
         Ok(Config {

@@ -72,10 +72,6 @@ pub struct Resources {
 impl Config {
     pub const DEFAULT_MAX_BODY_BYTES: usize = 192 * 1024;
 
-    pub fn from_env() -> Result<Self, ConfigError> {
-        Self::from_vars(&Vars::env())
-    }
-
     /// `MSE_MAX_BODY_BYTES` and the inbound credentials (the composition root reads the secret).
     pub fn from_vars(vars: &Vars) -> Result<Self, ConfigError> {
         let e: Config = vars.load()?;

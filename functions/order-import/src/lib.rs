@@ -74,10 +74,6 @@ pub struct Resources {
 }
 
 impl Config {
-    pub fn from_env() -> Result<Self, ConfigError> {
-        Self::from_vars(&Vars::env())
-    }
-
     /// The mse may still be empty here: `main.rs` builds it from the inbound secret when
     /// `IMPORT_MSE_URL` is unset; [`Config::check`] refuses it empty.
     pub fn from_vars(vars: &Vars) -> Result<Self, ConfigError> {

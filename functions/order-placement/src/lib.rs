@@ -74,10 +74,6 @@ impl Default for Config {
 impl Config {
     pub const DEFAULT_MAX_BODY_BYTES: usize = 1024 * 1024;
 
-    pub fn from_env() -> Result<Self, ConfigError> {
-        Self::from_vars(&Vars::env())
-    }
-
     pub fn from_vars(vars: &Vars) -> Result<Self, ConfigError> {
         let e: Config = vars.load()?;
         let inbound = Inbound::from_vars(vars)?;

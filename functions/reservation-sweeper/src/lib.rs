@@ -22,10 +22,6 @@ pub struct Config {
 }
 
 impl Config {
-    pub fn from_env() -> Result<Self, ConfigError> {
-        Self::from_vars(&Vars::env())
-    }
-
     pub fn from_vars(vars: &Vars) -> Result<Self, ConfigError> {
         Ok(Config {
             lifecycle: lambda_kit::config::lifecycle(vars)?,

@@ -95,10 +95,6 @@ impl Default for Config {
 }
 
 impl Config {
-    pub fn from_env() -> Result<Self, ConfigError> {
-        Self::from_vars(&Vars::env())
-    }
-
     /// Unset or blank values take the defaults of [`Config::default`].
     pub fn from_vars(vars: &Vars) -> Result<Self, ConfigError> {
         let config: Config = vars.load()?;

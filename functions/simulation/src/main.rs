@@ -11,7 +11,7 @@ use std::sync::Arc;
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     lambda_kit::telemetry::init();
-    let mut config = Config::from_env()?;
+    let mut config = Config::from_vars(&lambda_kit::config::Vars::env())?;
     if config.table_name.is_empty() {
         return Err("CATALOG_TABLE is not set".into());
     }

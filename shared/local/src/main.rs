@@ -88,7 +88,7 @@ async fn run() -> Result<(), String> {
     let dispatch_queue = store
         .queue(workers::DISPATCH_QUEUE)
         .with_max_receives(workers::MAX_RECEIVES);
-    let dispatch_config = dispatch::Config::from_env().map_err(|e| e.0)?;
+    let dispatch_config = dispatch::Config::from_vars(&Vars::env()).map_err(|e| e.0)?;
     let dispatch = dispatch::Deps {
         orders: Arc::new(store.clone()),
         invoices: Arc::new(
@@ -144,7 +144,7 @@ async fn run() -> Result<(), String> {
         },
     };
 
-    let sim_config = simulation::Config::from_env().map_err(|e| e.0)?;
+    let sim_config = simulation::Config::from_vars(&Vars::env()).map_err(|e| e.0)?;
     let shared = Arc::new(store.clone());
     let app = Arc::new(App {
         store: store.clone(),
@@ -155,21 +155,21 @@ async fn run() -> Result<(), String> {
             shared.clone(),
             shared.clone(),
             clock.clone(),
-            order_placement::Config::from_env().map_err(|e| e.to_string())?,
+            order_placement::Config::from_vars(&Vars::env()).map_err(|e| e.to_string())?,
         ),
         fulfillment: fulfillment::Deps::new(
             shared.clone(),
             shared.clone(),
             shared.clone(),
             clock.clone(),
-            fulfillment::Config::from_env().map_err(|e| e.to_string())?,
+            fulfillment::Config::from_vars(&Vars::env()).map_err(|e| e.to_string())?,
         ),
         sweeper: reservation_sweeper::Deps::new(
             shared.clone(),
             shared.clone(),
             shared.clone(),
             clock.clone(),
-            reservation_sweeper::Config::from_env().map_err(|e| e.to_string())?,
+            reservation_sweeper::Config::from_vars(&Vars::env()).map_err(|e| e.to_string())?,
         ),
         dispatch,
         dispatch_queue,

@@ -150,7 +150,8 @@ async fn run() -> Result<ExitCode, String> {
         }
     };
     let notifier = if args.notify && !args.dry_run {
-        let config = Config::from_env().map_err(|e| format!("{e} (or pass --no-notify)"))?;
+        let config =
+            Config::from_vars(&Vars::env()).map_err(|e| format!("{e} (or pass --no-notify)"))?;
         let vtex = CatalogClient::new(
             &config.endpoints(),
             credentials::from_env().await?,

@@ -166,7 +166,7 @@ async fn run(
     affiliate: Option<String>,
     bodies: &[String],
 ) -> Result<(), String> {
-    let mut config = Config::from_env().map_err(|e| e.to_string())?;
+    let mut config = Config::from_vars(&Vars::env()).map_err(|e| e.to_string())?;
     if config.default_affiliate.is_none() {
         config.default_affiliate = affiliate.clone();
     }
