@@ -22,7 +22,7 @@ pub async fn secret_string(sdk: &aws_config::SdkConfig, arn: &str) -> Result<Str
 
 /// Inbound authentication for the HTTP functions: the secret `secret_arn`
 /// (`INBOUND_AUTH_SECRET_ARN`: JSON `{"pathSecret": "…", "appKey": "…", "appToken": "…"}`, any
-/// subset), else `plain` (the `INBOUND_*` variables, local runs). Fails closed in Lambda
+/// subset, plus `"previous"` with the same keys during a rotation), else `plain` (the `INBOUND_*` variables, local runs). Fails closed in Lambda
 /// (`AWS_LAMBDA_FUNCTION_NAME` set): with no complete method configured the function refuses to
 /// start, saying what is missing.
 pub async fn inbound_auth(
@@ -37,7 +37,15 @@ pub async fn inbound_auth(
     let text = secret_string(sdk, arn).await?;
     let v: serde_json::Value = serde_json::from_str(&text)
         .map_err(|_| "the inbound auth secret is not a JSON object".to_string())?;
-    let field = |k: &str| v.get(k).and_then(|x| x.as_str()).and_then(Secret::new);
+    // During a rotation the secret also carries the values being replaced, under `previous`
+    // (same keys): a request presenting either passes; the current one is what is handed out.
+    let value_of = |obj: Option<&serde_json::Value>, k: &str| {
+        obj.and_then(|o| o.get(k))
+            .and_then(|x| x.as_str())
+            .and_then(Secret::new)
+    };
+    let previous = v.get("previous").filter(|p| p.is_object());
+    let field = |k: &str| value_of(Some(&v), k).map(|s| s.with_previous(value_of(previous, k)));
     let auth = InboundAuth {
         path_secret: field("pathSecret"),
         app_key: field("appKey"),
