@@ -38,3 +38,15 @@ fn an_erp_message_with_a_value_of_the_wrong_type_is_refused_naming_the_field_not
     assert!(!err.contains("81020230123"), "{err}");
     assert!(err.contains("tracking.trackingNumber"), "{err}");
 }
+
+#[test]
+fn a_catalog_message_whose_sku_id_would_leave_its_url_segment_is_refused_naming_the_field() {
+    for bad in ["..", ".", "a/b", "a\\b"] {
+        let mut body = body_of("catalog-sync.price-changed");
+        body["skuId"] = json!(bad);
+        let err = domain::catalog_messages::parse(body.to_string().as_bytes())
+            .expect_err("an id that is no URL segment is refused")
+            .to_string();
+        assert!(err.contains("skuId"), "{bad:?}: {err}");
+    }
+}

@@ -242,6 +242,14 @@ pub(super) fn id_problem(s: &str) -> Option<(ViolationCode, String)> {
             format!("must be at most {MAX_ID_CHARS} characters"),
         ));
     }
+    // A SKU id is a path segment of the notificator and suggestion URLs: `..` would reach
+    // another path with our credentials.
+    if s == "." || s == ".." || s.contains(['/', '\\']) {
+        return Some((
+            ViolationCode::InvalidValue,
+            "must not be . or .. nor contain a slash (it is a URL path segment)".into(),
+        ));
+    }
     None
 }
 
