@@ -104,7 +104,7 @@ async fn change_notification_answers_204_for_known_skus_and_404_for_unknown_ones
     assert_eq!(
         unknown,
         CatalogOutcome::NotFound {
-            body: "Seller StockKeepingUnit `2003001` not found for this seller id `seller1`".into()
+            body: "Seller StockKeepingUnit not found for this seller id".into()
         }
     );
     let r = reqwest::Client::new()

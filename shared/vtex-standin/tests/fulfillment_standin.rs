@@ -115,13 +115,8 @@ async fn unknown_skus_and_missing_fields_are_refused_with_vtex_like_errors() {
         panic!()
     };
     assert_eq!(status, 400);
-    let e: Value = serde_json::from_str(&body).unwrap();
-    assert!(
-        e["error"]["message"]
-            .as_str()
-            .unwrap()
-            .contains("Item 1 not found")
-    );
+    // The refusal keeps VTEX's code and message (not the raw body: it may quote customer data).
+    assert!(body.contains("Item 1 not found"), "{body}");
     // Raw bodies: no affiliate, a missing address field, money that is not cents.
     let http = reqwest::Client::new();
     let mut o = serde_json::to_value(order("1004", "https://mse.example")).unwrap();
