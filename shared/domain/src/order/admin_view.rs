@@ -31,8 +31,15 @@ pub struct AdminOrderView {
     pub canceled: Option<CancellationView>,
     /// `cancellationRequestId` of a marketplace cancel recorded but not confirmed.
     pub pending_cancellation: Option<String>,
+    /// The newest [`MAX_LOG_IN_VIEW`] log entries, oldest first.
     pub log: Vec<LogView>,
+    /// How many older entries were left out (a long-lived order with many retries): the view must
+    /// stay far below Lambda's 6 MB response limit.
+    pub log_omitted: usize,
 }
+
+/// Most log entries an admin view carries (an entry is at most about a kilobyte).
+pub const MAX_LOG_IN_VIEW: usize = 1000;
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -130,7 +137,8 @@ impl AdminOrderView {
                 by: c.by,
             }),
             pending_cancellation: order.pending_cancellation.clone(),
-            log: log
+            log_omitted: log.len().saturating_sub(MAX_LOG_IN_VIEW),
+            log: log[log.len().saturating_sub(MAX_LOG_IN_VIEW)..]
                 .iter()
                 .map(|e| LogView {
                     at: format_date(e.at),
@@ -140,5 +148,54 @@ impl AdminOrderView {
                 })
                 .collect(),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    fn order() -> Order {
+        let at = Utc.with_ymd_and_hms(2026, 1, 2, 3, 4, 5).unwrap();
+        Order {
+            order_id: "SLR-1".into(),
+            an: "luxstore".into(),
+            sc: None,
+            marketplace_order_id: "959311095".into(),
+            marketplace_order_group: None,
+            marketplace_services_endpoint: None,
+            marketplace_payment_value: Cents(0),
+            status: OrderStatus::Authorized,
+            lines: vec![],
+            address: None,
+            customer: None,
+            created_at: at,
+            expires_at: at,
+            authorized: None,
+            canceled: None,
+            pending_cancellation: None,
+            version: 1,
+        }
+    }
+
+    #[test]
+    fn a_long_log_is_cut_to_its_newest_entries_and_says_how_many_it_left_out() {
+        let at = Utc.with_ymd_and_hms(2026, 1, 2, 3, 4, 5).unwrap();
+        let log: Vec<LogEntry> = (0..MAX_LOG_IN_VIEW + 250)
+            .map(|i| LogEntry::new(at, "dispatch.invoice", Outcome::Pending, format!("try {i}")))
+            .collect();
+        let view = AdminOrderView::new(&order(), &log);
+        assert_eq!(view.log.len(), MAX_LOG_IN_VIEW);
+        assert_eq!(view.log_omitted, 250);
+        assert_eq!(view.log[0].detail, "try 250");
+        assert_eq!(
+            view.log.last().unwrap().detail,
+            format!("try {}", MAX_LOG_IN_VIEW + 249)
+        );
+        let short = AdminOrderView::new(&order(), &log[..3]);
+        assert_eq!((short.log.len(), short.log_omitted), (3, 0));
+        let json = serde_json::to_value(&short).unwrap();
+        assert_eq!(json["logOmitted"], 0);
     }
 }
