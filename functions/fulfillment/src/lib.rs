@@ -33,7 +33,9 @@ use lambda_kit::auth::{InboundAuth, RequestAuth};
 use lambda_kit::config::{self, ConfigError, Inbound, Vars};
 use lambda_kit::correlation;
 use lambda_kit::metrics::{self, Unit};
-use lambda_kit::{ApiError, Route, body_bytes, empty_ok, json_response, parse_json, query_or};
+use lambda_kit::{
+    ApiError, Route, body_bytes, empty_ok, json_response, parse_json, query_or, query_param,
+};
 use serde::Deserialize;
 use serde_json::Value;
 use vtex::orders::{
@@ -142,7 +144,8 @@ async fn route(deps: &Deps, req: &Request) -> Result<Response<Body>, ApiError> {
         }
         Route::AdminOrder(id) => {
             deps.config.auth.check(req)?;
-            admin::view(deps, &id, &an(deps, req)).await
+            let page = (query_param(req, "logBefore"), query_param(req, "logLimit"));
+            admin::view(deps, &id, &an(deps, req), page).await
         }
         _ => Err(ApiError::not_found("HTTP404", "No such route")),
     }

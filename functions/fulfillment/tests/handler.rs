@@ -369,6 +369,58 @@ async fn admin_view_shows_state_and_log_without_customer_data() {
     }
 }
 
+/// The admin event with extra query parameters (`an` and `sc` kept).
+fn admin_with_query(extra: &[(&str, &str)]) -> Request {
+    let mut ev: Value = serde_json::from_str(ADMIN).unwrap();
+    let mut raw = ev["rawQueryString"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    for (k, v) in extra {
+        if !raw.is_empty() {
+            raw.push('&');
+        }
+        raw.push_str(&format!("{k}={v}"));
+        ev["queryStringParameters"][*k] = json!(v);
+    }
+    ev["rawQueryString"] = json!(raw);
+    lambda_http::request::from_str(&ev.to_string()).unwrap()
+}
+
+#[tokio::test]
+async fn admin_view_pages_back_through_the_log_and_refuses_a_bad_page() {
+    let w = world().await;
+    handle(&w.deps, request(FULFILL)).await;
+    let newest = body_json(&handle(&w.deps, admin_with_query(&[("logLimit", "1")])).await);
+    assert_eq!(newest["log"].as_array().unwrap().len(), 1);
+    assert_eq!(newest["log"][0]["step"], "fulfill");
+    assert_eq!(
+        (newest["logTotal"].clone(), newest["logOmitted"].clone()),
+        (json!(2), json!(1))
+    );
+    assert_eq!(newest["logNextBefore"], 1);
+    let older = body_json(
+        &handle(
+            &w.deps,
+            admin_with_query(&[("logLimit", "1"), ("logBefore", "1")]),
+        )
+        .await,
+    );
+    assert_eq!(older["log"][0]["step"], "placement");
+    assert_eq!(older["logNextBefore"], Value::Null);
+
+    let resp = handle(&w.deps, admin_with_query(&[("logLimit", "0")])).await;
+    assert_eq!(resp.status(), StatusCode::BAD_REQUEST);
+    let body = body_json(&resp);
+    assert_eq!(body["error"]["code"], "ORD008");
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("logLimit")
+    );
+}
+
 #[tokio::test]
 async fn admin_view_of_an_unknown_order_is_404_and_only_get_is_allowed() {
     let w = world().await;

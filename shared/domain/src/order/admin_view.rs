@@ -31,15 +31,64 @@ pub struct AdminOrderView {
     pub canceled: Option<CancellationView>,
     /// `cancellationRequestId` of a marketplace cancel recorded but not confirmed.
     pub pending_cancellation: Option<String>,
-    /// The newest [`MAX_LOG_IN_VIEW`] log entries, oldest first.
+    /// One page of the log, oldest first: by default the newest [`MAX_LOG_IN_VIEW`] entries.
     pub log: Vec<LogView>,
-    /// How many older entries were left out (a long-lived order with many retries): the view must
-    /// stay far below Lambda's 6 MB response limit.
+    /// How many older entries are not on this page (a long-lived order with many retries): the view
+    /// must stay far below Lambda's 6 MB response limit.
     pub log_omitted: usize,
+    /// Entries in the whole log.
+    pub log_total: usize,
+    /// The `logBefore` that asks for the next older page; absent on the oldest page.
+    pub log_next_before: Option<usize>,
 }
 
 /// Most log entries an admin view carries (an entry is at most about a kilobyte).
 pub const MAX_LOG_IN_VIEW: usize = 1000;
+
+/// Which part of an order's log a view shows: the `limit` entries just before position `before`
+/// (0 is the oldest entry; `None` is the end of the log, so the newest page).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LogPage {
+    pub before: Option<usize>,
+    pub limit: usize,
+}
+
+impl Default for LogPage {
+    fn default() -> Self {
+        LogPage {
+            before: None,
+            limit: MAX_LOG_IN_VIEW,
+        }
+    }
+}
+
+impl LogPage {
+    /// From the operator's `logBefore` / `logLimit` query values. A limit over
+    /// [`MAX_LOG_IN_VIEW`] or below 1 is refused rather than silently changed, so a script paging
+    /// through a log never skips entries.
+    pub fn parse(before: Option<&str>, limit: Option<&str>) -> Result<LogPage, String> {
+        let number = |name: &str, v: &str| {
+            v.trim()
+                .parse::<usize>()
+                .map_err(|_| format!("{name} must be a non-negative integer"))
+        };
+        let before = before.map(|v| number("logBefore", v)).transpose()?;
+        let limit = match limit {
+            None => MAX_LOG_IN_VIEW,
+            Some(v) => number("logLimit", v)?,
+        };
+        if !(1..=MAX_LOG_IN_VIEW).contains(&limit) {
+            return Err(format!("logLimit must be between 1 and {MAX_LOG_IN_VIEW}"));
+        }
+        Ok(LogPage { before, limit })
+    }
+
+    /// The range of `len` entries this page covers.
+    fn range(self, len: usize) -> std::ops::Range<usize> {
+        let end = self.before.map_or(len, |b| b.min(len));
+        end.saturating_sub(self.limit)..end
+    }
+}
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -91,7 +140,13 @@ pub struct LogView {
 }
 
 impl AdminOrderView {
+    /// The view with the newest page of the log.
     pub fn new(order: &Order, log: &[LogEntry]) -> Self {
+        Self::with_log_page(order, log, LogPage::default())
+    }
+
+    pub fn with_log_page(order: &Order, log: &[LogEntry], page: LogPage) -> Self {
+        let shown = page.range(log.len());
         let items: Cents = order.lines.iter().map(|l| l.unit_price * l.quantity).sum();
         let freight: Cents = order.lines.iter().map(|l| l.freight).sum();
         AdminOrderView {
@@ -137,8 +192,10 @@ impl AdminOrderView {
                 by: c.by,
             }),
             pending_cancellation: order.pending_cancellation.clone(),
-            log_omitted: log.len().saturating_sub(MAX_LOG_IN_VIEW),
-            log: log[log.len().saturating_sub(MAX_LOG_IN_VIEW)..]
+            log_omitted: shown.start,
+            log_total: log.len(),
+            log_next_before: (shown.start > 0).then_some(shown.start),
+            log: log[shown]
                 .iter()
                 .map(|e| LogView {
                     at: format_date(e.at),
@@ -197,5 +254,57 @@ mod tests {
         assert_eq!((short.log.len(), short.log_omitted), (3, 0));
         let json = serde_json::to_value(&short).unwrap();
         assert_eq!(json["logOmitted"], 0);
+        assert_eq!(json["logNextBefore"], serde_json::Value::Null);
+    }
+
+    #[test]
+    fn paging_back_through_a_long_log_visits_every_entry_once_in_order() {
+        let at = Utc.with_ymd_and_hms(2026, 1, 2, 3, 4, 5).unwrap();
+        let log: Vec<LogEntry> = (0..2_345)
+            .map(|i| LogEntry::new(at, "dispatch.invoice", Outcome::Pending, format!("try {i}")))
+            .collect();
+        let mut seen: Vec<String> = Vec::new();
+        let mut before: Option<String> = None;
+        let mut pages = 0;
+        loop {
+            let page = LogPage::parse(before.as_deref(), Some("700")).unwrap();
+            let view = AdminOrderView::with_log_page(&order(), &log, page);
+            assert!(view.log.len() <= 700);
+            assert_eq!(view.log_total, 2_345);
+            assert_eq!(
+                view.log_omitted + view.log.len(),
+                before.as_deref().map_or(2_345, |b| b.parse().unwrap())
+            );
+            let mut details: Vec<String> = view.log.into_iter().map(|e| e.detail).collect();
+            details.append(&mut seen);
+            seen = details;
+            pages += 1;
+            match view.log_next_before {
+                Some(next) => before = Some(next.to_string()),
+                None => break,
+            }
+        }
+        assert_eq!(pages, 4);
+        let expected: Vec<String> = (0..2_345).map(|i| format!("try {i}")).collect();
+        assert_eq!(seen, expected);
+    }
+
+    #[test]
+    fn a_log_page_past_the_end_is_the_newest_page_and_bad_limits_are_refused() {
+        let page = LogPage::parse(Some("99999"), Some("10")).unwrap();
+        assert_eq!(page.range(25), 15..25);
+        assert_eq!(LogPage::parse(None, None).unwrap(), LogPage::default());
+        for (before, limit) in [
+            (None, Some("0")),
+            (None, Some("1001")),
+            (Some("-1"), None),
+            (None, Some("ten")),
+        ] {
+            let err = LogPage::parse(before, limit).unwrap_err();
+            assert!(
+                err.starts_with("logBefore") || err.starts_with("logLimit"),
+                "{err}"
+            );
+        }
     }
 }
