@@ -8,7 +8,7 @@ pub mod admin_view;
 use crate::catalog::{LocationId, SkuId};
 use crate::duration::VtexDuration;
 use crate::money::Cents;
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, SecondsFormat, Utc};
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
@@ -269,4 +269,10 @@ impl LogEntry {
             detail: detail.into(),
         }
     }
+}
+
+/// Dates as VTEX writes them in order answers and as the admin view shows them: ISO-8601 with an
+/// offset, millisecond precision (`2026-11-20T12:00:00.000+00:00`).
+pub fn format_date(at: DateTime<Utc>) -> String {
+    at.to_rfc3339_opts(SecondsFormat::Millis, false)
 }

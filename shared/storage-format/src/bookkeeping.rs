@@ -2,6 +2,7 @@
 //! function's record of one invoice notification. The JSON written before stored shapes were
 //! explicit, field by field.
 
+use crate::import::ImportKeyV1;
 use crate::{FormatError, Stored};
 use chrono::{DateTime, Utc};
 use domain::catalog_notify::{KindState, SyncState};
@@ -45,13 +46,6 @@ pub struct MseNotificationV1 {
     pub import: Option<ImportKeyV1>,
     /// The DynamoDB adapter also keeps it as an attribute and reads it from there.
     pub published: bool,
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct ImportKeyV1 {
-    pub affiliate_id: String,
-    pub marketplace_order_id: String,
 }
 
 impl Stored for SyncState {
@@ -106,10 +100,7 @@ impl Stored for MseNotification {
             invoice_number: self.invoice_number.clone(),
             receipt: self.receipt.clone(),
             date: self.date,
-            import: self.import.as_ref().map(|k| ImportKeyV1 {
-                affiliate_id: k.affiliate_id.clone(),
-                marketplace_order_id: k.marketplace_order_id.clone(),
-            }),
+            import: self.import.as_ref().map(ImportKeyV1::from),
             published: self.published,
         }
     }
@@ -121,9 +112,7 @@ impl Stored for MseNotification {
             invoice_number: n.invoice_number,
             receipt: n.receipt,
             date: n.date,
-            import: n
-                .import
-                .map(|k| ImportKey::new(k.affiliate_id, k.marketplace_order_id)),
+            import: n.import.map(ImportKey::from),
             published: n.published,
         })
     }

@@ -61,6 +61,22 @@ pub struct ImportKeyV1 {
     pub marketplace_order_id: String,
 }
 
+/// The same two fields wherever an import key is stored (the import record, an mse notification).
+impl From<&ImportKey> for ImportKeyV1 {
+    fn from(k: &ImportKey) -> Self {
+        ImportKeyV1 {
+            affiliate_id: k.affiliate_id.clone(),
+            marketplace_order_id: k.marketplace_order_id.clone(),
+        }
+    }
+}
+
+impl From<ImportKeyV1> for ImportKey {
+    fn from(k: ImportKeyV1) -> Self {
+        ImportKey::new(k.affiliate_id, k.marketplace_order_id)
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub enum ImportStepV1 {
@@ -211,10 +227,7 @@ impl Stored for ImportRecord {
 
     fn to_shape(&self) -> ImportRecordV1 {
         ImportRecordV1 {
-            key: ImportKeyV1 {
-                affiliate_id: self.key.affiliate_id.clone(),
-                marketplace_order_id: self.key.marketplace_order_id.clone(),
-            },
+            key: ImportKeyV1::from(&self.key),
             sales_channel: self.sales_channel.clone(),
             order: ImportOrderV1::from(&self.order),
             step: self.step.into(),
@@ -240,7 +253,7 @@ impl Stored for ImportRecord {
 
     fn from_shape(r: ImportRecordV1) -> Result<Self, FormatError> {
         Ok(ImportRecord {
-            key: ImportKey::new(r.key.affiliate_id, r.key.marketplace_order_id),
+            key: r.key.into(),
             sales_channel: r.sales_channel,
             order: ImportOrder::try_from(r.order)?,
             step: r.step.into(),

@@ -12,7 +12,7 @@
 //!
 //! Error codes of the order endpoints (the `code` of VTEX's error envelope) live in [`codes`].
 
-use chrono::{DateTime, NaiveDate, NaiveDateTime, SecondsFormat, Utc};
+use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
 use domain::Cents;
 use domain::VtexDuration;
 use domain::lifecycle::{CancelRequest, FulfillRequest, PlacementLine, PlacementRequest};
@@ -54,9 +54,7 @@ fn invalid(message: impl Into<String>) -> InvalidOrderRequest {
 // --- dates -------------------------------------------------------------------------------------
 
 /// ISO-8601 with an offset, millisecond precision: `2026-11-20T12:00:00.000+00:00`.
-pub fn format_date(at: DateTime<Utc>) -> String {
-    at.to_rfc3339_opts(SecondsFormat::Millis, false)
-}
+pub use domain::order::format_date;
 
 /// Reads the date forms VTEX uses: RFC 3339 (any fraction, `Z` or an offset), the space-separated
 /// `yyyy-MM-dd HH:mm:ss[.f]` of its examples and an offset-less `T` form (both taken as UTC), and a

@@ -2,15 +2,9 @@
 //! follow it (status, ids, lines, totals, timestamps, the log), and nothing about the customer: no
 //! address, no buyer contact, no free-text cancellation reason (a shopper may have typed it).
 
-use super::{CanceledBy, LogEntry, Order, OrderStatus, Outcome};
+use super::{CanceledBy, LogEntry, Order, OrderStatus, Outcome, format_date};
 use crate::money::Cents;
-use chrono::{DateTime, SecondsFormat, Utc};
 use serde::Serialize;
-
-/// Dates as VTEX writes them (`vtex::orders::format_date`): RFC 3339 with milliseconds.
-fn format_date(at: DateTime<Utc>) -> String {
-    at.to_rfc3339_opts(SecondsFormat::Millis, false)
-}
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -211,7 +205,7 @@ impl AdminOrderView {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use chrono::TimeZone;
+    use chrono::{TimeZone, Utc};
 
     fn order() -> Order {
         let at = Utc.with_ymd_and_hms(2026, 1, 2, 3, 4, 5).unwrap();
