@@ -5,15 +5,11 @@
 //! unprocessed behind a failed one of its group is reported failed as it is.
 
 use aws_lambda_events::sqs::{SqsBatchResponse, SqsEvent};
-use domain::catalog_notify::{Coalescing, FollowUpQueue, SyncStateStore};
+use domain::catalog_notify::Coalescing;
 use domain::catalog_sync::{CatalogSync, Received};
-use domain::clock::Clock;
-use domain::erp::DispatchQueue;
-use domain::ports::{CatalogReader, CatalogWriter};
 use lambda_kit::config::{ConfigError, Vars};
 use lambda_kit::sqs;
 use serde::Deserialize;
-use std::sync::Arc;
 use std::time::Duration;
 use vtex::catalog::{CatalogEndpoints, PRODUCTION_SUGGESTIONS_BASE_URL, SuggestionSettings};
 
@@ -141,37 +137,9 @@ impl Config {
     }
 }
 
-/// The ports the worker uses, built once by the composition root (or a test, or the runner).
-#[derive(Clone)]
-pub struct Deps {
-    pub catalog: Arc<dyn CatalogReader>,
-    pub writer: Arc<dyn CatalogWriter>,
-    pub sync: Arc<dyn SyncStateStore>,
-    /// DLQ and visibility of the catalog queue.
-    pub queue: Arc<dyn DispatchQueue>,
-    /// Where follow-ups go: the catalog queue itself.
-    pub followups: Arc<dyn FollowUpQueue>,
-    pub notifier: Notifier,
-    pub clock: Arc<dyn Clock>,
-    pub coalescing: Coalescing,
-    pub backoff: Backoff,
-}
-
-impl Deps {
-    pub fn synchronizer(&self) -> CatalogSync {
-        CatalogSync {
-            catalog: self.catalog.clone(),
-            writer: self.writer.clone(),
-            sync: self.sync.clone(),
-            queue: self.queue.clone(),
-            followups: self.followups.clone(),
-            notifier: self.notifier.clone(),
-            clock: self.clock.clone(),
-            coalescing: self.coalescing,
-            backoff: self.backoff,
-        }
-    }
-}
+/// The worker's ports and settings are the domain's catalog synchronizer itself, built once by the
+/// composition root (or a test, or the local runner).
+pub type Deps = CatalogSync;
 
 /// The Lambda handler: processes the batch and reports what must come back.
 pub async fn handle(deps: &Deps, event: SqsEvent) -> SqsBatchResponse {
@@ -184,7 +152,7 @@ pub async fn handle(deps: &Deps, event: SqsEvent) -> SqsBatchResponse {
             body: d.body.as_bytes(),
         })
         .collect();
-    let outcomes = deps.synchronizer().process_batch(&batch).await;
+    let outcomes = deps.process_batch(&batch).await;
     let (queue, backoff) = (deps.queue.as_ref(), &deps.backoff);
     sqs::settle_all("catalog-sync", queue, backoff, &deliveries, outcomes).await
 }
