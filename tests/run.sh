@@ -31,6 +31,8 @@ echo "==> template.yaml: cfn-lint, the SAM transform, sample events vs deployed 
 # Runtime API (`sam local invoke` without Docker). Same profile as the tests, so artifacts are shared.
 BIN_PKGS=()
 for d in functions/*/; do BIN_PKGS+=(-p "$(basename "$d")"); done
+# The local runner's binary (connector-local), which seller-check's tests play VTEX against.
+BIN_PKGS+=(-p local)
 echo "==> building the function bootstraps (cargo build --bins ${BIN_PKGS[*]})"
 cargo build --bins "${BIN_PKGS[@]}"
 export CONNECTOR_BOOTSTRAP_DIR="${CARGO_TARGET_DIR:-$ROOT/target}/debug"
