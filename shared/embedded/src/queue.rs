@@ -1,7 +1,8 @@
 //! A persistent local queue with the SQS FIFO behaviour the connector relies on:
 //! - visibility timeout: a received message is hidden until deleted or the timeout passes;
-//! - message groups: a group's next message is not delivered while an earlier one is in flight
-//!   (and at most one message per group per receive), so one order's messages stay in order;
+//! - message groups: a group's next message is not delivered while an earlier one is in flight,
+//!   and one receive hands out up to `max` messages of a group in its order (as SQS FIFO hands a
+//!   consumer up to 10 of one group), so one order's messages stay in order;
 //! - de-duplication: a `dedup_id` seen on this queue in the last 5 minutes is not enqueued again;
 //! - dead-letter queue: with [`LocalQueue::with_max_receives`], a message received that many
 //!   times moves to `"{name}-dlq"` instead of being delivered again; [`LocalQueue::redrive`] moves
@@ -10,7 +11,7 @@
 use crate::{EmbeddedStore, sql_error};
 use domain::ports::StoreError;
 use rusqlite::{OptionalExtension, TransactionBehavior, params};
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::time::Duration;
 
 /// How long SQS FIFO remembers a de-duplication id.
@@ -58,6 +59,10 @@ impl LocalQueue {
 
     pub fn name(&self) -> &str {
         &self.name
+    }
+
+    pub(crate) fn store(&self) -> &EmbeddedStore {
+        &self.store
     }
 
     pub fn dlq_name(&self) -> String {
@@ -143,8 +148,10 @@ impl LocalQueue {
             .await
     }
 
-    /// Up to `max` messages, oldest first, each hidden for `visibility` (see the module docs
-    /// for groups and the dead-letter rule).
+    /// Up to `max` messages, each hidden for `visibility` (see the module docs for groups and the
+    /// dead-letter rule). As SQS FIFO, a receive returns as many messages of one group as it can,
+    /// in the group's order, before the next group: groups come in the order of their oldest
+    /// deliverable message, and a message without a group is a group of its own.
     pub async fn receive(
         &self,
         max: usize,
@@ -158,77 +165,121 @@ impl LocalQueue {
                 let tx = conn
                     .transaction_with_behavior(TransactionBehavior::Immediate)
                     .map_err(sql_error)?;
-                type Row = (i64, String, String, Option<String>, i64, i64);
+                // Bodies are read only for the messages delivered: the scan is over every message
+                // of the queue, in flight included, to know which groups are busy.
+                type Row = (i64, Option<String>, i64, i64);
                 let candidates: Vec<Row> = {
                     let mut stmt = tx
                         .prepare_cached(
-                            "SELECT seq, message_id, body, group_id, visible_at_ms, receive_count
+                            "SELECT seq, group_id, visible_at_ms, receive_count
                              FROM queue_messages WHERE queue = ?1 ORDER BY seq",
                         )
                         .map_err(sql_error)?;
                     stmt.query_map([&queue], |r| {
-                        Ok((
-                            r.get(0)?,
-                            r.get(1)?,
-                            r.get(2)?,
-                            r.get(3)?,
-                            r.get(4)?,
-                            r.get(5)?,
-                        ))
+                        Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
                     })
                     .map_err(sql_error)?
                     .collect::<Result<_, _>>()
                     .map_err(sql_error)?
                 };
+                // Deliverable messages per group, groups in order of their first deliverable one.
                 let mut busy_groups: HashSet<String> = HashSet::new();
-                let mut delivered = Vec::new();
-                for (seq, message_id, body, group_id, msg_visible_at, receive_count) in candidates {
-                    if delivered.len() >= max {
-                        break;
-                    }
+                let mut group_index: HashMap<String, usize> = HashMap::new();
+                let mut groups: Vec<Vec<(i64, i64)>> = Vec::new();
+                let mut dead: Vec<i64> = Vec::new();
+                for (seq, group_id, msg_visible_at, receive_count) in candidates {
                     if group_id.as_ref().is_some_and(|g| busy_groups.contains(g)) {
                         continue;
                     }
                     if msg_visible_at > now {
-                        // In flight: its group waits behind it.
+                        // In flight (or delayed): its group waits behind it.
                         if let Some(g) = group_id {
                             busy_groups.insert(g);
                         }
                         continue;
                     }
                     if max_receives.is_some_and(|m| receive_count >= i64::from(m)) {
-                        tx.execute(
+                        dead.push(seq);
+                        continue;
+                    }
+                    let slot = match group_id {
+                        Some(g) => *group_index.entry(g).or_insert_with(|| {
+                            groups.push(Vec::new());
+                            groups.len() - 1
+                        }),
+                        None => {
+                            groups.push(Vec::new());
+                            groups.len() - 1
+                        }
+                    };
+                    groups[slot].push((seq, receive_count));
+                }
+                {
+                    let mut to_dlq = tx
+                        .prepare_cached(
                             "UPDATE queue_messages
                              SET queue = ?2, receive_count = 0, receipt_handle = NULL,
                                  visible_at_ms = ?3
                              WHERE seq = ?1",
-                            params![seq, dlq, now],
                         )
                         .map_err(sql_error)?;
-                        continue;
+                    for seq in dead {
+                        to_dlq.execute(params![seq, dlq, now]).map_err(sql_error)?;
                     }
-                    let receipt_handle = uuid::Uuid::new_v4().to_string();
-                    tx.execute(
-                        "UPDATE queue_messages
-                         SET receive_count = receive_count + 1, receipt_handle = ?2,
-                             visible_at_ms = ?3
-                         WHERE seq = ?1",
-                        params![seq, receipt_handle, visible_at],
-                    )
-                    .map_err(sql_error)?;
-                    if let Some(g) = &group_id {
-                        busy_groups.insert(g.clone());
+                }
+                let mut delivered = Vec::new();
+                {
+                    let mut take = tx
+                        .prepare_cached(
+                            "UPDATE queue_messages
+                             SET receive_count = receive_count + 1, receipt_handle = ?2,
+                                 visible_at_ms = ?3
+                             WHERE seq = ?1
+                             RETURNING message_id, body, group_id",
+                        )
+                        .map_err(sql_error)?;
+                    for (seq, receive_count) in groups.into_iter().flatten().take(max) {
+                        let receipt_handle = uuid::Uuid::new_v4().to_string();
+                        let (message_id, body, group_id) = take
+                            .query_row(params![seq, receipt_handle, visible_at], |r| {
+                                Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+                            })
+                            .map_err(sql_error)?;
+                        delivered.push(LocalMessage {
+                            message_id,
+                            receipt_handle,
+                            body,
+                            group_id,
+                            receive_count: u32::try_from(receive_count + 1).unwrap_or(u32::MAX),
+                        });
                     }
-                    delivered.push(LocalMessage {
-                        message_id,
-                        receipt_handle,
-                        body,
-                        group_id,
-                        receive_count: u32::try_from(receive_count + 1).unwrap_or(u32::MAX),
-                    });
                 }
                 tx.commit().map_err(sql_error)?;
                 Ok(delivered)
+            })
+            .await
+    }
+
+    /// Deletes the messages last received with these handles, in one transaction; how many were
+    /// deleted (stale handles are skipped, as [`LocalQueue::delete`] reports them `false`).
+    pub async fn delete_batch(&self, receipt_handles: &[String]) -> Result<usize, StoreError> {
+        let (queue, handles) = (self.name.clone(), receipt_handles.to_vec());
+        self.store
+            .with_conn(move |conn| {
+                let tx = conn.transaction().map_err(sql_error)?;
+                let mut n = 0;
+                {
+                    let mut stmt = tx
+                        .prepare_cached(
+                            "DELETE FROM queue_messages WHERE queue = ?1 AND receipt_handle = ?2",
+                        )
+                        .map_err(sql_error)?;
+                    for handle in &handles {
+                        n += stmt.execute(params![queue, handle]).map_err(sql_error)?;
+                    }
+                }
+                tx.commit().map_err(sql_error)?;
+                Ok(n)
             })
             .await
     }
@@ -370,14 +421,42 @@ mod tests {
         q.send("g1-a", Some("g1"), None).await.unwrap();
         q.send("g1-b", Some("g1"), None).await.unwrap();
         q.send("g2-a", Some("g2"), None).await.unwrap();
-        let got = q.receive(10, VISIBILITY).await.unwrap();
-        let bodies: Vec<&str> = got.iter().map(|m| m.body.as_str()).collect();
-        assert_eq!(bodies, vec!["g1-a", "g2-a"]);
+        let got = q.receive(1, VISIBILITY).await.unwrap();
+        assert_eq!(got[0].body, "g1-a");
+        let other = q.receive(10, VISIBILITY).await.unwrap();
+        let bodies: Vec<&str> = other.iter().map(|m| m.body.as_str()).collect();
+        assert_eq!(bodies, vec!["g2-a"], "g1-b waits behind g1-a in flight");
         assert!(q.receive(10, VISIBILITY).await.unwrap().is_empty());
         q.delete(&got[0].receipt_handle).await.unwrap();
         let next = q.receive(10, VISIBILITY).await.unwrap();
         assert_eq!(next.len(), 1);
         assert_eq!(next[0].body, "g1-b");
+    }
+
+    #[tokio::test]
+    async fn a_receive_hands_out_up_to_max_messages_of_a_group_in_order_then_the_next_group() {
+        let (store, _clock) = store();
+        let q = store.queue("q");
+        for i in 0..12 {
+            q.send(&format!("g1-{i}"), Some("g1"), None).await.unwrap();
+            if i < 2 {
+                q.send(&format!("g2-{i}"), Some("g2"), None).await.unwrap();
+            }
+        }
+        q.send("loose", None, None).await.unwrap();
+        let bodies =
+            |got: &[LocalMessage]| -> Vec<String> { got.iter().map(|m| m.body.clone()).collect() };
+        let first = q.receive(10, VISIBILITY).await.unwrap();
+        let want: Vec<String> = (0..10).map(|i| format!("g1-{i}")).collect();
+        assert_eq!(bodies(&first), want);
+        // g1 is in flight: its last two wait; the other groups come whole, in order.
+        let second = q.receive(10, VISIBILITY).await.unwrap();
+        assert_eq!(bodies(&second), ["g2-0", "g2-1", "loose"]);
+        let handles: Vec<String> = first.iter().map(|m| m.receipt_handle.clone()).collect();
+        assert_eq!(q.delete_batch(&handles).await.unwrap(), 10);
+        assert_eq!(q.delete_batch(&handles).await.unwrap(), 0, "stale handles");
+        let third = q.receive(10, VISIBILITY).await.unwrap();
+        assert_eq!(bodies(&third), ["g1-10", "g1-11"]);
     }
 
     #[tokio::test]
@@ -420,7 +499,8 @@ mod tests {
         q.send("poison", Some("g"), None).await.unwrap();
         q.send("next", Some("g"), None).await.unwrap();
         for attempt in 1..=2 {
-            let got = q.receive(10, VISIBILITY).await.unwrap();
+            // One at a time, so only the poison message is ever received (and counted).
+            let got = q.receive(1, VISIBILITY).await.unwrap();
             assert_eq!(got.len(), 1);
             assert_eq!(
                 (got[0].body.as_str(), got[0].receive_count),
