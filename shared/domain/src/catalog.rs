@@ -140,6 +140,26 @@ impl Sku {
     /// The most specific price entry for `(an, sc)`: exact match, then `an` only, then `sc` only,
     /// then the catch-all. `None` when the SKU has no price for this scope (it is then unavailable).
     pub fn price_for(&self, an: Option<&str>, sc: Option<&str>) -> Option<&PriceEntry> {
+        self.best_price(an, sc, |_| true)
+    }
+
+    /// [`Sku::price_for`] among the entries still in force at `now`: an entry whose `valid_until`
+    /// has passed is not quoted, so the next most specific entry applies (or none: no price).
+    pub fn price_at(
+        &self,
+        an: Option<&str>,
+        sc: Option<&str>,
+        now: DateTime<Utc>,
+    ) -> Option<&PriceEntry> {
+        self.best_price(an, sc, |p| p.valid_until.is_none_or(|until| until > now))
+    }
+
+    fn best_price(
+        &self,
+        an: Option<&str>,
+        sc: Option<&str>,
+        in_force: impl Fn(&PriceEntry) -> bool,
+    ) -> Option<&PriceEntry> {
         let score = |p: &PriceEntry| -> Option<u8> {
             let an_ok = match (&p.an, an) {
                 (None, _) => Some(0),
@@ -155,6 +175,7 @@ impl Sku {
         };
         self.prices
             .iter()
+            .filter(|p| in_force(p))
             .filter_map(|p| score(p).map(|s| (s, p)))
             .max_by_key(|(s, _)| *s)
             .map(|(_, p)| p)
@@ -235,6 +256,20 @@ mod tests {
     fn no_catch_all_means_no_price_outside_scope() {
         let s = sku(vec![entry(Some("mkp"), None, 80)]);
         assert!(s.price_for(Some("other"), None).is_none());
+    }
+
+    #[test]
+    fn an_expired_price_gives_way_to_the_next_one_in_force() {
+        let now = Utc::now();
+        let mut promo = entry(None, Some("2"), 90);
+        promo.valid_until = Some(now);
+        let mut later = entry(None, None, 100);
+        later.valid_until = Some(now + chrono::Duration::seconds(1));
+        let s = sku(vec![promo, later]);
+        assert_eq!(s.price_at(None, Some("2"), now).unwrap().price, Cents(100));
+        let after = now + chrono::Duration::seconds(1);
+        assert!(s.price_at(None, Some("2"), after).is_none());
+        assert_eq!(s.price_for(None, Some("2")).unwrap().price, Cents(90));
     }
 
     #[test]

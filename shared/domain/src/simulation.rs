@@ -23,9 +23,12 @@
 //! - **Lines are independent.** The same SKU twice in a cart is quoted twice against the same stock.
 //! - **Scheduled delivery** is offered only while it has at least one future window; windows are
 //!   computed from `now` in the carrier's own time zone (see [`ScheduledDelivery::windows_at`]).
-//! - **Unavailable items** (unknown, inactive, not on this `sc`, no price for this `an`/`sc`, no
-//!   sellable stock) keep their position with `quantity: 0`, `stockBalance: 0`, `slas: []` and a
-//!   zero `delivery` channel; their price is kept when there is one, otherwise `0` (§Simulation).
+//! - **Unavailable items** (unknown, inactive, not on this `sc`, no price in force for this
+//!   `an`/`sc`, no sellable stock) keep their position with `quantity: 0`, `stockBalance: 0`,
+//!   `slas: []` and a zero `delivery` channel; their price is kept when there is one, otherwise `0`
+//!   (§Simulation).
+//! - **A price whose `validUntil` has passed is not quoted**: the next most specific entry still in
+//!   force applies, and without one the item has no price.
 //! - **Destinations outside `shipsTo`** get no SLA, and a checkout without a country gets none either:
 //!   zones are per country and we do not guess it.
 //! - `listPrice` is never below `price` (a catalog with a lower list price is answered with
@@ -276,7 +279,7 @@ fn quote_item(
     ctx: &SimulationContext<'_>,
 ) -> QuotedItem {
     let sku = ctx.skus.get(&item.id);
-    let price = sku.and_then(|s| s.price_for(ctx.an, ctx.sc));
+    let price = sku.and_then(|s| s.price_at(ctx.an, ctx.sc, ctx.now));
     let (delivery_stock, pickup_stock, total) = sku.map_or((0, 0, 0), |s| channels.stock(s));
     let availability = match sku {
         None => Availability::UnknownSku,

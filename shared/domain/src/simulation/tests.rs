@@ -321,6 +321,33 @@ fn price_follows_an_and_sc() {
 }
 
 #[test]
+fn a_price_past_its_valid_until_is_not_quoted() {
+    let mut s = sku("a", &[("cd-sp", 9, 0)]);
+    let mut promo = price(None, Some("1"), 800, 1200);
+    promo.valid_until = Some(now() - chrono::Duration::minutes(1));
+    let mut regular = price(None, None, 1000, 1200);
+    regular.valid_until = Some(now() + chrono::Duration::days(30));
+    s.prices = vec![promo.clone(), regular];
+    let mut only_expired = sku("b", &[("cd-sp", 9, 0)]);
+    only_expired.prices = vec![promo];
+    let skus = catalog(vec![s, only_expired]);
+    let r = run(
+        &request(&[("a", 1), ("b", 1)], None),
+        &skus,
+        &rules(),
+        Some("1"),
+    );
+    assert_eq!(r.items[0].price, Cents(1000));
+    assert_eq!(
+        r.items[0].price_valid_until,
+        Some(now() + chrono::Duration::days(30))
+    );
+    assert_eq!(r.items[1].availability, Availability::NoPrice);
+    assert_eq!(r.items[1].price, Cents(0));
+    assert_zeroed(&r.items[1], 1);
+}
+
+#[test]
 fn list_price_is_never_below_price() {
     let mut s = sku("a", &[("cd-sp", 9, 0)]);
     s.prices = vec![price(None, None, 1000, 900)];
