@@ -17,6 +17,7 @@ pub mod import;
 pub mod invoice_store;
 pub mod invoicing;
 pub mod lifecycle;
+pub mod listing;
 #[cfg(any(test, feature = "test-support"))]
 pub mod memory;
 pub mod money;

@@ -9,7 +9,7 @@ use std::time::Duration;
 #[async_trait]
 impl DispatchQueue for LocalQueue {
     /// Sends the body unchanged to [`LocalQueue::dlq`] (re-drivable with [`LocalQueue::redrive`]).
-    /// The local queue has no message attributes: the reason is in the order log and the trace.
+    /// The reason is kept beside it for the console ([`crate::listing`]).
     async fn dead_letter(
         &self,
         message: &QueuedMessage<'_>,
@@ -22,10 +22,12 @@ impl DispatchQueue for LocalQueue {
             reason,
             "parked in the DLQ"
         );
-        self.dlq()
+        let parked = self
+            .dlq()
             .send(message.body, message.group_id, None)
             .await?;
-        Ok(())
+        // The console shows why (the local queue has no message attributes).
+        crate::listing::note_parked(self.store(), &parked, code, reason).await
     }
 
     async fn retry_later(&self, receipt_handle: &str, delay: Duration) -> Result<(), StoreError> {

@@ -16,6 +16,7 @@ pub mod catalog_sync;
 pub mod dispatch_queue;
 pub mod imports;
 pub mod invoices;
+pub mod listing;
 mod orders;
 mod queue;
 

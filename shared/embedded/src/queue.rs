@@ -65,6 +65,10 @@ impl LocalQueue {
         &self.store
     }
 
+    pub(crate) fn store(&self) -> &EmbeddedStore {
+        &self.store
+    }
+
     pub fn dlq_name(&self) -> String {
         format!("{}-dlq", self.name)
     }
