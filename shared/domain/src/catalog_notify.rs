@@ -144,7 +144,19 @@ impl KindState {
 
     /// Counts a change (its store write is done) and decides what it does.
     pub fn record_change(&mut self, now: DateTime<Utc>, c: &Coalescing) -> AfterChange {
+        self.count_change();
+        self.decide(now, c)
+    }
+
+    /// Counts a change about to be written: the intent, recorded before the store write, so a
+    /// crash after the write still leaves the notification owed ([`KindState::pending`]).
+    pub fn count_change(&mut self) {
         self.changes += 1;
+    }
+
+    /// What the changes counted so far call for now: left to a live follow-up, a follow-up at the
+    /// end of the window, or a send covering every counted change.
+    pub fn decide(&self, now: DateTime<Utc>, c: &Coalescing) -> AfterChange {
         if let Some(due) = self.live_followup(now, c) {
             return AfterChange::Covered { due };
         }

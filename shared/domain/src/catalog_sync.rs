@@ -272,12 +272,33 @@ impl CatalogSync {
                     );
                     pending.add(change.sku_id(), set, i);
                 }
-                Ok(Applied::Unchanged) => tracing::info!(
-                    message_id = d.attempt.message_id,
-                    kind = change.kind(),
-                    sku_id = change.sku_id(),
-                    "catalog message changes nothing"
-                ),
+                Ok(Applied::Unchanged) => match deps.owed(&change).await {
+                    Ok(owed) if !owed.is_empty() => {
+                        tracing::info!(
+                            message_id = d.attempt.message_id,
+                            kind = change.kind(),
+                            sku_id = change.sku_id(),
+                            notify = ?owed.kinds(),
+                            "catalog message already written; its notification is still owed"
+                        );
+                        pending.add(change.sku_id(), owed, i);
+                    }
+                    Ok(_) => tracing::info!(
+                        message_id = d.attempt.message_id,
+                        kind = change.kind(),
+                        sku_id = change.sku_id(),
+                        "catalog message changes nothing"
+                    ),
+                    Err(e) => {
+                        tracing::warn!(message_id = d.attempt.message_id, error = %e, "store trouble; retrying later");
+                        outcome[i] = Some(Disposition::Retry {
+                            after: deps.backoff.delay(d.attempt.receive_count, None),
+                        });
+                        if let Some(g) = d.group_id {
+                            blocked.insert(g);
+                        }
+                    }
+                },
                 Ok(Applied::Refused { code, reason }) => {
                     outcome[i] = Some(Disposition::dead(code, reason))
                 }
@@ -319,7 +340,47 @@ impl CatalogSync {
         outcome
     }
 
-    /// Writes one validated change in one single-item write, after comparing it with the stored SKU.
+    /// Records the notifications a change calls for as owed, before its store write (intent, then
+    /// act, then mark done): a crash after the write leaves them pending, and the redelivered
+    /// message, finding the store already written, sends them ([`CatalogSync::owed`]).
+    async fn intend(&self, sku_id: &str, set: ChangeSet) -> Result<(), StoreError> {
+        catalog_notify::update(self.sync.as_ref(), sku_id, |s| {
+            for kind in set.kinds() {
+                s.kind_mut(kind).count_change();
+            }
+        })
+        .await?;
+        Ok(())
+    }
+
+    /// The notifications of the kinds `change` concerns that are counted but not yet sent: a
+    /// message delivered again after a crash between its store write and its notification.
+    async fn owed(&self, change: &CatalogChange) -> Result<ChangeSet, StoreError> {
+        let kinds: &[NotifyKind] = match change {
+            CatalogChange::SkuUpsert(_) => &[
+                NotifyKind::Catalog,
+                NotifyKind::Price,
+                NotifyKind::Inventory,
+            ],
+            CatalogChange::PriceChanged { .. } => &[NotifyKind::Price],
+            CatalogChange::StockChanged { .. } => &[NotifyKind::Inventory],
+            CatalogChange::NotifyDue(_) => &[],
+        };
+        if kinds.is_empty() {
+            return Ok(ChangeSet::default());
+        }
+        let state = self.sync.get_sync_state(change.sku_id()).await?.state;
+        let mut owed = ChangeSet::default();
+        for &kind in kinds {
+            if state.kind(kind).pending() {
+                owed.merge(ChangeSet::only(kind));
+            }
+        }
+        Ok(owed)
+    }
+
+    /// Writes one validated change in one single-item write, after comparing it with the stored SKU
+    /// and recording the notifications it owes.
     pub async fn apply(&self, change: &CatalogChange) -> Result<Applied, StoreError> {
         let unknown = |id: &str| Applied::Refused {
             code: "UNKNOWN_SKU",
@@ -334,6 +395,7 @@ impl CatalogSync {
                 if set.is_empty() {
                     return Ok(Applied::Unchanged);
                 }
+                self.intend(&sku.id, set).await?;
                 self.writer.upsert_sku(sku).await?;
                 Ok(Applied::Changed(set))
             }
@@ -344,6 +406,8 @@ impl CatalogSync {
                 if old.prices == *prices {
                     return Ok(Applied::Unchanged);
                 }
+                self.intend(sku_id, ChangeSet::only(NotifyKind::Price))
+                    .await?;
                 if !self.writer.set_prices(sku_id, prices).await? {
                     return Ok(unknown(sku_id));
                 }
@@ -360,6 +424,8 @@ impl CatalogSync {
                 if old.stock.get(location).map_or(0, |l| l.on_hand) == *on_hand {
                     return Ok(Applied::Unchanged);
                 }
+                self.intend(sku_id, ChangeSet::only(NotifyKind::Inventory))
+                    .await?;
                 if !self.writer.set_on_hand(sku_id, location, *on_hand).await? {
                     return Ok(unknown(sku_id));
                 }
@@ -369,7 +435,7 @@ impl CatalogSync {
         }
     }
 
-    /// Counts a written change of `kind` and sends, schedules, or leaves it to a live follow-up.
+    /// Sends the owed notification of `kind`, schedules it, or leaves it to a live follow-up.
     async fn after_change(
         &self,
         sku_id: &str,
@@ -378,11 +444,12 @@ impl CatalogSync {
     ) -> Result<(), StoreError> {
         let c = self.coalescing;
         let now = self.clock.now();
-        let (decision, _) = catalog_notify::update(self.sync.as_ref(), sku_id, |s| {
-            s.kind_mut(kind).record_change(now, &c)
-        })
-        .await?;
-        let covers = match decision {
+        // Counted before the write ([`CatalogSync::intend`]): decide on what is owed.
+        let state = self.sync.get_sync_state(sku_id).await?.state;
+        if !state.kind(kind).pending() {
+            return Ok(());
+        }
+        let covers = match state.kind(kind).decide(now, &c) {
             AfterChange::Covered { due } => {
                 tracing::info!(sku_id, %kind, %due, "notification coalesced into the scheduled follow-up");
                 return Ok(());
@@ -552,6 +619,8 @@ impl CatalogSync {
     }
 }
 
+#[cfg(test)]
+mod crash_points;
 #[cfg(test)]
 mod on_fakes;
 
