@@ -60,7 +60,9 @@ pub struct Config {
         deserialize_with = "config::millis"
     )]
     pub store_budget: Duration,
-    /// `sc` when neither the query nor the body has one (`DEFAULT_SC`).
+    /// `sc` when neither the query nor the body has one (`DEFAULT_SC`, default `1` as the
+    /// template's `DefaultSalesChannel`): a request without `sc` is quoted on that channel, never
+    /// on every channel at once (which would offer carriers and prices of other channels).
     pub default_sc: Option<String>,
     /// `an` when the query and body have none (`DEFAULT_AN`).
     pub default_an: Option<String>,
@@ -76,6 +78,9 @@ pub struct Config {
     pub auth_secret_arn: Option<String>,
 }
 
+/// VTEX's main sales channel, the template's `DefaultSalesChannel`.
+pub const DEFAULT_SALES_CHANNEL: &str = "1";
+
 impl Default for Config {
     fn default() -> Self {
         Config {
@@ -85,7 +90,7 @@ impl Default for Config {
             cache_max_age_secs: 60,
             rules_refresh_secs: 60,
             store_budget: Duration::from_millis(1500),
-            default_sc: None,
+            default_sc: Some(DEFAULT_SALES_CHANNEL.to_string()),
             default_an: None,
             merchant_name: None,
             auth: InboundAuth::default(),

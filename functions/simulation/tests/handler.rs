@@ -350,6 +350,37 @@ async fn query_sc_wins_over_body_sc_which_wins_over_configuration() {
 }
 
 #[tokio::test]
+async fn without_sc_anywhere_the_default_sales_channel_applies() {
+    // Economica (cd-cajamar, every BRA postal code) is restricted to sales channel 2.
+    let body = json!({
+        "items": [{"id": "2001001", "quantity": 1, "seller": "1"}],
+        "postalCode": "22051-030", "country": "BRA"
+    })
+    .to_string();
+    let path = "/pvt/orderForms/simulation";
+    let quote = |w: World, uri: String| {
+        let body = body.clone();
+        async move {
+            let resp = handle(&w.deps, post(&uri, &body)).await;
+            assert_eq!(resp.status(), StatusCode::OK);
+            let b = json_of(&resp);
+            (
+                b["items"][0]["price"].clone(),
+                sla_ids(&b["logisticsInfo"][0]),
+            )
+        }
+    };
+    let (price, slas) = quote(world(), path.to_string()).await;
+    assert_eq!(price, 229900, "sc 1's price");
+    assert!(!slas.iter().any(|s| s == "Economica"), "{slas:?}");
+    assert!(slas.iter().any(|s| s == "Normal"), "{slas:?}");
+    let (price, slas) = quote(world(), format!("{path}?sc=2")).await;
+    assert_eq!(price, 206910);
+    assert!(slas.iter().any(|s| s == "Economica"), "{slas:?}");
+    assert_eq!(Config::default().default_sc.as_deref(), Some("1"));
+}
+
+#[tokio::test]
 async fn an_selects_the_partner_price_list() {
     let w = world();
     let body = json!({"items": [{"id": "2009002", "quantity": 1, "seller": "1"}, {"id": "2000037", "quantity": 1, "seller": "1"}]}).to_string();
