@@ -51,19 +51,18 @@ where
         .iter()
         .map(|f| f.item_identifier.as_str())
         .collect();
-    let mut report = BatchReport {
+    let done: Vec<String> = messages
+        .iter()
+        .filter(|m| !failed.contains(m.message_id.as_str()))
+        .map(|m| m.receipt_handle.clone())
+        .collect();
+    // One transaction for the batch, as the mapping's DeleteMessageBatch.
+    queue.delete_batch(&done).await?;
+    Ok(BatchReport {
         received: messages.len(),
-        ..BatchReport::default()
-    };
-    for m in &messages {
-        if failed.contains(m.message_id.as_str()) {
-            report.retried += 1;
-        } else {
-            queue.delete(&m.receipt_handle).await?;
-            report.deleted += 1;
-        }
-    }
-    Ok(report)
+        deleted: done.len(),
+        retried: messages.len() - done.len(),
+    })
 }
 
 /// Receives up to `max` messages (hidden for `visibility`) and processes them; the handler is
@@ -83,6 +82,38 @@ where
         return Ok(BatchReport::default());
     }
     process_batch(queue, messages, handler).await
+}
+
+impl std::ops::AddAssign for BatchReport {
+    fn add_assign(&mut self, other: BatchReport) {
+        self.received += other.received;
+        self.deleted += other.deleted;
+        self.retried += other.retried;
+    }
+}
+
+/// Polls as an SQS event-source mapping does: after a full batch (`max` messages) it receives
+/// again at once, and stops at the first batch that is not full (the caller waits for its next
+/// poll), or that deleted nothing (a batch that only failed would otherwise spin on messages
+/// its worker made visible again at once). Returns what all the batches did together.
+pub async fn poll_while_full<F, Fut>(
+    queue: &LocalQueue,
+    max: usize,
+    visibility: Duration,
+    handler: F,
+) -> Result<BatchReport, StoreError>
+where
+    F: Fn(SqsEvent) -> Fut,
+    Fut: Future<Output = SqsBatchResponse>,
+{
+    let mut total = BatchReport::default();
+    loop {
+        let report = poll_once(queue, max, visibility, &handler).await?;
+        total += report;
+        if report.received < max.max(1) || report.deleted == 0 {
+            return Ok(total);
+        }
+    }
 }
 
 #[cfg(test)]
@@ -126,6 +157,58 @@ mod tests {
         let left = queue.receive(10, Duration::from_secs(60)).await.unwrap();
         let bodies: Vec<&str> = left.iter().map(|m| m.body.as_str()).collect();
         assert_eq!(bodies, ["keep", "keep"]);
+    }
+
+    #[tokio::test]
+    async fn a_full_batch_is_followed_at_once_by_the_next_in_group_order() {
+        let store = EmbeddedStore::open_in_memory().unwrap();
+        let queue = store.queue("work");
+        for i in 0..25 {
+            queue.send(&i.to_string(), Some("sku"), None).await.unwrap();
+        }
+        let seen = std::sync::Mutex::new(Vec::<Vec<u32>>::new());
+        let report = poll_while_full(&queue, 10, Duration::from_secs(60), |event: SqsEvent| {
+            let bodies = event
+                .records
+                .iter()
+                .filter_map(Delivery::of)
+                .map(|d| d.body.parse().unwrap())
+                .collect();
+            seen.lock().unwrap().push(bodies);
+            async { SqsBatchResponse::default() }
+        })
+        .await
+        .unwrap();
+        let batches = seen.into_inner().unwrap();
+        assert_eq!(
+            batches.iter().map(Vec::len).collect::<Vec<_>>(),
+            [10, 10, 5]
+        );
+        assert_eq!(batches.concat(), (0..25).collect::<Vec<u32>>());
+        assert_eq!((report.received, report.deleted), (25, 25));
+        assert!(queue.is_empty().await.unwrap());
+    }
+
+    #[tokio::test]
+    async fn a_full_batch_that_only_failed_ends_the_poll() {
+        let store = EmbeddedStore::open_in_memory().unwrap();
+        let queue = store.queue("work");
+        for i in 0..10 {
+            queue.send(&i.to_string(), None, None).await.unwrap();
+        }
+        let calls = std::sync::atomic::AtomicUsize::new(0);
+        let report = poll_while_full(&queue, 10, Duration::ZERO, |event: SqsEvent| {
+            calls.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            let mut response = SqsBatchResponse::default();
+            let deliveries: Vec<Delivery<'_>> =
+                event.records.iter().filter_map(Delivery::of).collect();
+            response.set_failures(deliveries.iter().map(|d| d.message_id));
+            async { response }
+        })
+        .await
+        .unwrap();
+        assert_eq!(calls.into_inner(), 1);
+        assert_eq!((report.received, report.retried), (10, 10));
     }
 
     #[tokio::test]

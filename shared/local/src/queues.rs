@@ -67,7 +67,7 @@ async fn send(
 async fn drain(queue: embedded_store::LocalQueue, max: usize) -> Response {
     let max = max.clamp(1, 100);
     let mut out = Vec::new();
-    // FIFO queues hand out one message per group per receive; keep receiving until `max` or empty.
+    // A receive skips groups with a message in flight; keep receiving until `max` or empty.
     while out.len() < max {
         let msgs = match queue
             .receive(max - out.len(), Duration::from_secs(30))

@@ -5,7 +5,7 @@ use crate::App;
 use crate::config::LocalConfig;
 use domain::ports::StoreError;
 use embedded_store::LocalQueue;
-use local::event_source::{BatchReport, poll_once};
+use local::event_source::{BatchReport, poll_while_full};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -30,7 +30,7 @@ pub fn spawn(app: Arc<App>, cfg: &LocalConfig) {
 /// The SQS event-source mapping of the order-import function, locally.
 async fn import_loop(app: Arc<App>) {
     queue_loop("order-import", || {
-        poll_once(&app.import_queue, 10, VISIBILITY, |e| {
+        poll_while_full(&app.import_queue, 10, VISIBILITY, |e| {
             order_import::handle(&app.import, e)
         })
     })
@@ -40,7 +40,7 @@ async fn import_loop(app: Arc<App>) {
 /// The SQS event-source mapping of the catalog-sync function, locally.
 async fn catalog_loop(app: Arc<App>) {
     queue_loop("catalog-sync", || {
-        poll_once(&app.catalog_queue, 10, VISIBILITY, |e| {
+        poll_while_full(&app.catalog_queue, 10, VISIBILITY, |e| {
             catalog_sync::handle(&app.catalog_sync, e)
         })
     })
@@ -50,7 +50,7 @@ async fn catalog_loop(app: Arc<App>) {
 /// The SQS event-source mapping of the dispatch function, locally.
 async fn dispatch_loop(app: Arc<App>) {
     queue_loop("dispatch", || {
-        poll_once(&app.dispatch_queue, 10, VISIBILITY, |e| {
+        poll_while_full(&app.dispatch_queue, 10, VISIBILITY, |e| {
             dispatch::handle(&app.dispatch, e)
         })
     })
@@ -60,13 +60,16 @@ async fn dispatch_loop(app: Arc<App>) {
 /// How long a received message stays hidden while its worker handles it.
 const VISIBILITY: Duration = Duration::from_secs(60);
 
-/// Polls every 500 ms, as an event-source mapping would, and logs batches that did something.
+/// Polls every 500 ms, as an event-source mapping would (each poll receives again at once after a
+/// full batch, [`poll_while_full`]), and logs polls that did something.
 async fn queue_loop<F, Fut>(worker: &'static str, poll: F)
 where
     F: Fn() -> Fut,
     Fut: std::future::Future<Output = Result<BatchReport, StoreError>>,
 {
     let mut tick = tokio::time::interval(Duration::from_millis(500));
+    // A long drain must not be followed by a burst of the ticks it missed.
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         tick.tick().await;
         match poll().await {
