@@ -188,7 +188,8 @@ async fn run() -> Result<(), String> {
     let router = Router::new()
         .merge(queues::router())
         .fallback(protocol)
-        .with_state(app.clone());
+        .with_state(app.clone())
+        .merge(console_ui::router(console(&store, clock.clone())?));
     let listener = tokio::net::TcpListener::bind(("127.0.0.1", cfg.port))
         .await
         .map_err(|e| format!("cannot listen on 127.0.0.1:{}: {e}", cfg.port))?;
@@ -198,6 +199,7 @@ async fn run() -> Result<(), String> {
         "connector running; try: curl -s -XPOST localhost:{}/pvt/orderForms/simulation -d @events/…",
         cfg.port
     );
+    tracing::info!("operator console: http://127.0.0.1:{}/console/", cfg.port);
     workers::spawn(app.clone(), &cfg);
     axum::serve(listener, router)
         .with_graceful_shutdown(async {
@@ -205,6 +207,27 @@ async fn run() -> Result<(), String> {
         })
         .await
         .map_err(|e| e.to_string())
+}
+
+/// The operator console at `/console/`, over the embedded store and the workers' local queues.
+fn console(
+    store: &EmbeddedStore,
+    clock: Arc<dyn Clock>,
+) -> Result<Arc<console_ui::Console>, String> {
+    let shared = Arc::new(store.clone());
+    let queues = [workers::DISPATCH_QUEUE, local::CATALOG_QUEUE, local::IMPORT_QUEUE];
+    Ok(Arc::new(console_ui::Console {
+        board: domain::listing::OrderBoard {
+            listing: shared.clone(),
+            orders: shared,
+            parked: Arc::new(embedded_store::listing::LocalParked::new(store, &queues)),
+            clock,
+        },
+        invoices: Arc::new(
+            embedded_store::invoices::SqliteInvoices::new(store).map_err(|e| e.to_string())?,
+        ),
+        base: "/console".into(),
+    }))
 }
 
 /// Every protocol route, dispatched exactly as API Gateway would to each function.
