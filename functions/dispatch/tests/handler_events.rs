@@ -63,15 +63,15 @@ async fn world() -> World {
     let (addr, standin) = vtex_standin::serve("127.0.0.1:0".parse().unwrap())
         .await
         .unwrap();
+    // VTEX placed it (shared/protocol/examples/order-placement.request.json, reduced).
     standin
         .state()
-        .oms
-        .lock()
-        .unwrap()
-        .orders
-        .entry("959311095".into())
-        .or_default()
-        .value = Some(11080);
+        .place(&serde_json::json!([{
+            "marketplaceOrderId": "959311095", "marketplacePaymentValue": 11080,
+            "items": [{"id": "2002495", "quantity": 1, "price": 9990, "priceTags": []}],
+            "shippingData": {"logisticsInfo": [{"itemIndex": 0, "price": 1090}]}
+        }]))
+        .unwrap();
     let store = MemoryStore::new();
     let sku = serde_json::from_value(serde_json::json!({
         "id": "2002495", "name": "Capa slimfit", "prices": [],
@@ -108,6 +108,7 @@ async fn world() -> World {
         authorized: None,
         canceled: None,
         pending_cancellation: None,
+        value: None,
         version: 0,
     };
     let PlaceOutcome::Created(placed) = store.create_reserved(&order).await.unwrap() else {

@@ -40,6 +40,7 @@ fn placement(mkp_id: &str, lock_ttl: VtexDuration) -> PlacementRequest {
             sku_id: "2002495".into(),
             quantity: 2,
             unit_price: Cents(4990),
+            adjustments: Default::default(),
             freight: Cents(1100),
             selected_sla: Some("Normal".into()),
             lock_ttl: Some(lock_ttl),

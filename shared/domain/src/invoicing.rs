@@ -86,7 +86,8 @@ pub struct InvoiceItem {
     /// The seller SKU id of the order line (open point O3).
     pub id: SkuId,
     pub quantity: i64,
-    /// **Unit** price in cents; must equal the order line's unit price.
+    /// **Unit** price in cents: the order line's price as placed, or its discounted unit price
+    /// ([`share`]).
     pub price: Cents,
     #[serde(default)]
     pub description: Option<String>,
@@ -271,11 +272,15 @@ pub enum RuleBreak {
     NegativePrice { sku: SkuId, price: Cents },
     #[error("item {sku} is not on this order")]
     UnknownSku { sku: SkuId },
-    #[error("item {sku}: unit price {price} does not match the order's {expected}")]
+    #[error(
+        "item {sku}: unit price {price} is neither the order's price nor its discounted unit price (one of {})",
+        list(expected)
+    )]
     PriceMismatch {
         sku: SkuId,
         price: Cents,
-        expected: Cents,
+        /// The line's price as placed, then its discounted unit prices (invoicing::share).
+        expected: Vec<Cents>,
     },
     #[error(
         "item {sku}: {requested} more units would exceed the {allowed} available ({already} already billed)"
@@ -294,6 +299,14 @@ pub enum RuleBreak {
         "every unit would be invoiced but invoices add up to {would_be}, not the order total {total}"
     )]
     IncompleteTotal { total: Cents, would_be: Cents },
+    #[error(
+        "sale invoices would add up to {would_be}, leaving less than the {rest} the units not yet invoiced are worth at their discounted prices (order total {total})"
+    )]
+    LeavesTooLittle {
+        total: Cents,
+        would_be: Cents,
+        rest: Cents,
+    },
     #[error("a return (Input) invoice needs the order fully invoiced and acknowledged first")]
     NotFullyInvoiced,
     #[error("returns would add up to {would_be}, above the {invoiced} invoiced")]
@@ -338,6 +351,7 @@ impl RuleBreak {
             RuleBreak::ValueBelowItems { .. } => "VALUE_BELOW_ITEMS",
             RuleBreak::ExceedsTotal { .. } => "EXCEEDS_TOTAL",
             RuleBreak::IncompleteTotal { .. } => "INCOMPLETE_TOTAL",
+            RuleBreak::LeavesTooLittle { .. } => "LEAVES_TOO_LITTLE",
             RuleBreak::NotFullyInvoiced => "NOT_FULLY_INVOICED",
             RuleBreak::ReturnExceedsInvoiced { .. } => "RETURN_EXCEEDS_INVOICED",
             RuleBreak::UnknownInvoice { .. } => "UNKNOWN_INVOICE",
@@ -383,7 +397,16 @@ pub(super) fn non_blank(v: &Option<String>) -> Option<String> {
         .map(str::to_string)
 }
 
+fn list(prices: &[Cents]) -> String {
+    prices
+        .iter()
+        .map(Cents::to_string)
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 mod decide;
+pub mod share;
 pub use decide::*;
 
 #[cfg(test)]

@@ -4,6 +4,7 @@
 //! impls.
 
 pub mod admin_view;
+pub mod value;
 
 use crate::catalog::{LocationId, SkuId};
 use crate::duration::VtexDuration;
@@ -11,6 +12,7 @@ use crate::money::Cents;
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde::{Deserialize, Serialize};
 use std::fmt;
+pub use value::{LineAdjustments, OrderValue, ValueSource};
 
 pub type OrderId = String;
 
@@ -89,19 +91,50 @@ pub struct Order {
     /// Cancellation requests seen while the order could not be canceled (evaluate / refuse).
     #[serde(default)]
     pub pending_cancellation: Option<String>,
+    /// The order's value as placed and how it was reached; `None` for orders stored before it was
+    /// kept ([`Order::order_value`] derives theirs).
+    #[serde(default)]
+    pub value: Option<OrderValue>,
     /// Optimistic-concurrency counter; the store bumps it on each write.
     #[serde(default)]
     pub version: u64,
 }
 
 impl Order {
-    /// Items plus freight, as placed: what Output invoices must add up to (shared/docs/protocol.md
-    /// §Invoices).
+    /// The value breakdown: the one stored at placement, or, for an order stored before it was
+    /// kept, derived from its lines with no price tags or bundles (they were not stored), and
+    /// `marketplacePaymentValue` preferred as at placement.
+    pub fn order_value(&self) -> OrderValue {
+        if let Some(v) = &self.value
+            && v.lines.len() == self.lines.len()
+        {
+            return v.clone();
+        }
+        let lines: Vec<value::LineAmounts> = self
+            .lines
+            .iter()
+            .map(|l| l.amounts(LineAdjustments::default()))
+            .collect();
+        OrderValue::compute(&lines, self.marketplace_payment_value)
+    }
+
+    /// What the Output invoices must add up to (shared/docs/protocol.md §Invoices).
     pub fn total(&self) -> Cents {
+        self.order_value().value
+    }
+
+    /// Per line: its goods (`price × quantity` + tags + bundles) and its shipping (freight +
+    /// delivery window), in the order of `lines`.
+    pub fn line_values(&self) -> Vec<LineValue> {
+        let v = self.order_value();
         self.lines
             .iter()
-            .map(|l| l.unit_price * l.quantity + l.freight)
-            .sum()
+            .zip(&v.lines)
+            .map(|(l, a)| LineValue {
+                goods: l.unit_price * l.quantity + a.price_tags + a.bundles,
+                shipping: l.freight + l.window_price(),
+            })
+            .collect()
     }
 
     /// `(sku, location, quantity)` this order holds in stock.
@@ -134,6 +167,40 @@ pub struct OrderLine {
     pub shipping_estimate: Option<VtexDuration>,
     #[serde(default)]
     pub delivery_window: Option<DeliveryWindow>,
+}
+
+impl OrderLine {
+    pub fn window_price(&self) -> Cents {
+        self.delivery_window
+            .as_ref()
+            .map(|w| w.price)
+            .unwrap_or_default()
+    }
+
+    pub fn amounts(&self, adjustments: LineAdjustments) -> value::LineAmounts {
+        value::LineAmounts {
+            unit_price: self.unit_price,
+            quantity: self.quantity,
+            adjustments,
+            freight: self.freight,
+            window_price: self.window_price(),
+        }
+    }
+}
+
+/// A line's part in the order value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LineValue {
+    /// `price × quantity` plus its price tags and bundle items.
+    pub goods: Cents,
+    /// Its freight plus its delivery window's price.
+    pub shipping: Cents,
+}
+
+impl LineValue {
+    pub fn total(&self) -> Cents {
+        self.goods + self.shipping
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -11,8 +11,8 @@ use chrono::{DateTime, Utc};
 use domain::VtexDuration;
 use domain::money::Cents;
 use domain::order::{
-    Address, CanceledBy, Cancellation, Customer, DeliveryWindow, LogEntry, Order, OrderLine,
-    OrderStatus, Outcome, Receipt,
+    Address, CanceledBy, Cancellation, Customer, DeliveryWindow, LineAdjustments, LogEntry, Order,
+    OrderLine, OrderStatus, OrderValue, Outcome, Receipt, ValueSource,
 };
 use serde::{Deserialize, Serialize};
 
@@ -43,10 +43,99 @@ pub struct OrderV1 {
     pub canceled: Option<CancellationV1>,
     #[serde(default)]
     pub pending_cancellation: Option<String>,
+    /// The order value and its breakdown, written since issue 11. Absent in orders stored before:
+    /// they read with `value: None`, and `Order::order_value` derives theirs from the lines
+    /// (price × quantity + freight + delivery window, no tags or bundles) and
+    /// `marketplacePaymentValue`, which wins when it differs. Left out when `None`, so an older
+    /// order is written back exactly as it was.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub value: Option<OrderValueV1>,
     /// The optimistic-concurrency counter as of the write. The adapters keep it also beside
     /// `data` (the DynamoDB attribute, the SQLite column) and read it from there.
     #[serde(default)]
     pub version: u64,
+}
+
+/// How the order's value was reached (all money in cents).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct OrderValueV1 {
+    pub items: i64,
+    pub price_tags: i64,
+    pub bundles: i64,
+    pub freight: i64,
+    pub delivery_windows: i64,
+    pub computed: i64,
+    pub value: i64,
+    pub source: ValueSourceV1,
+    /// Per line, in the order of `lines`.
+    pub lines: Vec<LineAdjustmentsV1>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum ValueSourceV1 {
+    Computed,
+    MarketplacePaymentValue,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct LineAdjustmentsV1 {
+    pub price_tags: i64,
+    pub bundles: i64,
+}
+
+impl From<&OrderValue> for OrderValueV1 {
+    fn from(v: &OrderValue) -> Self {
+        OrderValueV1 {
+            items: v.items.value(),
+            price_tags: v.price_tags.value(),
+            bundles: v.bundles.value(),
+            freight: v.freight.value(),
+            delivery_windows: v.delivery_windows.value(),
+            computed: v.computed.value(),
+            value: v.value.value(),
+            source: match v.source {
+                ValueSource::Computed => ValueSourceV1::Computed,
+                ValueSource::MarketplacePaymentValue => ValueSourceV1::MarketplacePaymentValue,
+            },
+            lines: v
+                .lines
+                .iter()
+                .map(|l| LineAdjustmentsV1 {
+                    price_tags: l.price_tags.value(),
+                    bundles: l.bundles.value(),
+                })
+                .collect(),
+        }
+    }
+}
+
+impl From<OrderValueV1> for OrderValue {
+    fn from(v: OrderValueV1) -> Self {
+        OrderValue {
+            items: Cents::new(v.items),
+            price_tags: Cents::new(v.price_tags),
+            bundles: Cents::new(v.bundles),
+            freight: Cents::new(v.freight),
+            delivery_windows: Cents::new(v.delivery_windows),
+            computed: Cents::new(v.computed),
+            value: Cents::new(v.value),
+            source: match v.source {
+                ValueSourceV1::Computed => ValueSource::Computed,
+                ValueSourceV1::MarketplacePaymentValue => ValueSource::MarketplacePaymentValue,
+            },
+            lines: v
+                .lines
+                .into_iter()
+                .map(|l| LineAdjustments {
+                    price_tags: Cents::new(l.price_tags),
+                    bundles: Cents::new(l.bundles),
+                })
+                .collect(),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -256,6 +345,7 @@ impl From<&Order> for OrderV1 {
                 reason: c.reason.clone(),
             }),
             pending_cancellation: o.pending_cancellation.clone(),
+            value: o.value.as_ref().map(OrderValueV1::from),
             version: o.version,
         }
     }
@@ -295,6 +385,7 @@ impl TryFrom<OrderV1> for Order {
                 reason: c.reason,
             }),
             pending_cancellation: o.pending_cancellation,
+            value: o.value.map(OrderValue::from),
             version: o.version,
         })
     }
@@ -687,6 +778,7 @@ mod golden {
                 reason: Some("shopper asked".into()),
             }),
             pending_cancellation: None,
+            value: None,
             version: 3,
         }
     }
@@ -695,6 +787,54 @@ mod golden {
     fn an_order_written_before_versioning_reads_as_the_same_order_and_encodes_exactly() {
         let order: Order = golden(ORDER);
         assert_eq!(order, expected_order());
+    }
+
+    /// The breakdown as placement writes it since issue 11 (the golden order plus a `value`).
+    const VALUE: &str = r#""value": {
+        "items": 144396, "priceTags": -1000, "bundles": 1500, "freight": 1090,
+        "deliveryWindows": 500, "computed": 146486, "value": 11080,
+        "source": "marketplacePaymentValue",
+        "lines": [{"priceTags": -1000, "bundles": 1500}, {"priceTags": 0, "bundles": 0}]
+      },
+      "version": 3"#;
+
+    #[test]
+    fn an_order_with_its_value_breakdown_reads_and_encodes_exactly() {
+        let with_value = ORDER.replace(r#""version": 3"#, VALUE);
+        let order: Order = golden(&with_value);
+        let mut expected = expected_order();
+        expected.value = Some(OrderValue {
+            items: Cents(144_396),
+            price_tags: Cents(-1000),
+            bundles: Cents(1500),
+            freight: Cents(1090),
+            delivery_windows: Cents(500),
+            computed: Cents(146_486),
+            value: Cents(11_080),
+            source: ValueSource::MarketplacePaymentValue,
+            lines: vec![
+                LineAdjustments {
+                    price_tags: Cents(-1000),
+                    bundles: Cents(1500),
+                },
+                LineAdjustments::default(),
+            ],
+        });
+        assert_eq!(order, expected);
+        assert_eq!(order.total(), Cents(11_080));
+    }
+
+    #[test]
+    fn an_order_stored_without_a_breakdown_derives_its_value_from_lines_and_payment_value() {
+        let order: Order = golden(ORDER);
+        assert_eq!(order.value, None);
+        let v = order.order_value();
+        // 9990 + 2 × 67203 + 1090 freight + 500 window; marketplacePaymentValue 11080 differs.
+        assert_eq!(v.computed, Cents(9990 + 2 * 67_203 + 1090 + 500));
+        assert_eq!(
+            (v.value, v.source),
+            (Cents(11_080), ValueSource::MarketplacePaymentValue)
+        );
     }
 
     #[test]

@@ -16,6 +16,7 @@
 pub mod catalog;
 pub mod fulfillment;
 pub mod oms;
+pub mod placed;
 
 use axum::body::{Body, Bytes, to_bytes};
 use axum::extract::{Request, State};
@@ -143,6 +144,23 @@ impl StandIn {
         f.calls = 0;
     }
 
+    /// Takes the orders of a placement body as VTEX placed them ([`placed`]): OMS holds each at
+    /// the value computed from the body. An order already held (VTEX retrying its placement)
+    /// keeps what it has.
+    pub fn place(&self, body: &Value) -> Result<Vec<placed::PlacedOrder>, String> {
+        let orders = placed::placed_orders(body)?;
+        let mut oms = lock(&self.oms);
+        for o in &orders {
+            oms.orders
+                .entry(o.marketplace_order_id.clone())
+                .or_insert_with(|| oms::OmsOrder {
+                    value: Some(o.value),
+                    ..oms::OmsOrder::default()
+                });
+        }
+        Ok(orders)
+    }
+
     /// Forgets requests, faults and every protocol area's state.
     pub fn reset(&self) {
         lock(&self.journal).clear();
@@ -206,7 +224,7 @@ pub fn router(state: Shared) -> Router {
         .route("/_standin/requests", get(list_requests))
         .route("/_standin/faults", post(set_faults))
         .route("/_standin/reset", post(reset))
-        .route("/_standin/orders", post(oms::seed_order))
+        .route("/_standin/orders", post(oms::register_orders))
         .with_state(state.clone());
     let catalog_control = catalog::control_routes().with_state(state.clone());
     let fulfillment_control = fulfillment::control_routes().with_state(state.clone());
@@ -286,6 +304,8 @@ async fn gate(State(s): State<Shared>, req: Request, next: Next) -> Response {
             "AUTH002",
             "The credentials are not valid for this account",
         )
+    } else if let Some(refusal) = content_type_refusal(&parts) {
+        refusal
     } else {
         next.run(Request::from_parts(parts, Body::from(bytes)))
             .await
@@ -293,6 +313,30 @@ async fn gate(State(s): State<Shared>, req: Request, next: Next) -> Response {
     rec.status = resp.status().as_u16();
     s.record(rec);
     resp
+}
+
+/// OMS reads its bodies as JSON only: a POST, PATCH or PUT under `/api/oms/` without
+/// `Content-Type: application/json` is answered 415 before anything is read.
+fn content_type_refusal(parts: &axum::http::request::Parts) -> Option<Response> {
+    use axum::http::Method;
+    if !parts.uri.path().starts_with("/api/oms/")
+        || !matches!(parts.method, Method::POST | Method::PATCH | Method::PUT)
+    {
+        return None;
+    }
+    let json = parts
+        .headers
+        .get(axum::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .is_some_and(|v| v.trim().eq_ignore_ascii_case("application/json"));
+    (!json).then(|| {
+        oms_error(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "OMS415",
+            "Content-Type must be application/json",
+        )
+    })
 }
 
 /// Serves the stand-in on `addr` (port 0 picks a free one) with the default credentials.

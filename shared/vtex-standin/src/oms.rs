@@ -10,7 +10,6 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, patch, post, put};
-use serde::Deserialize;
 use serde_json::{Map, Value, json};
 use std::collections::HashMap;
 
@@ -19,10 +18,11 @@ pub struct OmsState {
     pub orders: HashMap<String, OmsOrder>,
 }
 
-/// An order as OMS holds it.
+/// An order as OMS holds it: only orders VTEX placed ([`crate::placed`]) or the import flow
+/// created exist; every call about any other order is a 404.
 #[derive(Debug, Default, Clone)]
 pub struct OmsOrder {
-    /// Order total in cents, when the stand-in was told it (`POST /_standin/orders`).
+    /// Order value in cents, as VTEX computed it from the placement body.
     pub value: Option<i64>,
     pub canceled: bool,
     pub cancel_reason: Option<String>,
@@ -91,28 +91,37 @@ pub fn routes() -> Router<Shared> {
         .route("/api/oms/pvt/orders/{id}/cancel", post(cancel))
 }
 
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct SeedOrder {
-    pub marketplace_order_id: String,
-    /// Order total in cents (items + freight).
-    pub value: i64,
+/// `POST /_standin/orders` with the placement body VTEX sent the seller (array or object): OMS now
+/// holds those orders, each at the value VTEX computes from the body ([`crate::placed`]). Answers
+/// `[{marketplaceOrderId, value, marketplacePaymentValue}]`.
+pub async fn register_orders(State(s): State<Shared>, body: Bytes) -> Response {
+    let placed = serde_json::from_slice::<Value>(&body)
+        .map_err(|e| e.to_string())
+        .and_then(|b| s.place(&b));
+    match placed {
+        Ok(orders) => axum::Json(
+            orders
+                .iter()
+                .map(|o| {
+                    json!({
+                        "marketplaceOrderId": o.marketplace_order_id,
+                        "value": o.value,
+                        "marketplacePaymentValue": o.marketplace_payment_value,
+                    })
+                })
+                .collect::<Vec<_>>(),
+        )
+        .into_response(),
+        Err(e) => oms_error(StatusCode::BAD_REQUEST, "STANDIN002", e),
+    }
 }
 
-/// `POST /_standin/orders {marketplaceOrderId, value}`: tells OMS an order's total, so invoice sums
-/// are checked against it.
-pub async fn seed_order(State(s): State<Shared>, body: Bytes) -> Response {
-    match serde_json::from_slice::<SeedOrder>(&body) {
-        Ok(seed) => {
-            lock(&s.oms)
-                .orders
-                .entry(seed.marketplace_order_id)
-                .or_default()
-                .value = Some(seed.value);
-            StatusCode::NO_CONTENT.into_response()
-        }
-        Err(e) => oms_error(StatusCode::BAD_REQUEST, "STANDIN002", e.to_string()),
-    }
+fn order_not_found() -> Response {
+    oms_error(StatusCode::NOT_FOUND, "OMS404", "Order not found")
+}
+
+fn order_canceled() -> Response {
+    oms_error(StatusCode::CONFLICT, "OMS011", "Order is canceled")
 }
 
 fn bad(message: impl Into<String>) -> Response {
@@ -221,6 +230,12 @@ async fn post_invoice(State(s): State<Shared>, Path(id): Path<String>, body: Byt
             }
             optional_str(it, "description")?;
         }
+        // OMS answers a null courier on an invoice with a 400: "" is how an invoice says "none yet".
+        if matches!(m.get("courier"), Some(Value::Null)) {
+            return Err(String::from(
+                "courier must be a string: send \"\" when there is no carrier yet",
+            ));
+        }
         for k in [
             "invoiceKey",
             "invoiceUrl",
@@ -258,13 +273,15 @@ async fn post_invoice(State(s): State<Shared>, Path(id): Path<String>, body: Byt
         Err(m) => return bad(m),
     };
     let mut oms = lock(&s.oms);
-    let order = oms.orders.entry(id.clone()).or_default();
+    let Some(order) = oms.orders.get_mut(&id) else {
+        return order_not_found();
+    };
     if order.invoices.iter().any(|i| i.number == invoice.number) {
         // C15: same invoiceNumber again → a new receipt, nothing else changes.
         return receipt(&id);
     }
     if order.canceled {
-        return oms_error(StatusCode::CONFLICT, "OMS011", "Order is canceled");
+        return order_canceled();
     }
     let out = order.sum("Output");
     if invoice.kind == "Output" {
@@ -326,18 +343,43 @@ async fn patch_tracking(
         Err(m) => return bad(m),
     };
     let mut oms = lock(&s.oms);
-    let Some(inv) = oms
-        .orders
-        .get_mut(&id)
-        .and_then(|o| o.invoices.iter_mut().find(|i| i.number == number))
-    else {
-        return oms_error(StatusCode::NOT_FOUND, "OMS404", "Invoice not found");
+    let inv = match tracked_invoice(&mut oms, &id, &number) {
+        Ok(inv) => inv,
+        Err(resp) => return *resp,
     };
     inv.tracking_number = tn;
     inv.tracking_url = url;
     inv.courier = courier;
     inv.dispatched_date = dispatched;
     receipt(&id)
+}
+
+/// The sale invoice a tracking call is about: 404 for an unknown order or invoice, 409 once the
+/// order is canceled, 400 for a return (tracking goes on the package that ships).
+fn tracked_invoice<'a>(
+    oms: &'a mut OmsState,
+    id: &str,
+    number: &str,
+) -> Result<&'a mut OmsInvoice, Box<Response>> {
+    let Some(order) = oms.orders.get_mut(id) else {
+        return Err(Box::new(order_not_found()));
+    };
+    if order.canceled {
+        return Err(Box::new(order_canceled()));
+    }
+    let Some(inv) = order.invoices.iter_mut().find(|i| i.number == number) else {
+        return Err(Box::new(oms_error(
+            StatusCode::NOT_FOUND,
+            "OMS404",
+            "Invoice not found",
+        )));
+    };
+    if inv.kind != "Output" {
+        return Err(Box::new(bad(
+            "Tracking is registered on sale (Output) invoices, not on a return",
+        )));
+    }
+    Ok(inv)
 }
 
 async fn put_tracking(
@@ -385,12 +427,9 @@ async fn put_tracking(
         Err(m) => return bad(m),
     };
     let mut oms = lock(&s.oms);
-    let Some(inv) = oms
-        .orders
-        .get_mut(&id)
-        .and_then(|o| o.invoices.iter_mut().find(|i| i.number == number))
-    else {
-        return oms_error(StatusCode::NOT_FOUND, "OMS404", "Invoice not found");
+    let inv = match tracked_invoice(&mut oms, &id, &number) {
+        Ok(inv) => inv,
+        Err(resp) => return *resp,
     };
     if inv.tracking_number.is_none() {
         return bad("The invoice has no tracking number: PATCH tracking first");
@@ -413,7 +452,9 @@ async fn cancel(State(s): State<Shared>, Path(id): Path<String>, body: Bytes) ->
         Err(m) => return bad(m),
     };
     let mut oms = lock(&s.oms);
-    let order = oms.orders.entry(id.clone()).or_default();
+    let Some(order) = oms.orders.get_mut(&id) else {
+        return order_not_found();
+    };
     if order.canceled {
         return receipt(&id);
     }

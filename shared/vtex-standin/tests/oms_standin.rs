@@ -60,14 +60,30 @@ fn status(delivered: bool) -> TrackingStatusRequest {
     }
 }
 
+/// Registers the placement VTEX sent for order `id`: one item of SKU 2002495 and 1090 freight,
+/// worth `value` in all.
 async fn seed(url: &str, id: &str, value: i64) {
+    let body = json!([{
+        "marketplaceOrderId": id, "marketplacePaymentValue": value,
+        "items": [{"id": "2002495", "quantity": 1, "price": value - 1090, "priceTags": []}],
+        "shippingData": {"logisticsInfo": [{"itemIndex": 0, "price": 1090}]}
+    }]);
+    let r = register(url, &body).await;
+    assert_eq!(
+        r,
+        json!([{"marketplaceOrderId": id, "value": value, "marketplacePaymentValue": value}])
+    );
+}
+
+async fn register(url: &str, body: &Value) -> Value {
     let r = reqwest::Client::new()
         .post(format!("{url}/_standin/orders"))
-        .json(&json!({"marketplaceOrderId": id, "value": value}))
+        .json(body)
         .send()
         .await
         .unwrap();
-    assert_eq!(r.status(), 204);
+    assert_eq!(r.status(), 200);
+    r.json().await.unwrap()
 }
 
 fn rejected_status(o: CallOutcome) -> u16 {
@@ -182,6 +198,7 @@ async fn invoices_above_a_known_order_total_are_refused() {
 #[tokio::test]
 async fn malformed_invoices_are_refused() {
     let (url, _h, _) = start().await;
+    seed(&url, "A", 11080).await;
     let post = |body: Value| {
         let url = url.clone();
         async move {
@@ -206,6 +223,7 @@ async fn malformed_invoices_are_refused() {
         ("type", json!("Sale")),
         ("items", json!([])),
         ("items", json!([{"id": "1", "price": 99.9, "quantity": 1}])),
+        ("courier", Value::Null),
     ];
     for (k, v) in variants {
         let mut b = good.clone();
@@ -220,7 +238,8 @@ async fn malformed_invoices_are_refused() {
 
 #[tokio::test]
 async fn tracking_needs_a_known_invoice_and_put_needs_a_tracking_number() {
-    let (_url, _h, c) = start().await;
+    let (url, _h, c) = start().await;
+    seed(&url, "A", 11080).await;
     assert_eq!(
         rejected_status(c.patch_tracking("", "A", "N1", &patch()).await.unwrap()),
         404
@@ -275,15 +294,153 @@ async fn cancel_follows_the_invoice_state() {
         c.cancel_order("", "F", &reason).await.unwrap(),
         CallOutcome::Success(_)
     ));
+    // Canceled is final: the same cancel answers the same way, nothing else is taken.
     assert!(matches!(
-        c.cancel_order("", "N", &reason).await.unwrap(),
+        c.cancel_order("", "F", &reason).await.unwrap(),
         CallOutcome::Success(_)
     ));
+    assert_eq!(
+        rejected_status(
+            c.send_invoice("", "F", &invoice("N2", "Output", 11080))
+                .await
+                .unwrap()
+        ),
+        409
+    );
+    assert_eq!(
+        rejected_status(c.patch_tracking("", "F", "N1", &patch()).await.unwrap()),
+        409
+    );
+    assert_eq!(
+        rejected_status(
+            c.put_tracking_status("", "F", "N1", &status(false))
+                .await
+                .unwrap()
+        ),
+        409
+    );
+}
+
+#[tokio::test]
+async fn an_order_vtex_never_placed_is_404_on_every_call() {
+    let (_url, _h, c) = start().await;
+    let reason = CancelRequest { reason: "x".into() };
+    let calls = [
+        c.send_invoice("", "N", &invoice("N1", "Output", 11080))
+            .await
+            .unwrap(),
+        c.patch_tracking("", "N", "N1", &patch()).await.unwrap(),
+        c.put_tracking_status("", "N", "N1", &status(false))
+            .await
+            .unwrap(),
+        c.cancel_order("", "N", &reason).await.unwrap(),
+    ];
+    for call in calls {
+        assert_eq!(rejected_status(call), 404);
+    }
+}
+
+#[tokio::test]
+async fn the_value_is_vtexs_own_reading_of_the_placement_a_promotion_included() {
+    let (url, h, c) = start().await;
+    // Issue 11's promotion: 9990 with -1000 off, 1090 freight; the marketplace pays 10080.
+    let body = json!({
+        "marketplaceOrderId": "PROMO", "marketplacePaymentValue": 10080,
+        "items": [{"id": "2002495", "quantity": 1, "price": 9990, "bundleItems": [],
+                   "priceTags": [{"name": "DISCOUNT@MARKETPLACE", "value": -1000,
+                                  "isPercentual": false, "rawValue": -10.0}]}],
+        "shippingData": {"logisticsInfo": [{"itemIndex": 0, "price": 1090, "deliveryWindow": null}]}
+    });
+    assert_eq!(register(&url, &body).await[0]["value"], 10080);
+    assert_eq!(
+        rejected_status(
+            c.send_invoice("", "PROMO", &invoice("N1", "Output", 11080))
+                .await
+                .unwrap()
+        ),
+        400
+    );
+    let mut discounted = invoice("N1", "Output", 10080);
+    discounted.items[0].price = 8990;
+    assert!(matches!(
+        c.send_invoice("", "PROMO", &discounted).await.unwrap(),
+        CallOutcome::Success(_)
+    ));
+    assert_eq!(
+        h.state().oms.lock().unwrap().orders["PROMO"].status(),
+        "invoiced"
+    );
+    // VTEX placing it again (a retry) changes nothing it holds.
+    register(&url, &body).await;
+    assert_eq!(
+        h.state().oms.lock().unwrap().orders["PROMO"].invoices.len(),
+        1
+    );
+}
+
+#[tokio::test]
+async fn tracking_goes_on_sale_invoices_only() {
+    let (url, _h, c) = start().await;
+    seed(&url, "R", 11080).await;
+    c.send_invoice("", "R", &invoice("N1", "Output", 11080))
+        .await
+        .unwrap();
+    c.send_invoice("", "R", &invoice("RET1", "Input", 11080))
+        .await
+        .unwrap();
+    assert_eq!(
+        rejected_status(c.patch_tracking("", "R", "RET1", &patch()).await.unwrap()),
+        400
+    );
+    assert_eq!(
+        rejected_status(
+            c.put_tracking_status("", "R", "RET1", &status(false))
+                .await
+                .unwrap()
+        ),
+        400
+    );
+}
+
+#[tokio::test]
+async fn a_body_that_is_not_declared_json_is_415() {
+    let (url, _h, _) = start().await;
+    seed(&url, "A", 11080).await;
+    let body = serde_json::to_string(&invoice("N1", "Output", 11080)).unwrap();
+    for content_type in [
+        None,
+        Some("text/plain"),
+        Some("application/x-www-form-urlencoded"),
+    ] {
+        let mut r = reqwest::Client::new()
+            .post(format!("{url}/api/oms/pvt/orders/A/invoice"))
+            .header("X-VTEX-API-AppKey", vtex_standin::DEFAULT_APP_KEY)
+            .header("X-VTEX-API-AppToken", vtex_standin::DEFAULT_APP_TOKEN)
+            .body(body.clone());
+        if let Some(ct) = content_type {
+            r = r.header("content-type", ct);
+        }
+        let resp = r.send().await.unwrap();
+        assert_eq!(resp.status(), 415, "{content_type:?}");
+        let envelope: Value = resp.json().await.unwrap();
+        assert_eq!(envelope["error"]["code"], "OMS415");
+    }
+    let ok = reqwest::Client::new()
+        .post(format!("{url}/api/oms/pvt/orders/A/invoice"))
+        .header("X-VTEX-API-AppKey", vtex_standin::DEFAULT_APP_KEY)
+        .header("X-VTEX-API-AppToken", vtex_standin::DEFAULT_APP_TOKEN)
+        .header("content-type", "application/json; charset=utf-8")
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(ok.status(), 200);
 }
 
 #[tokio::test]
 async fn faults_answer_429_with_retry_after_500_and_slowly_without_acting() {
     let (url, h, _) = start().await;
+    seed(&url, "A", 11080).await;
     let c = VtexClient::with_timeout(&url, h.credentials(), Duration::from_millis(300)).unwrap();
     h.state().set_faults(FaultPlan {
         next: vec![429, 500],

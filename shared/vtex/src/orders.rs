@@ -16,7 +16,8 @@ use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
 use domain::Cents;
 use domain::VtexDuration;
 use domain::lifecycle::{CancelRequest, FulfillRequest, PlacementLine, PlacementRequest};
-use domain::order::{Address, Customer, DeliveryWindow};
+use domain::order::value::{BundleItem, PriceTag};
+use domain::order::{Address, Customer, DeliveryWindow, LineAdjustments};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
@@ -304,16 +305,79 @@ fn placement_line(item: &Value, path: &str) -> Result<PlacementLine, InvalidOrde
         .ok_or_else(|| invalid(format!("{path}.quantity is required")))?;
     let unit_price: Cents = field(it, "price", path)?
         .ok_or_else(|| invalid(format!("{path}.price is required (unit price in cents)")))?;
+    let tags = price_tags(it, path)?;
+    let bundles = bundle_items(it, path)?;
     Ok(PlacementLine {
         sku_id: url_id(it, "id", path)?,
         quantity,
         unit_price,
+        adjustments: LineAdjustments::of(unit_price, quantity, &tags, &bundles),
         freight: Cents::ZERO,
         selected_sla: None,
         lock_ttl: None,
         shipping_estimate: None,
         delivery_window: None,
     })
+}
+
+/// An array field of an item: absent and `null` are empty.
+fn array<'a>(
+    obj: &'a Map<String, Value>,
+    key: &str,
+    path: &str,
+) -> Result<&'a [Value], InvalidOrderRequest> {
+    match obj.get(key) {
+        None | Some(Value::Null) => Ok(&[]),
+        Some(Value::Array(a)) => Ok(a),
+        Some(_) => Err(invalid(format!("{path}.{key} must be an array"))),
+    }
+}
+
+/// `items[].priceTags`: `value` is money (integer cents, as everywhere); `rawValue` is a decimal
+/// read only when `value` is absent (domain::order::value says how each counts).
+fn price_tags(it: &Map<String, Value>, path: &str) -> Result<Vec<PriceTag>, InvalidOrderRequest> {
+    array(it, "priceTags", path)?
+        .iter()
+        .enumerate()
+        .map(|(i, t)| {
+            let tpath = format!("{path}.priceTags[{i}]");
+            let t = object(t, &tpath)?;
+            Ok(PriceTag {
+                name: lenient_text(t, "name").unwrap_or_default(),
+                value: field(t, "value", &tpath)?,
+                is_percentual: field(t, "isPercentual", &tpath)?.unwrap_or(false),
+                raw_value: t.get("rawValue").and_then(Value::as_f64),
+            })
+        })
+        .collect()
+}
+
+/// `items[].bundleItems`: paid offerings; `price` is unit cents, `quantity` optional.
+fn bundle_items(
+    it: &Map<String, Value>,
+    path: &str,
+) -> Result<Vec<BundleItem>, InvalidOrderRequest> {
+    array(it, "bundleItems", path)?
+        .iter()
+        .enumerate()
+        .map(|(i, b)| {
+            let bpath = format!("{path}.bundleItems[{i}]");
+            let b = object(b, &bpath)?;
+            let price: Cents = field(b, "price", &bpath)?.unwrap_or_default();
+            if price.is_negative() {
+                return Err(invalid(format!("{bpath}.price is negative")));
+            }
+            let quantity: Option<i64> = field(b, "quantity", &bpath)?;
+            if quantity.is_some_and(|q| q < 0) {
+                return Err(invalid(format!("{bpath}.quantity is negative")));
+            }
+            Ok(BundleItem {
+                name: lenient_text(b, "name"),
+                price,
+                quantity,
+            })
+        })
+        .collect()
 }
 
 fn apply_logistics(

@@ -47,6 +47,7 @@ fn order() -> Order {
         authorized: None,
         canceled: None,
         pending_cancellation: None,
+        value: None,
         version: 0,
     }
 }
@@ -55,6 +56,15 @@ fn order() -> Order {
 async fn local_queue_messages_reach_the_standin_and_rule_breaks_wait_in_the_local_dlq() {
     let (addr, standin) = vtex_standin::serve("127.0.0.1:0".parse().unwrap())
         .await
+        .unwrap();
+    // VTEX placed it: one unit at 9990 and 1090 freight.
+    standin
+        .state()
+        .place(&serde_json::json!([{
+            "marketplaceOrderId": "424242-01", "marketplacePaymentValue": 11080,
+            "items": [{"id": "2002495", "quantity": 1, "price": 9990}],
+            "shippingData": {"logisticsInfo": [{"itemIndex": 0, "price": 1090}]}
+        }]))
         .unwrap();
     let store = EmbeddedStore::open_in_memory().unwrap();
     let sku = serde_json::from_value(serde_json::json!({

@@ -66,6 +66,7 @@ fn placement(mkp: &str, ttl: VtexDuration) -> PlacementRequest {
             sku_id: "2002495".into(),
             quantity: 1,
             unit_price: Cents(9990),
+            adjustments: Default::default(),
             freight: Cents(1090),
             selected_sla: Some("Normal".into()),
             lock_ttl: Some(ttl),

@@ -613,6 +613,7 @@ mod tests {
             authorized: None,
             canceled: None,
             pending_cancellation: None,
+            value: None,
             version: 0,
         }
     }

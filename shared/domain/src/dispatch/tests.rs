@@ -124,6 +124,7 @@ async fn world(oms: FakeOms) -> World {
         authorized: None,
         canceled: None,
         pending_cancellation: None,
+        value: None,
         version: 0,
     };
     let PlaceOutcome::Created(mut placed) = store.create_reserved(&order).await.unwrap() else {

@@ -376,6 +376,8 @@ impl ImportRecord {
             authorized: None,
             canceled: None,
             pending_cancellation: None,
+            // Derived from the lines and marketplacePaymentValue ([`Order::order_value`]).
+            value: None,
             version: 0,
         })
     }

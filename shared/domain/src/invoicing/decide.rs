@@ -2,6 +2,7 @@
 //! cancellation may change, and what (if anything) to send.
 
 use super::*;
+use crate::invoicing::share;
 
 /// Checks an invoice invoice number for characters VTEX mishandles in a URL path segment (PATCH and
 /// PUT put the number in the path; OMS decodes `%2F` and friends inconsistently) or in its indexes.
@@ -69,13 +70,14 @@ pub(super) fn check_authorized(order: &Order) -> Result<(), RuleBreak> {
     }
 }
 
-/// Per-SKU quantity and unit price of the order (lines of one SKU summed).
+/// Per-SKU quantity of the order and the unit prices its invoice items may carry (lines of one
+/// SKU summed; [`share::allowed_unit_prices`]).
 pub(super) fn order_skus(order: &Order) -> HashMap<&str, (i64, Vec<Cents>)> {
     let mut m: HashMap<&str, (i64, Vec<Cents>)> = HashMap::new();
     for l in &order.lines {
-        let e = m.entry(l.sku_id.as_str()).or_default();
-        e.0 += l.quantity;
-        e.1.push(l.unit_price);
+        m.entry(l.sku_id.as_str())
+            .or_insert_with(|| (0, share::allowed_unit_prices(order, &l.sku_id)))
+            .0 += l.quantity;
     }
     m
 }
@@ -236,7 +238,7 @@ pub(super) fn check_invoice_content(
             return Err(RuleBreak::PriceMismatch {
                 sku: item.id.clone(),
                 price: item.price,
-                expected: prices[0],
+                expected: prices.clone(),
             });
         }
     }
@@ -281,6 +283,20 @@ pub(super) fn check_invoice_content(
             });
             if every_unit && would_be != total {
                 return Err(RuleBreak::IncompleteTotal { total, would_be });
+            }
+            // A package billed at more than its share leaves the rest of the order too little to
+            // be invoiced at its discounted prices: refuse it now, not at the last package.
+            let mut billed_after: HashMap<String, i64> = outputs.clone();
+            for (sku, &k) in &this_units {
+                *billed_after.entry(sku.to_string()).or_insert(0) += k;
+            }
+            let rest = share::least_for_the_rest(order, &billed_after);
+            if !every_unit && would_be + rest > total {
+                return Err(RuleBreak::LeavesTooLittle {
+                    total,
+                    would_be,
+                    rest,
+                });
             }
         }
         InvoiceType::Input => {

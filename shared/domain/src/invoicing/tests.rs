@@ -46,6 +46,7 @@ fn order_with(status: OrderStatus, lines: Vec<OrderLine>) -> Order {
         authorized: None,
         canceled: None,
         pending_cancellation: None,
+        value: None,
         version: 1,
     }
 }
@@ -320,7 +321,7 @@ fn item_unit_price_must_match_the_order_line() {
         RuleBreak::PriceMismatch {
             sku: "2002495".into(),
             price: Cents(9000),
-            expected: Cents(9990)
+            expected: vec![Cents(9990)]
         }
     );
 }
@@ -918,4 +919,159 @@ fn exact_duplicates_stay_no_ops_after_the_order_is_canceled() {
         rejected(decide_invoice(&o, &recs, &other)),
         RuleBreak::OrderCanceled
     );
+}
+
+// ---------------------------------------------------------------- the order value (issue 11)
+
+/// `order_with` carrying a placement breakdown: per line `(price tags, bundles)`.
+fn valued(mut o: Order, adjustments: &[(i64, i64)], mpv: Option<i64>) -> Order {
+    use crate::order::{LineAdjustments, OrderValue};
+    let amounts: Vec<_> = o
+        .lines
+        .iter()
+        .zip(adjustments)
+        .map(|(l, &(t, b))| {
+            l.amounts(LineAdjustments {
+                price_tags: Cents(t),
+                bundles: Cents(b),
+            })
+        })
+        .collect();
+    let computed = OrderValue::compute(&amounts, Cents::ZERO).computed;
+    o.marketplace_payment_value = Cents(mpv.unwrap_or(computed.value()));
+    o.value = Some(OrderValue::compute(&amounts, o.marketplace_payment_value));
+    o
+}
+
+/// The promotion of issue 11: 9990 with a -1000 marketplace discount, 1090 freight; VTEX holds 10080.
+fn promotion_order() -> Order {
+    valued(order(OrderStatus::Authorized), &[(-1000, 0)], None)
+}
+
+#[test]
+fn a_promotion_is_invoiced_at_the_discounted_unit_price_for_what_vtex_holds() {
+    let o = promotion_order();
+    assert_eq!(o.total(), Cents(10_080));
+    let inv = invoice(
+        InvoiceType::Output,
+        "NFe-1",
+        10_080,
+        &[("2002495", 1, 8990)],
+    );
+    assert_eq!(
+        decide_invoice(&o, &[], &inv),
+        Decision::Send(InvoiceSend::New)
+    );
+    let done = sent(&o, &inv);
+    assert_eq!(derive_status(&o, &[done]), OrderStatus::Invoiced);
+    // The undiscounted invoice adds up to more than VTEX holds.
+    assert_eq!(
+        rejected(decide_invoice(&o, &[], &full_output())),
+        RuleBreak::ExceedsTotal {
+            total: Cents(10_080),
+            would_be: Cents(11_080)
+        }
+    );
+}
+
+#[test]
+fn a_discount_over_several_units_rounds_the_unit_price_down_and_the_value_carries_the_cents() {
+    // 3 × 1000 with -100 off the line: 2900 over 3 units → 966 per unit, 2 cents left over.
+    let o = valued(
+        order_with(OrderStatus::Authorized, vec![line(0, "A", 3, 1000, 0)]),
+        &[(-100, 0)],
+        None,
+    );
+    assert_eq!(
+        crate::invoicing::share::allowed_unit_prices(&o, "A"),
+        vec![Cents(1000), Cents(966), Cents(967)]
+    );
+    let first = invoice(InvoiceType::Output, "P1", 966, &[("A", 1, 966)]);
+    assert_eq!(
+        decide_invoice(&o, &[], &first),
+        Decision::Send(InvoiceSend::New)
+    );
+    let r1 = sent(&o, &first);
+    let rest = invoice(InvoiceType::Output, "P2", 1934, &[("A", 2, 966)]);
+    assert_eq!(
+        decide_invoice(&o, std::slice::from_ref(&r1), &rest),
+        Decision::Send(InvoiceSend::New)
+    );
+    assert_eq!(
+        rejected(decide_invoice(
+            &o,
+            &[],
+            &invoice(InvoiceType::Output, "X", 965, &[("A", 1, 965)])
+        )),
+        RuleBreak::PriceMismatch {
+            sku: "A".into(),
+            price: Cents(965),
+            expected: vec![Cents(1000), Cents(966), Cents(967)]
+        }
+    );
+}
+
+#[test]
+fn a_partial_package_at_the_undiscounted_price_is_refused_before_the_last_package() {
+    // 2 × 5000, -2000 off the line: 8000. Billing one unit at 5000 leaves 3000 for a unit worth 4000.
+    let o = valued(
+        order_with(OrderStatus::Authorized, vec![line(0, "A", 2, 5000, 0)]),
+        &[(-2000, 0)],
+        None,
+    );
+    let inv = invoice(InvoiceType::Output, "P1", 5000, &[("A", 1, 5000)]);
+    assert_eq!(
+        rejected(decide_invoice(&o, &[], &inv)),
+        RuleBreak::LeavesTooLittle {
+            total: Cents(8000),
+            would_be: Cents(5000),
+            rest: Cents(4000)
+        }
+    );
+    let share = invoice(InvoiceType::Output, "P1", 4000, &[("A", 1, 4000)]);
+    assert_eq!(
+        decide_invoice(&o, &[], &share),
+        Decision::Send(InvoiceSend::New)
+    );
+}
+
+#[test]
+fn bundles_and_paid_windows_are_part_of_the_value_and_ride_on_invoice_value() {
+    // 1 × 9990 with a 1500 warranty, 1090 freight and a 500 delivery window.
+    let mut o = order(OrderStatus::Authorized);
+    o.lines[0].delivery_window = Some(crate::order::DeliveryWindow {
+        start_date_utc: "2026-01-05T08:00:00+00:00".into(),
+        end_date_utc: "2026-01-05T12:00:00+00:00".into(),
+        price: Cents(500),
+    });
+    let o = valued(o, &[(0, 1500)], None);
+    assert_eq!(o.total(), Cents(9990 + 1500 + 1090 + 500));
+    let inv = invoice(
+        InvoiceType::Output,
+        "NFe-1",
+        13_080,
+        &[("2002495", 1, 9990)],
+    );
+    assert_eq!(
+        decide_invoice(&o, &[], &inv),
+        Decision::Send(InvoiceSend::New)
+    );
+}
+
+#[test]
+fn package_values_under_the_share_rule_add_up_to_the_value_with_the_unattributed_part_last() {
+    use crate::invoicing::share::package_value;
+    // marketplacePaymentValue 50 below what the body adds up to.
+    let o = valued(
+        split_order(OrderStatus::Authorized),
+        &[(-101, 0), (0, 0)],
+        Some(6049),
+    );
+    assert_eq!(o.total(), Cents(6049));
+    let none = HashMap::new();
+    let a1: HashMap<String, i64> = [("A".to_string(), 1)].into();
+    // Line A: 2000 - 101 + 500 = 2399 over 2 units → the first is worth 1199.
+    assert_eq!(package_value(&o, &none, &a1), Cents(1199));
+    let rest: HashMap<String, i64> = [("A".to_string(), 1), ("B".to_string(), 1)].into();
+    assert_eq!(package_value(&o, &a1, &rest), Cents(1200 + 3700 - 50));
 }

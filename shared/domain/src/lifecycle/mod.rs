@@ -15,9 +15,10 @@ use crate::catalog::{LocationId, Sku, SkuId};
 use crate::clock::Clock;
 use crate::duration::VtexDuration;
 use crate::money::Cents;
+use crate::order::value::LineAmounts;
 use crate::order::{
-    Address, CanceledBy, Cancellation, Customer, DeliveryWindow, LogEntry, Order, OrderId,
-    OrderLine, OrderStatus, Outcome, Receipt,
+    Address, CanceledBy, Cancellation, Customer, DeliveryWindow, LineAdjustments, LogEntry, Order,
+    OrderId, OrderLine, OrderStatus, OrderValue, Outcome, Receipt,
 };
 use crate::ports::{
     CatalogReader, OrderEvent, OrderEventKind, OrderEventLine, OrderEvents, OrderStore,

@@ -25,6 +25,9 @@ pub struct PlacementLine {
     pub sku_id: SkuId,
     pub quantity: i64,
     pub unit_price: Cents,
+    /// What the item's `priceTags` and `bundleItems` add to `unit_price × quantity`
+    /// ([`LineAdjustments::of`]).
+    pub adjustments: LineAdjustments,
     /// `logisticsInfo[].price` of this item.
     pub freight: Cents,
     pub selected_sla: Option<String>,
@@ -113,6 +116,14 @@ pub fn validate_placement(req: &PlacementRequest) -> Result<(), PlacementRefusal
         }
         if line.freight.is_negative() {
             return invalid(format!("logisticsInfo for item {i} has a negative price"));
+        }
+        let goods = line.unit_price * line.quantity
+            + line.adjustments.price_tags
+            + line.adjustments.bundles;
+        if goods.is_negative() {
+            return invalid(format!(
+                "items[{i}]: its priceTags take more than price × quantity"
+            ));
         }
     }
     Ok(())
@@ -234,7 +245,7 @@ pub fn plan_order(
     now: DateTime<Utc>,
     config: &LifecycleConfig,
 ) -> Order {
-    let lines = req
+    let lines: Vec<OrderLine> = req
         .lines
         .iter()
         .zip(sources)
@@ -252,6 +263,12 @@ pub fn plan_order(
             delivery_window: l.delivery_window.clone(),
         })
         .collect();
+    let amounts: Vec<LineAmounts> = lines
+        .iter()
+        .zip(&req.lines)
+        .map(|(l, p)| l.amounts(p.adjustments))
+        .collect();
+    let value = OrderValue::compute(&amounts, req.marketplace_payment_value);
     Order {
         order_id,
         an: req.an.clone(),
@@ -269,6 +286,7 @@ pub fn plan_order(
         authorized: None,
         canceled: None,
         pending_cancellation: None,
+        value: Some(value),
         version: 0,
     }
 }

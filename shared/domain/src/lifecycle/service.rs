@@ -128,6 +128,18 @@ impl Lifecycle {
                     ),
                 )
                 .await?;
+                if let Some(note) = order
+                    .value
+                    .as_ref()
+                    .and_then(|v| v.cross_check_note(order.marketplace_payment_value))
+                {
+                    let outcome = match order.value.as_ref().map(|v| v.source) {
+                        Some(crate::order::ValueSource::MarketplacePaymentValue) => Outcome::Alert,
+                        _ => Outcome::Success,
+                    };
+                    self.log(&order.order_id, steps::PLACEMENT, outcome, note)
+                        .await?;
+                }
                 for (line, source) in order.lines.iter().zip(&sources) {
                     if let StockSource::Fallback(loc) = source {
                         self.log(

@@ -117,6 +117,7 @@ fn line(sku_id: &str, quantity: i64, sla: Option<&str>) -> PlacementLine {
         sku_id: sku_id.into(),
         quantity,
         unit_price: Cents(9990),
+        adjustments: Default::default(),
         freight: Cents(1090),
         selected_sla: sla.map(str::to_string),
         lock_ttl: Some(VtexDuration::Days(8)),
@@ -125,13 +126,18 @@ fn line(sku_id: &str, quantity: i64, sla: Option<&str>) -> PlacementLine {
     }
 }
 
+/// A placement whose `marketplacePaymentValue` is what its lines add up to, as VTEX sends it.
 fn placement(mkp_id: &str, lines: Vec<PlacementLine>) -> PlacementRequest {
+    let value = lines
+        .iter()
+        .map(|l| l.unit_price * l.quantity + l.freight)
+        .sum();
     PlacementRequest {
         an: "luxstore".into(),
         sc: Some("1".into()),
         marketplace_order_id: mkp_id.into(),
         marketplace_services_endpoint: Some("https://mse.example/".into()),
-        marketplace_payment_value: Cents(11080),
+        marketplace_payment_value: value,
         shipping_outdated: false,
         lines,
         address: Some(Address {

@@ -2,7 +2,8 @@
 //! follow it (status, ids, lines, totals, timestamps, the log), and nothing about the customer: no
 //! address, no buyer contact, no free-text cancellation reason (a shopper may have typed it).
 
-use super::{CanceledBy, LogEntry, Order, OrderStatus, Outcome, format_date};
+use super::{CanceledBy, LogEntry, Order, OrderStatus, Outcome, ValueSource, format_date};
+use crate::invoicing::share::discounted_unit_prices;
 use crate::money::Cents;
 use serde::Serialize;
 
@@ -88,9 +89,19 @@ impl LogPage {
 #[serde(rename_all = "camelCase")]
 pub struct Totals {
     pub items: Cents,
+    /// Σ price tags (negative: discounts).
+    pub price_tags: Cents,
+    pub bundles: Cents,
     pub freight: Cents,
-    /// Items plus freight: what Output invoices must add up to.
+    pub delivery_windows: Cents,
+    /// The five above added up.
+    pub computed: Cents,
+    /// The order's value: what Output invoices must add up to.
     pub total: Cents,
+    /// Which figure `total` is: `computed` or `marketplacePaymentValue`.
+    pub value_source: ValueSource,
+    /// `false` for an order stored before the breakdown was kept: tags and bundles read as zero.
+    pub value_stored: bool,
     pub marketplace_payment_value: Cents,
 }
 
@@ -101,7 +112,13 @@ pub struct LineView {
     pub sku_id: String,
     pub quantity: i64,
     pub unit_price: Cents,
+    pub price_tags: Cents,
+    pub bundles: Cents,
+    /// The unit price an invoice item of this line carries once tags and bundles are spread over
+    /// its units (invoicing::share).
+    pub discounted_unit_price: Cents,
     pub freight: Cents,
+    pub delivery_window_price: Cents,
     pub selected_sla: Option<String>,
     pub location_id: String,
     pub lock_ttl: Option<String>,
@@ -141,8 +158,8 @@ impl AdminOrderView {
 
     pub fn with_log_page(order: &Order, log: &[LogEntry], page: LogPage) -> Self {
         let shown = page.range(log.len());
-        let items: Cents = order.lines.iter().map(|l| l.unit_price * l.quantity).sum();
-        let freight: Cents = order.lines.iter().map(|l| l.freight).sum();
+        let value = order.order_value();
+        let goods = order.line_values();
         AdminOrderView {
             order_id: order.order_id.clone(),
             an: order.an.clone(),
@@ -155,20 +172,31 @@ impl AdminOrderView {
             created_at: format_date(order.created_at),
             expires_at: format_date(order.expires_at),
             totals: Totals {
-                items,
-                freight,
-                total: order.total(),
+                items: value.items,
+                price_tags: value.price_tags,
+                bundles: value.bundles,
+                freight: value.freight,
+                delivery_windows: value.delivery_windows,
+                computed: value.computed,
+                total: value.value,
+                value_source: value.source,
+                value_stored: order.value.is_some(),
                 marketplace_payment_value: order.marketplace_payment_value,
             },
             lines: order
                 .lines
                 .iter()
-                .map(|l| LineView {
+                .zip(value.lines.iter().zip(&goods))
+                .map(|(l, (adj, g))| LineView {
                     index: l.index,
                     sku_id: l.sku_id.clone(),
                     quantity: l.quantity,
                     unit_price: l.unit_price,
+                    price_tags: adj.price_tags,
+                    bundles: adj.bundles,
+                    discounted_unit_price: discounted_unit_prices(g.goods, l.quantity).0,
                     freight: l.freight,
+                    delivery_window_price: l.window_price(),
                     selected_sla: l.selected_sla.clone(),
                     location_id: l.location_id.clone(),
                     lock_ttl: l.lock_ttl.map(|d| d.to_string()),
@@ -226,6 +254,7 @@ mod tests {
             authorized: None,
             canceled: None,
             pending_cancellation: None,
+            value: None,
             version: 1,
         }
     }

@@ -97,9 +97,27 @@ pub async fn bench(max_receives: u32) -> Option<Bench> {
 /// `(sku, quantity, unit price, freight)` of one order line.
 pub type Line<'a> = (&'a str, i64, i64, i64);
 
+/// The placement VTEX sends for `lines` (`(sku, quantity, unit price, freight)`), no promotions.
+pub fn placement_body(mkp_id: &str, lines: &[Line<'_>]) -> serde_json::Value {
+    let items: Vec<_> = lines
+        .iter()
+        .map(|(sku, q, p, _)| serde_json::json!({"id": sku, "quantity": q, "price": p, "priceTags": []}))
+        .collect();
+    let logistics: Vec<_> = lines
+        .iter()
+        .enumerate()
+        .map(|(i, (.., f))| serde_json::json!({"itemIndex": i, "price": f}))
+        .collect();
+    let value: i64 = lines.iter().map(|(_, q, p, f)| q * p + f).sum();
+    serde_json::json!([{
+        "marketplaceOrderId": mkp_id, "marketplacePaymentValue": value,
+        "items": items, "shippingData": {"logisticsInfo": logistics}
+    }])
+}
+
 impl Bench {
     /// Places (stock held) and authorizes an order, as `/pvt/orders` then `/fulfill` would, and
-    /// tells the stand-in its total.
+    /// registers with the stand-in the placement VTEX sent for it.
     pub async fn authorized_order(
         &self,
         order_id: &str,
@@ -150,6 +168,7 @@ impl Bench {
             authorized: None,
             canceled: None,
             pending_cancellation: None,
+            value: None,
             version: 0,
         };
         let PlaceOutcome::Created(placed) = self.orders.create_reserved(&order).await.unwrap()
@@ -168,13 +187,8 @@ impl Bench {
         };
         self.standin
             .state()
-            .oms
-            .lock()
-            .unwrap()
-            .orders
-            .entry(mkp_id.to_string())
-            .or_default()
-            .value = Some(saved.total().value());
+            .place(&placement_body(mkp_id, lines))
+            .unwrap();
         saved
     }
 
