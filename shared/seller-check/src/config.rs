@@ -222,7 +222,9 @@ pub fn parse(args: &[String]) -> Result<Config, String> {
         }
         (None, None) if !authorization => {}
         _ => {
-            return Err("--app-key and --app-token go together (--authorization needs both)".into());
+            return Err(
+                "--app-key and --app-token go together (--authorization needs both)".into(),
+            );
         }
     }
     if !skus.is_empty() {

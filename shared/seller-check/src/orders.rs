@@ -69,9 +69,9 @@ impl<'a> Orders<'a> {
         format!("{}-{n}", self.prefix)
     }
 
-    async fn quote(&self, sku: &str, quantity: u64) -> Result<Quote, (String, Exchange)> {
+    async fn quote(&self, sku: &str, quantity: u64) -> Result<Quote, Box<(String, Exchange)>> {
         let x = sim::post(self.seller, &sim::body(self.cfg, &[(sku, quantity)], true)).await;
-        let fail = |why: String, x: Exchange| Err((why, x));
+        let fail = |why: String, x: Exchange| Err(Box::new((why, x)));
         let Some(v) = x.json.as_ref().filter(|_| x.is(200)) else {
             return fail(
                 format!("the checkout simulation of {sku}: {}", x.describe()),
@@ -247,7 +247,8 @@ impl<'a> Orders<'a> {
         let quantity = if stock0.unwrap_or(0) >= 4 { 2 } else { 1 };
         let quote = match self.quote(&sku, quantity).await {
             Ok(q) => q,
-            Err((why, x)) => {
+            Err(e) => {
+                let (why, x) = *e;
                 j.saw(&x);
                 let why = format!("cannot build an order on {sku}: {why}");
                 done(j.skip("ord.placement", why.clone()));
@@ -539,7 +540,8 @@ impl<'a> Orders<'a> {
         let before = self.stock(sku, &mut j).await;
         let q = match self.quote(sku, 1).await {
             Ok(q) => q,
-            Err((why, x)) => {
+            Err(e) => {
+                let (why, x) = *e;
                 j.saw(&x);
                 return j.skip(
                     "ord.cancel-releases-stock",
@@ -613,7 +615,8 @@ impl<'a> Orders<'a> {
         };
         let q = match self.quote(&sku, 1).await {
             Ok(q) => q,
-            Err((why, x)) => {
+            Err(e) => {
+                let (why, x) = *e;
                 j.saw(&x);
                 return j.skip(
                     "ord.no-oversell",
