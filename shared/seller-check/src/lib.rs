@@ -24,7 +24,7 @@ use std::time::Instant;
 /// Runs every rule the options allow and returns the report (the OMS listener, when asked for,
 /// lives for the run only).
 pub async fn run(cfg: &Config) -> Result<Report, String> {
-    let started_at = chrono::Utc::now().to_rfc3339();
+    let started_at = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
     let started = Instant::now();
     let run_id: String = uuid::Uuid::new_v4().simple().to_string()[..12].to_string();
     let prefix = format!("SCHK-{run_id}");

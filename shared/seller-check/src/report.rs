@@ -199,10 +199,10 @@ main {{ padding: 24px 40px 48px; max-width: 1180px; }}
 .card.pass b {{ color: #1a7f37; }} .card.fail b {{ color: #c62828; }} .card.skip b {{ color: #7a6a00; }}
 .verdict {{ font-weight: 600; margin: 0 0 16px; }}
 h2 {{ font-size: 17px; margin: 28px 0 8px; }}
-table {{ border-collapse: collapse; width: 100%; background: #fff; box-shadow: 0 1px 2px #0002; border-radius: 8px; overflow: hidden; }}
+table {{ border-collapse: collapse; width: 100%; table-layout: fixed; background: #fff; box-shadow: 0 1px 2px #0002; border-radius: 8px; overflow: hidden; }}
 td, th {{ text-align: left; padding: 8px 12px; border-bottom: 1px solid #e7e9ee; vertical-align: top; }}
 th {{ background: #eef0f4; font-size: 12px; text-transform: uppercase; letter-spacing: .04em; color: #556; }}
-td.o {{ width: 56px; }}
+th.o, td.o {{ width: 64px; }} th.r {{ width: 46%; }}
 .badge {{ display: inline-block; padding: 1px 8px; border-radius: 10px; font-size: 12px; font-weight: 700; }}
 .badge.pass {{ background: #dcf3e3; color: #1a7f37; }} .badge.fail {{ background: #fde2e1; color: #c62828; }} .badge.skip {{ background: #f6efc6; color: #6b5d00; }}
 .id {{ font-family: ui-monospace, Menlo, Consolas, monospace; font-size: 13px; color: #334; }}
@@ -213,6 +213,7 @@ details {{ margin-top: 6px; }}
 summary {{ cursor: pointer; color: #2457a6; font-size: 13px; }}
 pre {{ background: #f3f4f7; padding: 8px 10px; border-radius: 6px; white-space: pre-wrap; word-break: break-all; font-size: 12px; margin: 6px 0; }}
 .notes li {{ margin: 4px 0; }}
+.failed {{ margin: 0 0 20px; }} .failed a {{ color: #c62828; font-family: ui-monospace, Menlo, Consolas, monospace; }}
 </style></head><body>
 <header><h1>seller-check · {base}</h1>
 <div class="meta">{tool} {version} · started {started} · {dur:.1} s · {reqs} requests · marker <code>{mh}: {run}</code>, orders <code>{prefix}…</code></div></header>
@@ -233,6 +234,20 @@ pre {{ background: #f3f4f7; padding: 8px 10px; border-radius: 6px; white-space: 
             f = self.summary.failed,
             s = self.summary.skipped,
         );
+        let failed: Vec<&RuleResult> = self
+            .rules
+            .iter()
+            .filter(|r| r.outcome == Outcome::Fail)
+            .collect();
+        if !failed.is_empty() {
+            h.push_str("<p class=\"failed\">Failed: ");
+            let links: Vec<String> = failed
+                .iter()
+                .map(|r| format!("<a href=\"#{0}\">{0}</a>", r.id))
+                .collect();
+            h.push_str(&links.join(" · "));
+            h.push_str("</p>\n");
+        }
         let mut group = None;
         for r in &self.rules {
             if group != Some(r.group) {
@@ -242,7 +257,7 @@ pre {{ background: #f3f4f7; padding: 8px 10px; border-radius: 6px; white-space: 
                 group = Some(r.group);
                 let _ = write!(
                     h,
-                    "<h2>{}</h2>\n<table><tr><th></th><th>Rule</th><th>Result</th></tr>\n",
+                    "<h2>{}</h2>\n<table><tr><th class=\"o\"></th><th class=\"r\">Rule</th><th>Result</th></tr>\n",
                     r.group.label()
                 );
             }
@@ -253,9 +268,10 @@ pre {{ background: #f3f4f7; padding: 8px 10px; border-radius: 6px; white-space: 
             };
             let _ = write!(
                 h,
-                "<tr class=\"{class}\"><td class=\"o\"><span class=\"badge {class}\">{}</span></td>\
+                "<tr id=\"{}\" class=\"{class}\"><td class=\"o\"><span class=\"badge {class}\">{}</span></td>\
                  <td><div>{}</div><div class=\"id\">{}</div><div class=\"src\">{}</div></td>\
                  <td><div class=\"detail\">{}</div>",
+                r.id,
                 r.outcome.label().to_lowercase(),
                 esc(r.title),
                 r.id,

@@ -25,6 +25,7 @@ mod import_local;
 mod import_mse;
 mod orders_events;
 mod orders_flow;
+mod order_log_cap;
 mod orders_schema;
 mod outbound_hygiene;
 mod parse_errors;

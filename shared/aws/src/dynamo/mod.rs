@@ -65,6 +65,7 @@
 mod catalog;
 mod catalog_sync;
 mod expr;
+mod order_log;
 mod orders;
 
 pub use catalog::DynamoCatalog;

@@ -531,14 +531,14 @@ impl OrderStore for DynamoOrders {
     async fn append_log(&self, order_id: &str, entry: &LogEntry) -> Result<(), StoreError> {
         let mut item = pk_sk(order_pk(order_id), &log_sk(Utc::now()));
         item.insert("data".into(), s(encode(entry)?));
-        self.client
-            .put_item()
-            .table_name(&self.orders_table)
-            .set_item(Some(item))
-            .send()
-            .await
-            .map_err(|e| sdk_error("PutItem", e))?;
-        Ok(())
+        super::order_log::append(
+            &self.client,
+            &self.orders_table,
+            order_pk(order_id),
+            LOG_PREFIX,
+            item,
+        )
+        .await
     }
 
     async fn read_log(&self, order_id: &str) -> Result<Vec<LogEntry>, StoreError> {
