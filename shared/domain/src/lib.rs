@@ -22,6 +22,7 @@ pub mod listing;
 pub mod memory;
 pub mod money;
 pub mod order;
+pub mod order_log;
 pub mod outbound;
 pub mod ports;
 pub mod shipping;

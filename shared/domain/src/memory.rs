@@ -245,11 +245,10 @@ impl OrderStore for MemoryStore {
     }
 
     async fn append_log(&self, order_id: &str, entry: &LogEntry) -> Result<(), StoreError> {
-        self.lock()
-            .logs
-            .entry(order_id.to_string())
-            .or_default()
-            .push(entry.clone());
+        let mut inner = self.lock();
+        let log = inner.logs.entry(order_id.to_string()).or_default();
+        log.push(entry.clone());
+        crate::order_log::fold_in_place(log);
         Ok(())
     }
 

@@ -17,6 +17,7 @@ pub mod dispatch_queue;
 pub mod imports;
 pub mod invoices;
 pub mod listing;
+mod order_log;
 mod orders;
 mod queue;
 

@@ -217,16 +217,9 @@ impl OrderStore for EmbeddedStore {
     }
 
     async fn append_log(&self, order_id: &str, entry: &LogEntry) -> Result<(), StoreError> {
-        let (order_id, data) = (order_id.to_string(), encode(entry)?);
-        self.with_conn(move |conn| {
-            conn.execute(
-                "INSERT INTO order_log (order_id, data) VALUES (?1, ?2)",
-                params![order_id, data],
-            )
-            .map_err(sql_error)?;
-            Ok(())
-        })
-        .await
+        let (order_id, entry) = (order_id.to_string(), entry.clone());
+        self.with_conn(move |conn| crate::order_log::append(conn, &order_id, &entry))
+            .await
     }
 
     async fn read_log(&self, order_id: &str) -> Result<Vec<LogEntry>, StoreError> {
