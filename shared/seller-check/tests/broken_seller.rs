@@ -9,7 +9,11 @@ use seller_check::report::{Outcome, Report};
 use std::time::Duration;
 
 async fn check(brk: Break) -> Report {
-    let base = fake_seller::start(brk).await;
+    check_seen(brk).await.0
+}
+
+async fn check_seen(brk: Break) -> (Report, fake_seller::Seen) {
+    let (base, seen) = fake_seller::start(brk).await;
     let mut cfg = Config::new(base.parse().unwrap());
     cfg.credential = Some(Credential::PathSecret(SECRET.into()));
     cfg.skus = vec!["A".into(), "B".into()];
@@ -22,9 +26,10 @@ async fn check(brk: Break) -> Report {
     cfg.oms_wait = Duration::from_secs(20);
     cfg.latency_requests = 2;
     cfg.quiet = true;
-    seller_check::run(&cfg)
+    let report = seller_check::run(&cfg)
         .await
-        .expect("the fake seller answers")
+        .expect("the fake seller answers");
+    (report, seen)
 }
 
 fn with(report: &Report, outcome: Outcome) -> Vec<&'static str> {
@@ -52,6 +57,25 @@ async fn a_seller_that_follows_the_protocol_passes_every_rule() {
         report.to_table()
     );
     assert_eq!(report.rules.len(), seller_check::rules::RULES.len());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_request_and_every_order_carries_the_run_marker() {
+    let (report, seen) = check_seen(Break::Nothing).await;
+    let requests = seen.requests();
+    assert_eq!(requests.len() as u32, report.requests_sent);
+    let unmarked: Vec<_> = requests
+        .iter()
+        .filter(|(_, m)| m.as_deref() != Some(report.marker.run_id.as_str()))
+        .collect();
+    assert!(
+        unmarked.is_empty(),
+        "without the marker header: {unmarked:?}"
+    );
+    let ids = seen.marketplace_order_ids();
+    assert!(!ids.is_empty());
+    let prefix = format!("{}-", report.marker.order_id_prefix);
+    assert!(ids.iter().all(|id| id.starts_with(&prefix)), "{ids:?}");
 }
 
 macro_rules! broken {

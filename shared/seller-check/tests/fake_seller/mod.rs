@@ -8,7 +8,7 @@
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::State;
-use axum::http::{Method, StatusCode, Uri};
+use axum::http::{HeaderMap, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 use std::collections::HashMap;
@@ -74,12 +74,33 @@ struct Fake {
     orders: HashMap<String, Order>,
     by_marketplace_id: HashMap<String, String>,
     next: u64,
+    /// Every request received: (path, its `x-seller-check` header).
+    pub seen: Vec<(String, Option<String>)>,
 }
 
 type Shared = Arc<Mutex<Fake>>;
 
+/// What the fake received, for the tests.
+pub struct Seen(Shared);
+
+impl Seen {
+    pub fn requests(&self) -> Vec<(String, Option<String>)> {
+        self.0.lock().unwrap().seen.clone()
+    }
+
+    pub fn marketplace_order_ids(&self) -> Vec<String> {
+        self.0
+            .lock()
+            .unwrap()
+            .by_marketplace_id
+            .keys()
+            .cloned()
+            .collect()
+    }
+}
+
 /// Starts the fake on a free port; returns its base URL.
-pub async fn start(brk: Break) -> String {
+pub async fn start(brk: Break) -> (String, Seen) {
     let skus = HashMap::from([
         (
             "A",
@@ -112,14 +133,15 @@ pub async fn start(brk: Break) -> String {
         orders: HashMap::new(),
         by_marketplace_id: HashMap::new(),
         next: 0,
+        seen: Vec::new(),
     }));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
-    let app = Router::new().fallback(route).with_state(state);
+    let app = Router::new().fallback(route).with_state(state.clone());
     tokio::spawn(async move {
         axum::serve(listener, app).await.unwrap();
     });
-    format!("http://{addr}")
+    (format!("http://{addr}"), Seen(state))
 }
 
 fn envelope(status: StatusCode, code: &str, message: &str) -> Response {
@@ -134,8 +156,22 @@ fn ok(v: Value) -> Response {
     (StatusCode::OK, axum::Json(v)).into_response()
 }
 
-async fn route(State(fake): State<Shared>, method: Method, uri: Uri, body: Bytes) -> Response {
-    let brk = fake.lock().unwrap().brk;
+async fn route(
+    State(fake): State<Shared>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let marker = headers
+        .get("x-seller-check")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string);
+    let brk = {
+        let mut f = fake.lock().unwrap();
+        f.seen.push((uri.path().to_string(), marker));
+        f.brk
+    };
     let path = uri.path().to_string();
     let segs: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
     let Some(pvt) = segs.iter().position(|s| *s == "pvt") else {
