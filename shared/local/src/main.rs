@@ -44,6 +44,8 @@ pub struct App {
     /// The queue external orders to import are dropped on.
     pub import_queue: embedded_store::LocalQueue,
     pub mse: mse::Deps,
+    /// The VTEX stand-in, when it plays VTEX: it learns each order placed through the runner.
+    pub standin: Option<vtex_standin::Shared>,
 }
 
 #[tokio::main]
@@ -84,7 +86,7 @@ async fn run() -> Result<(), String> {
         tracing::info!(skus = n, file = %cfg.catalog_file.display(), "sample catalog loaded");
     }
 
-    let (vtex, _standin) = vtex::start(&cfg).await?;
+    let (vtex, standin_handle) = vtex::start(&cfg).await?;
     let dispatch_queue = store
         .queue(workers::DISPATCH_QUEUE)
         .with_max_receives(workers::MAX_RECEIVES);
@@ -178,6 +180,7 @@ async fn run() -> Result<(), String> {
         import,
         import_queue,
         mse,
+        standin: standin_handle.as_ref().map(|h| h.state().clone()),
     });
     if app.auth.is_open() {
         tracing::warn!(
@@ -246,7 +249,10 @@ async fn protocol(State(app): State<Arc<App>>, req: axum::extract::Request) -> R
     }
     let resp = match route {
         Route::Simulation => simulation::handle(&app.simulation, req).await,
-        Route::PlaceOrders => order_placement::handle(&app.placement, req).await,
+        Route::PlaceOrders => {
+            vtex::register_placement(app.standin.as_ref(), req.body().as_ref());
+            order_placement::handle(&app.placement, req).await
+        }
         Route::Fulfill(_) | Route::Cancel(_) | Route::AdminOrder(_) => {
             fulfillment::handle(&app.fulfillment, req).await
         }

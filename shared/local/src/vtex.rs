@@ -89,3 +89,24 @@ pub async fn start(
         Some(handle),
     ))
 }
+
+/// VTEX holds every order it places with the seller before it calls `/pvt/orders`. When the
+/// stand-in plays VTEX, the runner hands it each placement body it takes, so invoices and tracking
+/// of those orders find them there (and a call about any other order is a 404, as at OMS). The
+/// stand-in computes the value itself from the body. A body that is no placement is left to the
+/// placement handler to refuse.
+pub fn register_placement(standin: Option<&vtex_standin::Shared>, body: &[u8]) {
+    let Some(standin) = standin else {
+        return;
+    };
+    let Ok(body) = serde_json::from_slice::<serde_json::Value>(body) else {
+        return;
+    };
+    match standin.place(&body) {
+        Ok(orders) => tracing::debug!(
+            orders = orders.len(),
+            "VTEX stand-in holds the placed orders"
+        ),
+        Err(e) => tracing::debug!(error = %e, "VTEX stand-in: not a placement body"),
+    }
+}

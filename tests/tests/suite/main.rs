@@ -29,5 +29,6 @@ mod order_log_cap;
 mod orders_schema;
 mod outbound_hygiene;
 mod parse_errors;
+mod promotion_flow;
 mod simulation_bench;
 mod simulation_schema;

@@ -132,3 +132,31 @@ pub fn allowed_unit_prices(order: &Order, sku: &str) -> Vec<Cents> {
     }
     prices
 }
+
+/// The invoice items of a package billing `package` (units per SKU) after `before`: one item per
+/// order line it touches, `(sku, quantity, discounted unit price)`, in line order. What an ERP
+/// following the rule above sends.
+pub fn package_items(
+    order: &Order,
+    before: &HashMap<String, i64>,
+    package: &HashMap<String, i64>,
+) -> Vec<(String, i64, Cents)> {
+    let mut after = before.clone();
+    for (sku, k) in package {
+        *after.entry(sku.clone()).or_insert(0) += k;
+    }
+    let values = order.line_values();
+    let was = units_per_line(order, before);
+    let now = units_per_line(order, &after);
+    order
+        .lines
+        .iter()
+        .zip(&values)
+        .zip(was.iter().zip(&now))
+        .filter(|(_, (w, n))| n > w)
+        .map(|((l, v), (w, n))| {
+            let price = discounted_unit_prices(v.goods, l.quantity).0;
+            (l.sku_id.clone(), n - w, price)
+        })
+        .collect()
+}
