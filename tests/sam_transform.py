@@ -12,7 +12,7 @@
    refuses the combination it exists for (so a rule that can never fire is caught).
 4. Checks the transformed resources: every function logs JSON to a log group of the stack (no
    group named like the one Lambda creates itself), has an error alarm, and every queue has an
-   oldest-message-age alarm.
+   oldest-message-age alarm. Every route but VTEX's (`/{secret}/pvt|pub/…`) is IAM-authorized.
 5. Checks the sample events against the deployed routes: each HTTP event in events/ names a
    route of the transformed HTTP API that goes to its function, its rawPath is the stage (the
    BasePath) + the route with its pathParameters, and requestContext agrees. Every route has an
@@ -366,6 +366,26 @@ def deployed_routes(cfn: dict) -> dict[str, str]:
     return routes
 
 
+# Routes VTEX calls (they authenticate in the functions: path secret or app key / token). Every
+# other route is for operators and must be IAM-authorized at the API (the admin view, the console).
+VTEX_ROUTE = re.compile(r"^/\{secret\}/(pvt|pub)/")
+
+
+def check_operator_routes_are_iam(cfn: dict) -> None:
+    for lid, r in cfn.get("Resources", {}).items():
+        if r["Type"] != "AWS::ApiGatewayV2::Api":
+            continue
+        for path, methods in r["Properties"].get("Body", {}).get("paths", {}).items():
+            if VTEX_ROUTE.match(path):
+                continue
+            for method, op in when_true(methods).items():
+                if method not in HTTP_METHODS:
+                    continue
+                security = when_true(op).get("security") or []
+                if not any("AWS_IAM" in s for s in security):
+                    fail(f"{method.upper()} {path}: an operator route without IAM authorization")
+
+
 def when_true(node):
     """A route of a function with a Condition is wrapped in Fn::If [cond, route, NoValue]."""
     while isinstance(node, dict) and list(node) == ["Fn::If"]:
@@ -389,10 +409,15 @@ def stage_names(cfn: dict, params: dict) -> list[str]:
 
 
 def route_regex(route_path: str) -> tuple[re.Pattern, list[str]]:
-    names = re.findall(r"\{([^}]+)\}", route_path)
+    """A route's path as a regex, and its path parameters. A greedy `{name+}` matches the rest of
+    the path, slashes included, and API Gateway names its parameter `name`."""
+    found = re.findall(r"\{([^}]+)\}", route_path)
     rx = re.escape(route_path)
-    for n in names:
-        rx = rx.replace(re.escape("{" + n + "}"), f"(?P<{n}>[^/]+)")
+    names = []
+    for n in found:
+        name, greedy = n.rstrip("+"), n.endswith("+")
+        rx = rx.replace(re.escape("{" + n + "}"), f"(?P<{name}>{'.+' if greedy else '[^/]+'})")
+        names.append(name)
     return re.compile(rx), names
 
 
@@ -508,6 +533,7 @@ def main() -> int:
         out.write_text(json.dumps(cfn, indent=1, sort_keys=False, default=str))
         check_resources(cfn)
         check_events(cfn, params, Path(args.events))
+        check_operator_routes_are_iam(cfn)
         routes = deployed_routes(cfn)
         stage = ",".join(stage_names(cfn, params))
         print(f"SAM transform: {len(cfn['Resources'])} resources, stage {stage}, routes:")

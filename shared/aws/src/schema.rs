@@ -9,6 +9,7 @@ use aws_sdk_dynamodb::types::{
 };
 
 pub use crate::dynamo::GSI1;
+pub use crate::dynamo::listing::GSI2;
 
 fn string_attribute(name: &str) -> Result<AttributeDefinition, BuildError> {
     AttributeDefinition::builder()
@@ -40,7 +41,8 @@ pub async fn create_catalog_table(
     Ok(())
 }
 
-/// The orders table: `pk` (S) + `sk` (S), and `gsi1` (`gsi1pk` + `gsi1sk`, projection ALL).
+/// The orders table: `pk` (S) + `sk` (S), `gsi1` (`gsi1pk` + `gsi1sk`) and `gsi2` (`gsi2pk` +
+/// `gsi2sk`), both projection ALL.
 pub async fn create_orders_table(
     client: &Client,
     name: &str,
@@ -55,6 +57,16 @@ pub async fn create_orders_table(
                 .build(),
         )
         .build()?;
+    let gsi2 = GlobalSecondaryIndex::builder()
+        .index_name(GSI2)
+        .key_schema(key("gsi2pk", KeyType::Hash)?)
+        .key_schema(key("gsi2sk", KeyType::Range)?)
+        .projection(
+            Projection::builder()
+                .projection_type(ProjectionType::All)
+                .build(),
+        )
+        .build()?;
     client
         .create_table()
         .table_name(name)
@@ -63,9 +75,12 @@ pub async fn create_orders_table(
         .attribute_definitions(string_attribute("sk")?)
         .attribute_definitions(string_attribute("gsi1pk")?)
         .attribute_definitions(string_attribute("gsi1sk")?)
+        .attribute_definitions(string_attribute("gsi2pk")?)
+        .attribute_definitions(string_attribute("gsi2sk")?)
         .key_schema(key("pk", KeyType::Hash)?)
         .key_schema(key("sk", KeyType::Range)?)
         .global_secondary_indexes(gsi1)
+        .global_secondary_indexes(gsi2)
         .send()
         .await?;
     Ok(())

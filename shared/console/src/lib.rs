@@ -2,7 +2,7 @@
 //!
 //! | Route | Page |
 //! |---|---|
-//! | `GET /console/` | orders, newest first: filters (status, account, creation dates, needs attention) and paging |
+//! | `GET /console/`, `/console/orders` | orders, newest first: filters (status, account, creation dates, needs attention) and paging |
 //! | `GET /console/orders/{orderId}` | one order's journey: milestones, value, stock held, invoices and tracking, every logged call and refusal, the masked customer |
 //! | `GET /console/parked` | parked messages per queue: reason code, reason, body; re-drive one, some or all |
 //! | `POST /console/parked/{queue}/redrive` | without `confirm=yes`: the confirmation page; with it: moves the messages back |
@@ -57,6 +57,7 @@ pub fn router(console: Arc<Console>) -> Router {
     Router::new()
         .route("/console", get(home_redirect))
         .route("/console/", get(orders))
+        .route("/console/orders", get(orders))
         .route("/console/orders/{order_id}", get(order))
         .route("/console/parked", get(parked))
         .route("/console/parked/{queue}/redrive", post(redrive))
@@ -67,7 +68,7 @@ pub fn router(console: Arc<Console>) -> Router {
 type Query_ = Query<HashMap<String, String>>;
 
 async fn home_redirect(State(c): State<Arc<Console>>) -> Redirect {
-    Redirect::permanent(&format!("{}/", c.base))
+    Redirect::permanent(&format!("{}/orders", c.base))
 }
 
 async fn stylesheet() -> Response {

@@ -98,7 +98,7 @@ fn layout(base: &str, title: &str, current: Page, body: Markup) -> Markup {
                 header class="top" {
                     span class="brand" { "Connector console" }
                     nav aria-label="Sections" {
-                        (nav(Page::Orders, format!("{base}/"), "Orders"))
+                        (nav(Page::Orders, format!("{base}/orders"), "Orders"))
                         (nav(Page::Parked, format!("{base}/parked"), "Parked messages"))
                     }
                 }
@@ -116,7 +116,7 @@ pub fn problem(base: &str, status: http::StatusCode, message: &str) -> Markup {
         html! {
             h1 { (status.as_u16()) " " (status.canonical_reason().unwrap_or("")) }
             p role="alert" { (message) }
-            p { a href=(format!("{base}/")) { "Back to the orders" } }
+            p { a href=(format!("{base}/orders")) { "Back to the orders" } }
         },
     )
 }
@@ -161,7 +161,7 @@ pub fn orders(
         Page::Orders,
         html! {
             h1 { "Orders" }
-            form class="filters" method="get" action=(format!("{base}/")) role="search" aria-label="Filter orders" {
+            form class="filters" method="get" action=(format!("{base}/orders")) role="search" aria-label="Filter orders" {
                 div class="field" {
                     label for="f-status" { "Status" }
                     select id="f-status" name="status" {
@@ -189,7 +189,7 @@ pub fn orders(
                 }
                 div class="field actions" {
                     button type="submit" { "Apply filters" }
-                    a href=(format!("{base}/")) { "Clear" }
+                    a href=(format!("{base}/orders")) { "Clear" }
                 }
             }
             p class="summary" aria-live="polite" {
@@ -236,7 +236,7 @@ pub fn orders(
             }
             @if let Some(next) = &page.next {
                 nav class="pager" aria-label="Pages" {
-                    a href=(format!("{base}/?{}", query_with(q, "after", &next.encode()))) rel="next" { "Older orders →" }
+                    a href=(format!("{base}/orders?{}", query_with(q, "after", &next.encode()))) rel="next" { "Older orders →" }
                 }
             }
         },
@@ -361,7 +361,7 @@ pub fn order(base: &str, p: &OrderPage<'_>) -> Markup {
         &format!("Order {}", o.order_id),
         Page::Orders,
         html! {
-            p class="crumbs" { a href=(format!("{base}/")) { "← Orders" } }
+            p class="crumbs" { a href=(format!("{base}/orders")) { "← Orders" } }
             h1 { "Order " (o.order_id) " " (status_badge(o.status)) }
             @if !p.attention.is_empty() {
                 div class="callout" role="status" {

@@ -48,7 +48,7 @@ fn every_event_parses_as_what_its_function_receives() {
         let text = fs::read_to_string(&path).unwrap();
         let prefix = name.split('.').next().unwrap();
         let ok = match prefix {
-            "simulation" | "order-placement" | "fulfillment" | "mse" => {
+            "simulation" | "order-placement" | "fulfillment" | "mse" | "console" => {
                 lambda_http::request::from_str(&text).is_ok()
             }
             "dispatch" | "catalog-sync" | "order-import" if name.ends_with(".file.json") => {
@@ -108,6 +108,11 @@ fn every_http_event_routes_and_authenticates_as_lambda_http_builds_it() {
         let text = fs::read_to_string(&path).unwrap();
         let v: serde_json::Value = serde_json::from_str(&text).unwrap();
         if v.get("routeKey").is_none() {
+            continue;
+        }
+        // The console's routes carry no path secret: IAM authorizes them at the API
+        // (tests/sam_transform.py checks it; functions/console's tests feed these events).
+        if name.starts_with("console.") {
             continue;
         }
         seen += 1;

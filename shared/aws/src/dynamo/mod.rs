@@ -65,6 +65,7 @@
 mod catalog;
 mod catalog_sync;
 mod expr;
+pub mod listing;
 mod order_log;
 mod orders;
 

@@ -63,6 +63,7 @@ fn order_item(order: &Order, version: u64) -> Result<Item, StoreError> {
     item.insert("data".into(), s(encode(&stored)?));
     item.insert("version".into(), n(version));
     item.insert("status".into(), s(order.status.as_str()));
+    item.extend(super::listing::index_keys(order));
     // Only open reservations are in the sweeper's index; a Put without them drops the entry.
     if order.status == OrderStatus::Reserved {
         item.insert("gsi1pk".into(), s(GSI1_RESERVED));
