@@ -449,25 +449,13 @@ fn customer_of(c: &Map<String, Value>) -> Customer {
     }
 }
 
-/// Fields of the ESF placement response that the schema lets be `null`; every other documented
-/// field is typed non-nullable.
-const NULLABLE_PROFILE_FIELDS: [&str; 6] = [
-    "corporateName",
-    "tradeName",
-    "corporateDocument",
-    "stateInscription",
-    "corporatePhone",
-    "isCorporate",
-];
-
 /// The placement response for one order: the order as received, with our `orderId`, the seller's
-/// `followUpEmail` and `allowMultipleDeliveries: true` added, and normalized where §Placement
-/// allows it (`items`, `clientProfileData`, `shippingData`):
-/// - items say `seller`, not `Seller`; `measurementUnit` `"un"` and `unitMultiplier` `1` when VTEX
-///   sent none (as VTEX's own response example does);
-/// - a `null` that ESF's response schema types as non-nullable (e.g. `documentType`, an address
-///   `complement`, `deliveryWindow`) is left out rather than echoed: VTEX reads an absent field as
-///   `null`, while the schema refuses the `null` itself.
+/// `followUpEmail` and `allowMultipleDeliveries: true` added, and items normalized where
+/// §Placement allows it: `seller`, not `Seller`; `measurementUnit` `"un"` and `unitMultiplier` `1`
+/// when VTEX sent none (as VTEX's own response example does). Every other key comes back as VTEX
+/// sent it, a `null` included: VTEX compares the echo with its order, and a key left out would read
+/// as one the seller dropped (ESF's response schema types some of them non-nullable; the request
+/// is what VTEX holds).
 pub fn placement_echo(order: &Value, order_id: &str, follow_up_email: &str) -> Value {
     let mut echo = order.clone();
     let Some(o) = echo.as_object_mut() else {
@@ -480,9 +468,6 @@ pub fn placement_echo(order: &Value, order_id: &str, follow_up_email: &str) -> V
     );
     o.entry("allowMultipleDeliveries")
         .or_insert(Value::Bool(true));
-    let drop_nulls = |obj: &mut Map<String, Value>, keep: &[&str]| {
-        obj.retain(|k, v| !v.is_null() || keep.contains(&k.as_str()));
-    };
     if let Some(Value::Array(items)) = o.get_mut("items") {
         for item in items.iter_mut().filter_map(Value::as_object_mut) {
             if let Some(seller) = item.remove("Seller") {
@@ -494,20 +479,6 @@ pub fn placement_echo(order: &Value, order_id: &str, follow_up_email: &str) -> V
             if !matches!(item.get("unitMultiplier"), Some(v) if v.as_f64().is_some_and(|m| m > 0.0))
             {
                 item.insert("unitMultiplier".into(), Value::from(1));
-            }
-            drop_nulls(item, &[]);
-        }
-    }
-    if let Some(Value::Object(profile)) = o.get_mut("clientProfileData") {
-        drop_nulls(profile, &NULLABLE_PROFILE_FIELDS);
-    }
-    if let Some(Value::Object(shipping)) = o.get_mut("shippingData") {
-        if let Some(Value::Object(address)) = shipping.get_mut("address") {
-            drop_nulls(address, &[]);
-        }
-        if let Some(Value::Array(infos)) = shipping.get_mut("logisticsInfo") {
-            for info in infos.iter_mut().filter_map(Value::as_object_mut) {
-                drop_nulls(info, &[]);
             }
         }
     }
@@ -769,11 +740,18 @@ mod tests {
         assert!(item.get("Seller").is_none());
         assert_eq!(item["measurementUnit"], "un");
         assert_eq!(item["unitMultiplier"], 1);
-        // Non-nullable nulls are left out; everything else as received.
-        assert!(echo["clientProfileData"].get("documentType").is_none());
+        // Everything else as received, the nulls VTEX sent included.
+        assert_eq!(echo["clientProfileData"]["documentType"], Value::Null);
+        assert!(
+            echo["clientProfileData"]
+                .as_object()
+                .unwrap()
+                .contains_key("documentType")
+        );
         assert_eq!(echo["clientProfileData"]["email"], "a@b.c");
         let li = &echo["shippingData"]["logisticsInfo"][0];
-        assert!(li.get("deliveryWindow").is_none());
+        assert!(li.as_object().unwrap().contains_key("deliveryWindow"));
+        assert_eq!(li["deliveryWindow"], Value::Null);
         assert_eq!(li["selectedSla"], "Normal");
         assert_eq!(
             echo["shippingData"]["address"],
@@ -784,18 +762,20 @@ mod tests {
     }
 
     #[test]
-    fn echo_keeps_the_nulls_the_schema_allows() {
+    fn echo_keeps_every_key_vtex_sent_as_null() {
         let mut sent = example_order();
         sent["clientProfileData"]["corporateName"] = Value::Null;
         sent["shippingData"]["address"]["complement"] = Value::Null;
+        sent["items"][0]["manualPrice"] = Value::Null;
         let echo = placement_echo(&sent, "SLR-1", "");
-        assert!(
-            echo["clientProfileData"]
-                .as_object()
-                .unwrap()
-                .contains_key("corporateName")
-        );
-        assert!(echo["shippingData"]["address"].get("complement").is_none());
+        for (obj, key) in [
+            (&echo["clientProfileData"], "corporateName"),
+            (&echo["shippingData"]["address"], "complement"),
+            (&echo["items"][0], "manualPrice"),
+        ] {
+            assert!(obj.as_object().unwrap().contains_key(key), "{key}");
+            assert_eq!(obj[key], Value::Null, "{key}");
+        }
     }
 
     #[test]
