@@ -118,6 +118,19 @@ impl Order {
         OrderValue::compute(&lines, self.marketplace_payment_value)
     }
 
+    /// The marketplace account outbound calls about this order go to: `an` as placed, else the
+    /// `an` of the stored `marketplaceServicesEndpoint`'s query (VTEX puts it there, e.g.
+    /// `https://…/api/oms?an=luxstore`), else `""` (the caller's default account).
+    pub fn account(&self) -> &str {
+        if !self.an.trim().is_empty() {
+            return &self.an;
+        }
+        self.marketplace_services_endpoint
+            .as_deref()
+            .and_then(account_of_endpoint)
+            .unwrap_or("")
+    }
+
     /// What the Output invoices must add up to (shared/docs/protocol.md §Invoices).
     pub fn total(&self) -> Cents {
         self.order_value().value
@@ -336,6 +349,22 @@ impl LogEntry {
             detail: detail.into(),
         }
     }
+}
+
+/// The `an` query parameter of a marketplace-services endpoint, when it is a plain account name.
+fn account_of_endpoint(endpoint: &str) -> Option<&str> {
+    let query = endpoint.split_once('?')?.1;
+    let query = query.split('#').next().unwrap_or(query);
+    query
+        .split('&')
+        .filter_map(|pair| pair.split_once('='))
+        .find(|(k, _)| *k == "an")
+        .map(|(_, v)| v.trim())
+        .filter(|v| {
+            !v.is_empty()
+                && v.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+        })
 }
 
 /// Dates as VTEX writes them in order answers and as the admin view shows them: ISO-8601 with an

@@ -224,7 +224,7 @@ impl Ctx<'_> {
         let call = self
             .d
             .oms
-            .invoice(&order.an, &order.marketplace_order_id, &rec.invoice)
+            .invoice(order.account(), &order.marketplace_order_id, &rec.invoice)
             .await;
         match self.journal.answer(step, &what, call).await {
             Answer::Acknowledged(r) => {
@@ -277,7 +277,7 @@ impl Ctx<'_> {
         let call = self
             .d
             .oms
-            .tracking(&order.an, &order.marketplace_order_id, number, &body)
+            .tracking(order.account(), &order.marketplace_order_id, number, &body)
             .await;
         match self.journal.answer(step, &what, call).await {
             Answer::Acknowledged(r) => {
@@ -325,7 +325,12 @@ impl Ctx<'_> {
         let call = self
             .d
             .oms
-            .tracking_events(&order.an, &order.marketplace_order_id, number, &update)
+            .tracking_events(
+                order.account(),
+                &order.marketplace_order_id,
+                number,
+                &update,
+            )
             .await;
         match self.journal.answer(step, &what, call).await {
             Answer::Acknowledged(r) => {
@@ -363,7 +368,7 @@ impl Ctx<'_> {
         let call = self
             .d
             .oms
-            .cancel(&order.an, &order.marketplace_order_id, reason.trim())
+            .cancel(order.account(), &order.marketplace_order_id, reason.trim())
             .await;
         let receipt = match self.journal.answer(step, &what, call).await {
             Answer::Acknowledged(r) => r,

@@ -274,3 +274,47 @@ async fn an_unknown_order_is_parked_without_calling_vtex() {
     ));
     assert!(w.oms.calls().is_empty());
 }
+
+#[tokio::test]
+async fn an_order_placed_without_an_calls_the_account_its_services_endpoint_names() {
+    let w = world(FakeOms::default()).await;
+    let mut o = w.order().await;
+    o.an = String::new();
+    o.marketplace_services_endpoint =
+        Some("https://luxstore.vtexcommercestable.com.br/api/oms?an=luxstore&sc=1".into());
+    assert!(matches!(
+        w.store.save(&o, StockEffect::None).await.unwrap(),
+        SaveOutcome::Saved(_)
+    ));
+    let by_our_id = INVOICE.replace(
+        r#""marketplaceOrderId": "959311095", "an": "luxstore","#,
+        r#""orderId": "123543123","#,
+    );
+    w.dispatcher.process(attempt(1), by_our_id.as_bytes()).await;
+    assert_eq!(w.oms.calls(), ["invoice luxstore/959311095/NFe-00001"]);
+}
+
+#[test]
+fn the_account_is_read_from_the_endpoint_only_when_it_is_a_plain_name() {
+    let mut o = Order {
+        an: String::new(),
+        ..serde_json::from_value(serde_json::json!({
+            "orderId": "SLR-1", "an": "", "marketplaceOrderId": "m", "marketplacePaymentValue": 0,
+            "status": "AUTHORIZED", "lines": [], "createdAt": "2026-01-02T03:04:05Z",
+            "expiresAt": "2026-01-02T03:04:05Z"
+        }))
+        .unwrap()
+    };
+    for (endpoint, account) in [
+        (None, ""),
+        (Some("https://mkp.example/api/oms"), ""),
+        (Some("https://mkp.example/api/oms?sc=1&an=shop-2"), "shop-2"),
+        (Some("https://mkp.example/api/oms?an=a%2Fb"), ""),
+        (Some("https://mkp.example/?an=shop#frag"), "shop"),
+    ] {
+        o.marketplace_services_endpoint = endpoint.map(str::to_string);
+        assert_eq!(o.account(), account, "{endpoint:?}");
+    }
+    o.an = "placed".into();
+    assert_eq!(o.account(), "placed");
+}
