@@ -24,14 +24,14 @@ use lambda_kit::auth::{InboundAuth, RequestAuth};
 use lambda_kit::catalog_reads::{RulesCache, load};
 use lambda_kit::config::{self, ConfigError, Inbound, Vars};
 use lambda_kit::metrics::{self, Unit};
-use lambda_kit::{
-    ApiError, Route, body_bytes, cache_control, json_response, parse_json, query_param,
-};
+use lambda_kit::{ApiError, Route, body_bytes, cache_control, parse_json, query_param};
 use serde::Deserialize;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tracing::Instrument;
-use vtex::simulation::{SimulationRequestDto, SimulationResponse};
+use vtex::simulation::SimulationRequestDto;
+
+pub mod wire;
 
 /// Settings read once per cold start ([`lambda_kit::config`]).
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
@@ -297,8 +297,13 @@ async fn respond(deps: &Deps, req: &Request) -> Result<(Response<Body>, Quote), 
         elapsed_ms = started.elapsed().as_millis() as u64,
         "simulation"
     );
-    let body = SimulationResponse::from_result(&result, deps.config.merchant_name.as_deref());
-    let mut response = json_response(StatusCode::OK, &body);
+    // The bytes serde_json would write for SimulationResponse::from_result (tests/wire_bytes.rs).
+    let body = wire::response_json(&result, deps.config.merchant_name.as_deref());
+    let mut response = Response::new(Body::Text(body));
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static(lambda_kit::http_util::JSON_CONTENT_TYPE),
+    );
     let cacheable = method == Method::GET && !degraded;
     cache_control(
         &mut response,

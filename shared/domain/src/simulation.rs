@@ -37,9 +37,10 @@
 use crate::catalog::{LocationId, Offering, Sku, SkuId};
 use crate::duration::VtexDuration;
 use crate::money::Cents;
-use crate::shipping::{DeliveryWindowSlot, PickupPoint, ShippingRules, zone_for};
+use crate::shipping::{DeliveryWindowSlot, PickupPoint, ShippingRules, Zone, zone_for};
 use chrono::{DateTime, Utc};
 use std::collections::HashMap;
+use std::sync::Arc;
 
 /// One cart line as VTEX asked about it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -172,10 +173,11 @@ pub struct Sla {
     /// Freight of the whole item line, in cents.
     pub price: Cents,
     pub shipping_estimate: VtexDuration,
-    /// Empty unless the carrier does scheduled delivery.
-    pub delivery_windows: Vec<DeliveryWindowSlot>,
-    /// The pickup point, for `pickup-in-point` SLAs.
-    pub pickup_point: Option<PickupPoint>,
+    /// Empty unless the carrier does scheduled delivery. The same for every line of a request
+    /// (computed once per carrier), so shared rather than copied per line.
+    pub delivery_windows: Arc<[DeliveryWindowSlot]>,
+    /// The pickup point, for `pickup-in-point` SLAs; shared by every line it is offered to.
+    pub pickup_point: Option<Arc<PickupPoint>>,
     /// Where the line's stock would be reserved.
     pub location_id: LocationId,
 }
@@ -249,11 +251,26 @@ pub fn simulate(request: &SimulationRequest, ctx: &SimulationContext<'_>) -> Sim
         delivery: ctx.rules.delivery_locations(ctx.sc),
         pickup: ctx.rules.pickup_locations(ctx.sc),
     };
+    let offers = match mode {
+        Mode::Checkout => Offers::for_destination(request, ctx),
+        Mode::Indexation => Offers::default(),
+    };
+    let ships_to: Arc<[String]> = ctx.rules.ships_to.iter().cloned().collect();
     let items = request
         .items
         .iter()
         .enumerate()
-        .map(|(index, item)| quote_item(index, item, request, mode, &channels, ctx))
+        .map(|(index, item)| {
+            quote_item(
+                index,
+                item,
+                mode,
+                &channels,
+                &offers,
+                ships_to.as_ref(),
+                ctx,
+            )
+        })
         .collect();
     let (country, postal_code) = match mode {
         Mode::Indexation => (None, None),
@@ -273,9 +290,10 @@ pub fn simulate(request: &SimulationRequest, ctx: &SimulationContext<'_>) -> Sim
 fn quote_item(
     index: usize,
     item: &RequestedItem,
-    request: &SimulationRequest,
     mode: Mode,
     channels: &Channels<'_>,
+    offers: &Offers<'_>,
+    ships_to: &[String],
     ctx: &SimulationContext<'_>,
 ) -> QuotedItem {
     let sku = ctx.skus.get(&item.id);
@@ -310,7 +328,7 @@ fn quote_item(
             channel: DeliveryChannel::Delivery,
             stock_balance: 0,
         }],
-        ships_to: ctx.rules.ships_to.clone(),
+        ships_to: ships_to.to_vec(),
         slas: Vec::new(),
     };
     let Some(sku) = sku.filter(|_| availability == Availability::Available) else {
@@ -327,83 +345,102 @@ fn quote_item(
         });
     }
     if mode == Mode::Checkout {
-        quoted.slas = quote_slas(sku, quoted.quantity, request, ctx);
+        quoted.slas = offers.quote(sku, quoted.quantity);
     }
     quoted
 }
 
-fn quote_slas(
-    sku: &Sku,
-    quantity: i64,
-    request: &SimulationRequest,
-    ctx: &SimulationContext<'_>,
-) -> Vec<Sla> {
-    let country = request.country.as_deref().map(str::trim);
-    let postal = request.postal_code.as_deref();
-    let ships_there =
-        country.is_some_and(|c| ctx.rules.ships_to.iter().any(|s| s.eq_ignore_ascii_case(c)));
-    if !ships_there {
-        return Vec::new();
-    }
-    // The line must fit in the single location it would be reserved at.
-    let holds_line = |location: &str| {
-        let here = sku.sellable_at(location);
-        here > 0 && here >= quantity
-    };
-    let weight = sku.dimensions.weight_g;
-    let mut slas = Vec::new();
-    for carrier in ctx.rules.carriers.iter().filter(|c| c.offered_on(ctx.sc)) {
-        let Some(zone) = zone_for(&carrier.zones, country, postal) else {
-            continue;
-        };
-        if !holds_line(&carrier.warehouse_id) {
-            continue;
+/// One delivery option open to this request's destination on its `sc`: the carrier or pickup
+/// point, the zone that covers the destination and, for scheduled delivery, the windows on offer.
+/// What depends only on the request (zones, windows) is worked out once here, not per line.
+struct Offer<'a> {
+    id: &'a str,
+    name: &'a str,
+    channel: DeliveryChannel,
+    zone: &'a Zone,
+    location: &'a str,
+    delivery_windows: Arc<[DeliveryWindowSlot]>,
+    pickup_point: Option<Arc<PickupPoint>>,
+}
+
+/// The request's offers, in rules order: carriers first, then pickup points.
+#[derive(Default)]
+struct Offers<'a>(Vec<Offer<'a>>);
+
+impl<'a> Offers<'a> {
+    fn for_destination(request: &SimulationRequest, ctx: &SimulationContext<'a>) -> Self {
+        let rules = ctx.rules;
+        let country = request.country.as_deref().map(str::trim);
+        let postal = request.postal_code.as_deref();
+        let ships_there =
+            country.is_some_and(|c| rules.ships_to.iter().any(|s| s.eq_ignore_ascii_case(c)));
+        if !ships_there {
+            return Offers::default();
         }
-        let delivery_windows = match &carrier.scheduled {
-            Some(schedule) => {
-                let windows = schedule.windows_at(ctx.now);
-                if windows.is_empty() {
-                    continue;
+        let mut offers = Vec::new();
+        for carrier in rules.carriers.iter().filter(|c| c.offered_on(ctx.sc)) {
+            let Some(zone) = zone_for(&carrier.zones, country, postal) else {
+                continue;
+            };
+            let delivery_windows: Arc<[DeliveryWindowSlot]> = match &carrier.scheduled {
+                Some(schedule) => {
+                    let windows = schedule.windows_at(ctx.now);
+                    if windows.is_empty() {
+                        continue;
+                    }
+                    windows.into()
                 }
-                windows
-            }
-            None => Vec::new(),
-        };
-        slas.push(Sla {
-            id: carrier.id.clone(),
-            name: carrier.name.clone(),
-            channel: DeliveryChannel::Delivery,
-            price: zone.price.for_line(quantity, weight),
-            shipping_estimate: zone.shipping_estimate,
-            delivery_windows,
-            pickup_point: None,
-            location_id: carrier.warehouse_id.clone(),
-        });
-    }
-    for point in ctx
-        .rules
-        .pickup_points
-        .iter()
-        .filter(|p| p.offered_on(ctx.sc))
-    {
-        let Some(zone) = zone_for(&point.serves, country, postal) else {
-            continue;
-        };
-        if !holds_line(&point.id) {
-            continue;
+                None => Arc::new([]),
+            };
+            offers.push(Offer {
+                id: &carrier.id,
+                name: &carrier.name,
+                channel: DeliveryChannel::Delivery,
+                zone,
+                location: &carrier.warehouse_id,
+                delivery_windows,
+                pickup_point: None,
+            });
         }
-        slas.push(Sla {
-            id: point.id.clone(),
-            name: point.name.clone(),
-            channel: DeliveryChannel::PickupInPoint,
-            price: zone.price.for_line(quantity, weight),
-            shipping_estimate: zone.shipping_estimate,
-            delivery_windows: Vec::new(),
-            pickup_point: Some(point.clone()),
-            location_id: point.id.clone(),
-        });
+        for point in rules.pickup_points.iter().filter(|p| p.offered_on(ctx.sc)) {
+            let Some(zone) = zone_for(&point.serves, country, postal) else {
+                continue;
+            };
+            offers.push(Offer {
+                id: &point.id,
+                name: &point.name,
+                channel: DeliveryChannel::PickupInPoint,
+                zone,
+                location: &point.id,
+                delivery_windows: Arc::new([]),
+                pickup_point: Some(Arc::new(point.clone())),
+            });
+        }
+        Offers(offers)
     }
-    slas
+
+    /// The SLAs of one available line of `quantity` units.
+    fn quote(&self, sku: &Sku, quantity: i64) -> Vec<Sla> {
+        let weight = sku.dimensions.weight_g;
+        self.0
+            .iter()
+            .filter(|o| {
+                // The line must fit in the single location it would be reserved at.
+                let here = sku.sellable_at(o.location);
+                here > 0 && here >= quantity
+            })
+            .map(|o| Sla {
+                id: o.id.to_string(),
+                name: o.name.to_string(),
+                channel: o.channel,
+                price: o.zone.price.for_line(quantity, weight),
+                shipping_estimate: o.zone.shipping_estimate,
+                delivery_windows: o.delivery_windows.clone(),
+                pickup_point: o.pickup_point.clone(),
+                location_id: o.location.to_string(),
+            })
+            .collect()
+    }
 }
 
 #[cfg(test)]

@@ -1,0 +1,258 @@
+//! The simulation answer written straight from [`SimulationResult`] into its JSON bytes: the same
+//! bytes, in the same order, as `serde_json::to_string(&SimulationResponse::from_result(..))`
+//! (vtex::simulation's DTOs stay the definition of the wire shape; the tests compare the two on
+//! every cart they build), without building the DTO tree first.
+//!
+//! Why: a 50-item checkout answer is ~1.3 KB per line, and most of it is the same for every line
+//! (a scheduled carrier's windows, a pickup point's address). The engine shares those per request
+//! ([`Sla::delivery_windows`], [`Sla::pickup_point`] are `Arc`s), so they are written once per
+//! request here and copied for every further line instead of being cloned into DTOs, formatted
+//! (two RFC 3339 dates per window) and escaped again for every line.
+
+use chrono::SecondsFormat;
+use domain::shipping::{DeliveryWindowSlot, PickupPoint};
+use domain::simulation::{QuotedItem, SimulationResult, Sla};
+use serde::Serialize;
+use std::io::Write as _;
+use std::sync::Arc;
+
+/// The JSON answer for `result`; `merchant_name` as in `SimulationResponse::from_result`.
+pub fn response_json(result: &SimulationResult, merchant_name: Option<&str>) -> String {
+    let mut w = Writer {
+        out: Vec::with_capacity(256 + result.items.len() * 1536),
+        tails: Vec::new(),
+    };
+    w.raw("{\"country\":");
+    w.opt_str(result.country.as_deref());
+    w.raw(",\"postalCode\":");
+    w.opt_str(result.postal_code.as_deref());
+    w.raw(",\"items\":[");
+    for (i, item) in result.items.iter().enumerate() {
+        if i > 0 {
+            w.raw(",");
+        }
+        w.item(item, merchant_name);
+    }
+    w.raw("],\"logisticsInfo\":[");
+    for (i, item) in result.items.iter().enumerate() {
+        if i > 0 {
+            w.raw(",");
+        }
+        w.logistics(item);
+    }
+    w.raw("],\"allowMultipleDeliveries\":true}");
+    // Every piece is UTF-8 (literals, and serde_json's output), so this never falls back.
+    String::from_utf8(w.out).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
+}
+
+/// The part of an SLA after its price (windows and pickup point), keyed by the shared values it
+/// was written from: identical for every line that shares them.
+struct Tail {
+    windows: *const DeliveryWindowSlot,
+    windows_len: usize,
+    pickup: *const PickupPoint,
+    bytes: Vec<u8>,
+}
+
+struct Writer {
+    out: Vec<u8>,
+    tails: Vec<Tail>,
+}
+
+impl Writer {
+    fn raw(&mut self, s: &str) {
+        self.out.extend_from_slice(s.as_bytes());
+    }
+
+    /// A JSON string, escaped exactly as serde_json escapes it.
+    fn str(&mut self, s: &str) {
+        json_into(&mut self.out, s);
+    }
+
+    fn opt_str(&mut self, s: Option<&str>) {
+        match s {
+            Some(s) => self.str(s),
+            None => self.raw("null"),
+        }
+    }
+
+    fn int(&mut self, n: impl std::fmt::Display) {
+        let _ = write!(self.out, "{n}");
+    }
+
+    fn item(&mut self, i: &QuotedItem, merchant_name: Option<&str>) {
+        self.raw("{\"id\":");
+        self.str(&i.id);
+        self.raw(",\"requestIndex\":");
+        self.int(i.request_index);
+        self.raw(",\"price\":");
+        self.int(i.price.0);
+        self.raw(",\"listPrice\":");
+        self.int(i.list_price.0);
+        self.raw(",\"quantity\":");
+        self.int(i.quantity);
+        self.raw(",\"seller\":");
+        self.str(&i.seller);
+        self.raw(",\"merchantName\":");
+        self.opt_str(merchant_name);
+        self.raw(",\"measurementUnit\":");
+        self.str(&i.measurement_unit);
+        self.raw(",\"unitMultiplier\":");
+        self.int(i.unit_multiplier);
+        self.raw(",\"priceTags\":[],\"priceValidUntil\":");
+        match i.price_valid_until {
+            Some(t) => self.str(&t.to_rfc3339_opts(SecondsFormat::Millis, true)),
+            None => self.raw("null"),
+        }
+        self.raw(",\"offerings\":[");
+        for (n, o) in i.offerings.iter().enumerate() {
+            if n > 0 {
+                self.raw(",");
+            }
+            self.raw("{\"type\":");
+            self.str(&o.kind);
+            self.raw(",\"id\":");
+            self.str(&o.id);
+            self.raw(",\"name\":");
+            self.str(&o.name);
+            self.raw(",\"price\":");
+            self.int(o.price.0);
+            self.raw("}");
+        }
+        self.raw("]}");
+    }
+
+    fn logistics(&mut self, i: &QuotedItem) {
+        self.raw("{\"itemIndex\":");
+        self.int(i.request_index);
+        self.raw(",\"quantity\":");
+        self.int(i.quantity);
+        self.raw(",\"stockBalance\":");
+        self.int(i.stock_balance);
+        self.raw(",\"shipsTo\":[");
+        for (n, c) in i.ships_to.iter().enumerate() {
+            if n > 0 {
+                self.raw(",");
+            }
+            self.str(c);
+        }
+        self.raw("],\"slas\":[");
+        for (n, s) in i.slas.iter().enumerate() {
+            if n > 0 {
+                self.raw(",");
+            }
+            self.sla(s);
+        }
+        self.raw("],\"deliveryChannels\":[");
+        for (n, c) in i.delivery_channels.iter().enumerate() {
+            if n > 0 {
+                self.raw(",");
+            }
+            self.raw("{\"id\":");
+            self.str(c.channel.as_str());
+            self.raw(",\"stockBalance\":");
+            self.int(c.stock_balance);
+            self.raw("}");
+        }
+        self.raw("]}");
+    }
+
+    fn sla(&mut self, s: &Sla) {
+        self.raw("{\"id\":");
+        self.str(&s.id);
+        self.raw(",\"deliveryChannel\":");
+        self.str(s.channel.as_str());
+        self.raw(",\"name\":");
+        self.str(&s.name);
+        self.raw(",\"shippingEstimate\":");
+        self.str(&s.shipping_estimate.to_string());
+        self.raw(",\"price\":");
+        self.int(s.price.0);
+        let windows = s.delivery_windows.as_ptr();
+        let pickup = s
+            .pickup_point
+            .as_ref()
+            .map_or(std::ptr::null(), Arc::as_ptr);
+        let len = s.delivery_windows.len();
+        let known = self
+            .tails
+            .iter()
+            .position(|t| t.windows == windows && t.windows_len == len && t.pickup == pickup);
+        let index = match known {
+            Some(index) => index,
+            None => {
+                self.tails.push(Tail {
+                    windows,
+                    windows_len: len,
+                    pickup,
+                    bytes: sla_tail(&s.delivery_windows, s.pickup_point.as_deref()),
+                });
+                self.tails.len() - 1
+            }
+        };
+        self.out.extend_from_slice(&self.tails[index].bytes);
+    }
+}
+
+/// `,"availableDeliveryWindows":[…],"pickupStoreInfo":…}` of one SLA.
+fn sla_tail(windows: &[DeliveryWindowSlot], pickup: Option<&PickupPoint>) -> Vec<u8> {
+    let time = |t: chrono::DateTime<chrono::Utc>| t.to_rfc3339_opts(SecondsFormat::Secs, false);
+    let mut w = Writer {
+        out: Vec::new(),
+        tails: Vec::new(),
+    };
+    w.raw(",\"availableDeliveryWindows\":[");
+    for (n, window) in windows.iter().enumerate() {
+        if n > 0 {
+            w.raw(",");
+        }
+        w.raw("{\"startDateUtc\":");
+        w.str(&time(window.start));
+        w.raw(",\"endDateUtc\":");
+        w.str(&time(window.end));
+        w.raw(",\"price\":");
+        w.int(window.price.0);
+        w.raw("}");
+    }
+    w.raw("],\"pickupStoreInfo\":");
+    match pickup {
+        None => w.raw("null"),
+        Some(p) => {
+            let a = &p.address;
+            w.raw("{\"isPickupStore\":true,\"friendlyName\":");
+            w.str(&p.friendly_name);
+            w.raw(",\"address\":{\"addressType\":\"pickup\",\"receiverName\":null,\"addressId\":");
+            w.str(&p.id);
+            for (key, value) in [
+                ("postalCode", &a.postal_code),
+                ("city", &a.city),
+                ("state", &a.state),
+                ("country", &a.country),
+                ("street", &a.street),
+                ("number", &a.number),
+                ("neighborhood", &a.neighborhood),
+                ("complement", &a.complement),
+            ] {
+                w.raw(",\"");
+                w.raw(key);
+                w.raw("\":");
+                w.str(value);
+            }
+            w.raw(",\"reference\":");
+            w.opt_str(a.reference.as_deref());
+            w.raw(",\"geoCoordinates\":");
+            json_into(&mut w.out, &a.geo_coordinates);
+            w.raw("},\"additionalInfo\":");
+            w.str(&p.additional_info);
+            w.raw("}");
+        }
+    }
+    w.raw("}");
+    w.out
+}
+
+/// Appends `value` as serde_json writes it (strings escaped, floats formatted, non-finite `null`).
+fn json_into<T: Serialize + ?Sized>(out: &mut Vec<u8>, value: &T) {
+    // Writing to a Vec cannot fail, and these values (strings, numbers) always serialize.
+    let _ = serde_json::to_writer(&mut *out, value);
+}
