@@ -54,6 +54,27 @@ pub fn has_date_and_time(s: &str) -> bool {
         .any(|f| NaiveDateTime::parse_from_str(s, f).is_ok())
 }
 
+/// `deliveredDate` as OMS documents it, `yyyy-mm-dd hh:mm`, from any form [`has_date_and_time`]
+/// accepts. Decision: the wall-clock time the ERP wrote is kept (an offset or `Z` is dropped, not
+/// converted): it is the carrier's local delivery time, and OMS shows it as it is. A value that does
+/// not parse is sent trimmed (the rules refuse it before this is reached).
+pub fn delivered_date(s: &str) -> String {
+    let s = s.trim();
+    if let Ok(t) = DateTime::parse_from_rfc3339(s) {
+        return t.naive_local().format("%Y-%m-%d %H:%M").to_string();
+    }
+    [
+        "%Y-%m-%dT%H:%M:%S%.f",
+        "%Y-%m-%d %H:%M:%S%.f",
+        "%Y-%m-%dT%H:%M",
+        "%Y-%m-%d %H:%M",
+    ]
+    .iter()
+    .find_map(|f| NaiveDateTime::parse_from_str(s, f).ok())
+    .map(|t| t.format("%Y-%m-%d %H:%M").to_string())
+    .unwrap_or_else(|| s.to_string())
+}
+
 /// A date, with or without a time (carrier event `date`).
 pub fn is_date(s: &str) -> bool {
     has_date_and_time(s) || NaiveDate::parse_from_str(s.trim(), "%Y-%m-%d").is_ok()
@@ -464,10 +485,7 @@ pub fn decide_status(
     Decision::Send(TrackingStatus {
         is_delivered: status.is_delivered,
         delivered_date: if status.is_delivered {
-            status
-                .delivered_date
-                .as_deref()
-                .map(|d| d.trim().to_string())
+            status.delivered_date.as_deref().map(delivered_date)
         } else {
             None
         },

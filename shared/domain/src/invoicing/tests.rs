@@ -725,6 +725,30 @@ fn delivery_is_sent_once_and_ends_the_flow() {
 }
 
 #[test]
+fn delivered_date_is_sent_as_yyyy_mm_dd_hh_mm() {
+    for (given, sent) in [
+        ("2015-06-25 14:30", "2015-06-25 14:30"),
+        ("2015-06-25T14:30:59.123-03:00", "2015-06-25 14:30"),
+        ("2015-06-25T14:30:00Z", "2015-06-25 14:30"),
+        (" 2015-06-25T14:30:07 ", "2015-06-25 14:30"),
+        ("2015-06-25 14:30:00.4617653", "2015-06-25 14:30"),
+    ] {
+        let o = order(OrderStatus::Shipped);
+        let rec = with_tracking(sent_record(&o));
+        let mut st = status(true, vec![]);
+        st.delivered_date = Some(given.into());
+        let Decision::Send(body) = decide_status(&o, &[rec], "NFe-1", &st) else {
+            panic!("not sent: {given}")
+        };
+        assert_eq!(body.delivered_date.as_deref(), Some(sent), "{given}");
+    }
+}
+
+fn sent_record(o: &Order) -> InvoiceRecord {
+    sent(o, &full_output())
+}
+
+#[test]
 fn delivered_needs_a_delivered_date_with_time() {
     let o = order(OrderStatus::Shipped);
     let recs = vec![with_tracking(sent(&o, &full_output()))];
