@@ -364,12 +364,22 @@ pub fn decide_tracking(
     info: &TrackingInfo,
 ) -> Decision<TrackingInfo> {
     let number = info.tracking_number.trim();
-    // Never PATCH blank strings: they would erase what VTEX holds (C18).
+    // PATCH overwrites every field it carries, a null included: a field the ERP left out (or sent
+    // blank, C18) is sent as VTEX already holds it, so a correction of one field erases no other.
+    let registered = records
+        .iter()
+        .find(|r| r.invoice.invoice_number == invoice_number)
+        .and_then(|r| r.tracking.as_ref())
+        .filter(|t| t.state == SendState::Sent)
+        .map(|t| &t.info);
+    let keep = |given: &Option<String>, held: fn(&TrackingInfo) -> &Option<String>| {
+        non_blank(given).or_else(|| registered.and_then(|r| held(r).clone()))
+    };
     let body = TrackingInfo {
         tracking_number: number.to_string(),
-        tracking_url: non_blank(&info.tracking_url),
-        courier: non_blank(&info.courier),
-        dispatched_date: non_blank(&info.dispatched_date),
+        tracking_url: keep(&info.tracking_url, |t| &t.tracking_url),
+        courier: keep(&info.courier, |t| &t.courier),
+        dispatched_date: keep(&info.dispatched_date, |t| &t.dispatched_date),
     };
     let already = records.iter().any(|r| {
         r.invoice.invoice_number == invoice_number

@@ -1099,3 +1099,41 @@ fn package_values_under_the_share_rule_add_up_to_the_value_with_the_unattributed
     let rest: HashMap<String, i64> = [("A".to_string(), 1), ("B".to_string(), 1)].into();
     assert_eq!(package_value(&o, &a1, &rest), Cents(1200 + 3700 - 50));
 }
+
+#[test]
+fn a_tracking_correction_keeps_what_vtex_holds_for_the_fields_the_erp_left_out() {
+    let o = order(OrderStatus::Shipped);
+    // Registered: SR1, its URL and Correios.
+    let rec = with_tracking(sent(&o, &full_output()));
+    let correction = TrackingInfo {
+        tracking_number: "SR2".into(),
+        tracking_url: None,
+        courier: Some("  ".into()),
+        dispatched_date: Some("2024-02-01T10:00:00-03:00".into()),
+    };
+    let Decision::Send(body) =
+        decide_tracking(&o, std::slice::from_ref(&rec), "NFe-1", &correction)
+    else {
+        panic!("not sent")
+    };
+    assert_eq!(
+        body,
+        TrackingInfo {
+            tracking_number: "SR2".into(),
+            tracking_url: Some("https://t.example/SR1".into()),
+            courier: Some("Correios".into()),
+            dispatched_date: Some("2024-02-01T10:00:00-03:00".into()),
+        }
+    );
+    // The same tracking again, fields left out: what VTEX holds already, nothing to send.
+    let again = TrackingInfo {
+        tracking_number: "SR1".into(),
+        tracking_url: None,
+        courier: None,
+        dispatched_date: None,
+    };
+    assert!(matches!(
+        decide_tracking(&o, &[rec], "NFe-1", &again),
+        Decision::Nothing(_)
+    ));
+}
