@@ -309,3 +309,33 @@ async fn the_control_route_sets_the_grace_period_and_the_known_skus() {
         .unwrap();
     assert_eq!(bad.status(), 400);
 }
+
+#[tokio::test]
+async fn start_handling_is_started_only_on_omss_204() {
+    let (_, h, c) = start(Duration::ZERO).await;
+    c.place_fulfillment_order(ACCOUNT, "EXT", "1", &order("1003", "https://mse.example"))
+        .await
+        .unwrap();
+    c.authorize_dispatch(ACCOUNT, "EXT", "1", "EXT-1003", "1003")
+        .await
+        .unwrap();
+    // Something in front of OMS answers 200 (or 202) without OMS acting: not started.
+    for not_oms in [200, 202] {
+        h.state().set_faults(vtex_standin::FaultPlan {
+            next: vec![not_oms],
+            ..Default::default()
+        });
+        assert!(
+            matches!(
+                c.start_handling(ACCOUNT, "EXT-1003").await.unwrap(),
+                ImportCall::Retryable { .. }
+            ),
+            "{not_oms}"
+        );
+        assert_eq!(status(&c, "EXT-1003").await, "ready-for-handling");
+    }
+    assert_eq!(
+        c.start_handling(ACCOUNT, "EXT-1003").await.unwrap(),
+        ImportCall::Success(Handling::Started)
+    );
+}

@@ -407,8 +407,10 @@ impl VtexClient {
         })
     }
 
-    /// `POST /api/oms/pvt/orders/{orderId}/start-handling` (§Import step 3), no body. `204` (any
-    /// 2xx) is [`Handling::Started`], `409` [`Handling::NotReady`].
+    /// `POST /api/oms/pvt/orders/{orderId}/start-handling` (§Import step 3), no body. Only `204`,
+    /// OMS's answer, is [`Handling::Started`]; `409` is [`Handling::NotReady`]. Another 2xx (a
+    /// proxy or a page that is not OMS) proves nothing: retried later, and the retry asks VTEX
+    /// where the order is before calling again.
     pub async fn start_handling(
         &self,
         account: &str,
@@ -421,9 +423,16 @@ impl VtexClient {
         )?;
         Ok(match self.exchange(Method::POST, url, None).await? {
             RawAnswer::NoAnswer { reason } => no_answer(reason),
-            RawAnswer::Answered { status, .. } if status.is_success() => {
+            RawAnswer::Answered { status, .. } if status == StatusCode::NO_CONTENT => {
                 ImportCall::Success(Handling::Started)
             }
+            RawAnswer::Answered { status, .. } if status.is_success() => ImportCall::Retryable {
+                retry_after: None,
+                reason: format!(
+                    "start-handling answered {} where OMS answers 204: not taken as started",
+                    status.as_u16()
+                ),
+            },
             RawAnswer::Answered { status, text, .. } if status == StatusCode::CONFLICT => {
                 ImportCall::Success(Handling::NotReady(crate::client::refusal_excerpt(&text)))
             }
