@@ -103,6 +103,7 @@ broken! {
     plain_text_errors_fail_the_envelope: PlainTextErrors => "sim.error-envelope",
     a_slow_simulation_fails_latency: Slow => "sim.latency",
     no_auth_fails_auth: NoAuth => "auth.required",
+    an_object_for_an_array_fails_placement: AnswersAnObject => "ord.placement",
     a_new_id_on_retry_fails_idempotency: NewIdOnRetry => "ord.placement-idempotent",
     a_fulfill_without_receipt_fails_its_shape: FulfillWithoutReceipt => "ord.fulfill",
     a_new_receipt_on_repeat_fails_fulfill_idempotency: NewReceiptOnRepeat => "ord.fulfill-idempotent",

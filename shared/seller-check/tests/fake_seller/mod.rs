@@ -34,6 +34,7 @@ pub enum Break {
     PlainTextErrors,
     Slow,
     NoAuth,
+    AnswersAnObject,
     NewIdOnRetry,
     FulfillWithoutReceipt,
     NewReceiptOnRepeat,
@@ -400,6 +401,9 @@ async fn placement(fake: &Shared, body: &[u8]) -> Response {
         echoed["orderId"] = json!(id);
         echoed["followUpEmail"] = json!("");
         answers.push(echoed);
+    }
+    if fake.lock().unwrap().brk == Break::AnswersAnObject && answers.len() == 1 {
+        return ok(answers.remove(0));
     }
     ok(Value::Array(answers))
 }
