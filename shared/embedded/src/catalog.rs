@@ -10,6 +10,8 @@ use domain::store_support::merge_stock;
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 use std::collections::{BTreeMap, HashMap, HashSet};
 
+mod decoded;
+
 const RULES_KEY: &str = "shipping_rules";
 
 pub(crate) fn read_stock(
@@ -57,7 +59,7 @@ impl CatalogReader for EmbeddedStore {
                     .and_then(|mut s| s.query_row([&id], |row| row.get(0)).optional())
                     .map_err(sql_error)?;
                 let Some(data) = data else { continue };
-                let mut sku: Sku = decode(&data)?;
+                let mut sku = decoded::sku(&id, &data)?;
                 sku.stock = read_stock(&tx, &id)?;
                 found.insert(id, sku);
             }
