@@ -121,6 +121,7 @@ mod tests {
     use super::*;
     use embedded_store::EmbeddedStore;
     use lambda_kit::sqs::Delivery;
+    use std::sync::Arc;
 
     #[tokio::test]
     async fn failed_messages_stay_and_the_rest_are_deleted() {
@@ -221,5 +222,223 @@ mod tests {
         .await
         .unwrap();
         assert_eq!(report, BatchReport::default());
+    }
+
+    /// The drain benchmark of issue 15: 10 000 dispatch messages for 1 000 orders (per order an
+    /// invoice, its tracking and 8 carrier events, in one FIFO group) drained from a file-backed
+    /// local queue by the real dispatch handler against the VTEX stand-in, polled as the local
+    /// runner polls ([`poll_while_full`], then the 500 ms tick). Prints messages per second and
+    /// checks on the stand-in that each OMS call was made exactly once. Not a gate (timings are
+    /// never asserted):
+    ///
+    /// ```sh
+    /// cargo test --release -p local --lib drain_benchmark -- --ignored --nocapture
+    /// ```
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    #[ignore = "benchmark: run it with --ignored --nocapture"]
+    async fn drain_benchmark() {
+        use chrono::Utc;
+        use domain::erp::{ErpCommand, ErpMessage, OrderRef};
+        use domain::invoicing::{
+            Invoice, InvoiceItem, InvoiceType, TrackingEvent, TrackingInfo, TrackingStatus,
+        };
+        use domain::order::{Order, OrderStatus};
+        use domain::ports::{CatalogWriter, OrderStore, PlaceOutcome, StockEffect};
+        use std::collections::HashMap;
+        use std::time::Instant;
+
+        const ORDERS: usize = 1_000;
+        const EVENTS: usize = 8;
+        let (addr, standin) = vtex_standin::serve("127.0.0.1:0".parse().unwrap())
+            .await
+            .unwrap();
+        let path = std::env::temp_dir().join(format!("drain-{}.db", uuid_like()));
+        let store = EmbeddedStore::open(&path).unwrap();
+        let sku = serde_json::from_value(serde_json::json!({
+            "id": "2002495", "name": "Capa", "prices": [],
+            "stock": { "wh1": { "onHand": ORDERS, "reserved": 0 } }
+        }))
+        .unwrap();
+        store.upsert_sku(&sku).await.unwrap();
+        let queue = store.queue("dispatch").with_max_receives(5);
+        let mut messages = Vec::with_capacity(ORDERS * (2 + EVENTS));
+        let now = Utc::now();
+        for n in 0..ORDERS {
+            let (id, mkp) = (format!("SLR-B{n:05}"), format!("{}-01", 500_000 + n));
+            // VTEX placed it: one unit at 9990 and 1090 freight.
+            standin
+                .state()
+                .place(&serde_json::json!([{
+                    "marketplaceOrderId": mkp, "marketplacePaymentValue": 11080,
+                    "items": [{"id": "2002495", "quantity": 1, "price": 9990}],
+                    "shippingData": {"logisticsInfo": [{"itemIndex": 0, "price": 1090}]}
+                }]))
+                .unwrap();
+            let order: Order = serde_json::from_value(serde_json::json!({
+                "orderId": id, "an": "luxstore", "marketplaceOrderId": mkp,
+                "marketplacePaymentValue": 11080, "status": "RESERVED",
+                "lines": [{"index": 0, "skuId": "2002495", "quantity": 1, "unitPrice": 9990,
+                           "freight": 1090, "locationId": "wh1"}],
+                "createdAt": now, "expiresAt": now + chrono::Duration::days(8)
+            }))
+            .unwrap();
+            let PlaceOutcome::Created(mut o) = store.create_reserved(&order).await.unwrap() else {
+                panic!("placement failed")
+            };
+            o.status = OrderStatus::Authorized;
+            store.save(&o, StockEffect::None).await.unwrap();
+            let r = OrderRef::by_order_id(id.clone());
+            let number = format!("NFe-{n}");
+            let invoice = Invoice {
+                kind: InvoiceType::Output,
+                invoice_number: number.clone(),
+                invoice_value: domain::money::Cents(11080),
+                issuance_date: "2026-11-22T10:15:00-03:00".into(),
+                items: vec![InvoiceItem {
+                    id: "2002495".into(),
+                    quantity: 1,
+                    price: domain::money::Cents(9990),
+                    description: None,
+                }],
+                invoice_key: None,
+                invoice_url: None,
+                embedded_invoice: None,
+                courier: None,
+                tracking_number: None,
+                tracking_url: None,
+                dispatched_date: None,
+            };
+            messages.push((
+                id.clone(),
+                ErpMessage::new(r.clone(), ErpCommand::Invoice { invoice }),
+            ));
+            messages.push((
+                id.clone(),
+                ErpMessage::new(
+                    r.clone(),
+                    ErpCommand::Tracking {
+                        invoice_number: number.clone(),
+                        tracking: TrackingInfo {
+                            tracking_number: format!("SR{n}BR"),
+                            tracking_url: None,
+                            courier: Some("Correios".into()),
+                            dispatched_date: None,
+                        },
+                    },
+                ),
+            ));
+            for e in 0..EVENTS {
+                let events = (0..=e)
+                    .map(|k| TrackingEvent {
+                        city: "Rio de Janeiro".into(),
+                        state: "RJ".into(),
+                        description: format!("Etapa {k}"),
+                        date: format!("2026-11-23T{:02}:00:00-03:00", 8 + k),
+                    })
+                    .collect();
+                let status = TrackingStatus {
+                    is_delivered: e + 1 == EVENTS,
+                    delivered_date: (e + 1 == EVENTS).then(|| "2026-11-23 15:00".to_string()),
+                    events,
+                };
+                messages.push((
+                    id.clone(),
+                    ErpMessage::new(
+                        r.clone(),
+                        ErpCommand::TrackingStatus {
+                            invoice_number: number.clone(),
+                            tracking_status: status,
+                        },
+                    ),
+                ));
+            }
+        }
+        // The ERP sends them order after order, as it would emit them.
+        for (group, m) in &messages {
+            queue.send(&m.to_json(), Some(group), None).await.unwrap();
+        }
+        let total = messages.len();
+        let deps = dispatch::Deps {
+            orders: Arc::new(store.clone()),
+            invoices: Arc::new(embedded_store::invoices::SqliteInvoices::new(&store).unwrap()),
+            vtex: Arc::new(
+                vtex::client::VtexClient::new(format!("http://{addr}"), standin.credentials())
+                    .unwrap(),
+            ),
+            queue: Arc::new(queue.clone()),
+            clock: Arc::new(domain::clock::SystemClock),
+            default_an: None,
+            backoff: dispatch::Backoff {
+                base: Duration::ZERO,
+                max: Duration::ZERO,
+            },
+        };
+        let started = Instant::now();
+        let mut report = BatchReport::default();
+        let mut ticks = 0;
+        while !queue.is_empty().await.unwrap() {
+            report += poll_while_full(&queue, 10, Duration::from_secs(60), |e| {
+                dispatch::handle(&deps, e)
+            })
+            .await
+            .unwrap();
+            ticks += 1;
+            if ticks > 10_000 {
+                panic!("not drained: {report:?}");
+            }
+            if !queue.is_empty().await.unwrap() {
+                tokio::time::sleep(Duration::from_millis(500)).await;
+            }
+        }
+        let took = started.elapsed();
+        let mut calls: HashMap<(String, String), usize> = HashMap::new();
+        for r in standin.state().requests() {
+            assert!(
+                r.accepted(),
+                "refused: {} {} {}",
+                r.method,
+                r.path,
+                r.status
+            );
+            *calls.entry((r.method, r.path)).or_default() += 1;
+        }
+        let [posts, patches, puts] = ["POST", "PATCH", "PUT"].map(|m| {
+            calls
+                .iter()
+                .filter(|((method, _), _)| method == m)
+                .map(|(_, n)| *n)
+                .sum::<usize>()
+        });
+        println!(
+            "drained {total} dispatch messages of {ORDERS} orders in {:.2} s: {:.0} messages/s \
+             ({} event-source polls, {} batches' worth received, {} retried); OMS calls: \
+             {posts} invoice POSTs, {patches} tracking PATCHes, {puts} carrier-event PUTs",
+            took.as_secs_f64(),
+            total as f64 / took.as_secs_f64(),
+            ticks,
+            report.received,
+            report.retried,
+        );
+        // Exactly once: one invoice and one tracking call per order, and EVENTS PUTs on the same
+        // path per order (each event message is one PUT).
+        assert_eq!((posts, patches, puts), (ORDERS, ORDERS, ORDERS * EVENTS));
+        assert!(
+            calls
+                .iter()
+                .all(|((m, _), n)| *n == if m == "PUT" { EVENTS } else { 1 }),
+            "a call was repeated"
+        );
+        assert_eq!(report.retried, 0);
+        drop(store);
+        for suffix in ["", "-wal", "-shm"] {
+            let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
+        }
+    }
+
+    fn uuid_like() -> String {
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos());
+        format!("{}-{nanos}", std::process::id())
     }
 }
