@@ -11,7 +11,7 @@
 //!
 //! | Answer | HTTP | code |
 //! |---|---|---|
-//! | body not JSON / not an object / no `invoiceNumber` / a field of the wrong type | 400 | `MSE001` |
+//! | body not JSON / not an object / no `invoiceNumber` / an object or array for a value, `items` no array | 400 | `MSE001` |
 //! | body over the limit | 413 | `REQ413` |
 //! | wrong or missing secret | 401 | `AUTH001` |
 //! | store or queue unavailable (VTEX retries; the receipt stays the same) | 503 | `SRV503` |

@@ -173,12 +173,31 @@ async fn a_wrong_secret_is_refused_and_nothing_is_forwarded() {
 }
 
 #[tokio::test]
+async fn a_decimal_invoice_value_is_accepted_and_forwarded_as_vtex_sent_it() {
+    let w = world().await;
+    let resp = handle(
+        &w.deps,
+        request(|v| {
+            let mut b: Value = serde_json::from_str(v["body"].as_str().unwrap()).unwrap();
+            b["invoiceValue"] = json!(11.0);
+            with_body(v, b);
+        }),
+    )
+    .await;
+    assert_eq!(resp.status(), StatusCode::OK);
+    let events = w.erp.inner.published();
+    assert_eq!(events.len(), 1);
+    assert_eq!(events[0].invoice["invoiceValue"], json!(11.0));
+    assert!(events[0].invoice["invoiceValue"].is_f64());
+}
+
+#[tokio::test]
 async fn malformed_bodies_get_a_400_envelope() {
     let w = world().await;
     for body in [
         json!("just text"),
         json!({"invoiceValue": 1100}),
-        json!({"invoiceNumber": "N1", "invoiceValue": 11.0}),
+        json!({"invoiceNumber": "N1", "invoiceValue": {"cents": 11}}),
         json!({"invoiceNumber": "N1", "items": {"id": "1"}}),
     ] {
         let resp = handle(&w.deps, request(|v| with_body(v, body.clone()))).await;
