@@ -125,10 +125,13 @@ impl OrderListing for DynamoListing {
                 .index_name(GSI2)
                 .key_condition_expression(&condition)
                 .expression_attribute_names("#pk", "gsi2pk")
-                .expression_attribute_names("#sk", "gsi2sk")
                 .scan_index_forward(false)
                 .limit(i32::try_from(limit + 1).unwrap_or(i32::MAX))
                 .set_exclusive_start_key(start.take());
+            // DynamoDB refuses a placeholder no expression uses.
+            if condition.contains("#sk") {
+                q = q.expression_attribute_names("#sk", "gsi2sk");
+            }
             for (k, v) in &values {
                 q = q.expression_attribute_values(*k, s(v));
             }
