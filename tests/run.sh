@@ -27,6 +27,16 @@ echo "==> template.yaml: cfn-lint, the SAM transform, sample events vs deployed 
 # W1028: the transform nests Fn::If [ImportEnabled, …] in the API body of a conditional route.
 "$VENV/bin/cfn-lint" --ignore-checks W1028 -- target/sam/template.json
 
+# Headless Chromium and its WebDriver for the console's browser test (shared/console/tests/browser.rs).
+if ! command -v chromedriver >/dev/null 2>&1 || ! command -v chromium >/dev/null 2>&1; then
+  echo "==> installing chromium and chromium-driver (the console's browser test)"
+  SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq chromium chromium-driver >/dev/null
+fi
+# The browser test refuses to skip when this is set.
+export CONNECTOR_TEST_REQUIRE_BROWSER=1
+
 # The real `bootstrap` binaries, which tests/tests/lambda_bootstraps.rs runs under a local Lambda
 # Runtime API (`sam local invoke` without Docker). Same profile as the tests, so artifacts are shared.
 BIN_PKGS=()
