@@ -172,7 +172,7 @@ pub fn orders(
                     }
                 }
                 div class="field" {
-                    label for="f-an" { "Marketplace account" }
+                    label for="f-an" { "Account" }
                     input id="f-an" name="an" type="text" value=(v("an")) placeholder="e.g. luxstore" autocomplete="off";
                 }
                 div class="field" {
