@@ -1,7 +1,9 @@
 //! Composition root of the fulfillment Lambda (fulfill, marketplace cancel, operator view):
-//! configuration, the DynamoDB catalog and order store, the SQS queue of ERP events, then the
-//! runtime loop. The handler lives in the library so the local runner and the tests share it.
+//! configuration, the DynamoDB catalog and order store, the invoice records (`INVOICES_TABLE`),
+//! the SQS queue of ERP events, then the runtime loop. The handler lives in the library so the
+//! local runner and the tests share it.
 
+use aws_adapters::invoices::DynamoInvoices;
 use aws_adapters::{OrderPorts, secrets};
 use fulfillment::{Config, handle};
 use lambda_http::{Error, Request, run, service_fn};
@@ -24,7 +26,16 @@ async fn main() -> Result<(), Error> {
         t.orders_table,
         t.order_events_queue_url,
     );
-    let deps = Arc::new(ports.deps(config));
+    let mut deps = ports.deps(config);
+    // The dispatcher's invoice records (read only): a marketplace cancel is not confirmed while a
+    // sale invoice is in flight. Without INVOICES_TABLE the cancel decides on the order alone.
+    if let Some(table) = vars.get("INVOICES_TABLE") {
+        deps = deps.with_invoices(Arc::new(DynamoInvoices::new(
+            aws_sdk_dynamodb::Client::new(&sdk),
+            table,
+        )));
+    }
+    let deps = Arc::new(deps);
     run(service_fn(move |req: Request| {
         let deps = Arc::clone(&deps);
         async move { Ok::<_, Infallible>(handle(&deps, req).await) }

@@ -165,7 +165,10 @@ async fn run() -> Result<(), String> {
             shared.clone(),
             clock.clone(),
             fulfillment::Config::from_vars(&Vars::env()).map_err(|e| e.to_string())?,
-        ),
+        )
+        .with_invoices(Arc::new(
+            embedded_store::invoices::SqliteInvoices::new(&store).map_err(|e| e.to_string())?,
+        )),
         sweeper: reservation_sweeper::Deps::new(
             shared.clone(),
             shared.clone(),

@@ -9,6 +9,7 @@ mod catalog_sync_support;
 mod dispatch_support;
 mod import_support;
 
+mod cancel_in_flight;
 mod catalog_sync_flows;
 mod contract_dynamo;
 mod contract_embedded;

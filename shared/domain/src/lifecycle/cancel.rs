@@ -68,6 +68,21 @@ pub fn decide_cancel(
     policy: AuthorizedCancelPolicy,
     new_receipt: impl FnOnce() -> String,
 ) -> CancelDecision {
+    decide_cancel_with_invoices(order, req, now, policy, false, new_receipt)
+}
+
+/// [`decide_cancel`] knowing whether a sale invoice of the order is in flight (recorded *Pending*,
+/// or acknowledged before the order's status caught up). Such an order is not confirmed whatever
+/// the policy: the invoice may already be at VTEX, and §Cancel's refuse path applies (the invoice
+/// is the refusal; the request is recorded).
+pub fn decide_cancel_with_invoices(
+    order: &Order,
+    req: &CancelRequest,
+    now: DateTime<Utc>,
+    policy: AuthorizedCancelPolicy,
+    invoice_in_flight: bool,
+    new_receipt: impl FnOnce() -> String,
+) -> CancelDecision {
     if let Some(m) = &req.marketplace_order_id
         && *m != order.marketplace_order_id
     {
@@ -103,6 +118,7 @@ pub fn decide_cancel(
     };
     match order.status {
         OrderStatus::Reserved => confirm(order, OrderStatus::Canceled, StockEffect::Release),
+        OrderStatus::Authorized if invoice_in_flight => CancelDecision::Refuse(record(order)),
         OrderStatus::Authorized => match policy {
             AuthorizedCancelPolicy::Confirm => {
                 confirm(order, OrderStatus::Canceled, StockEffect::Release)

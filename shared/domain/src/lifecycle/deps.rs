@@ -18,6 +18,9 @@ pub struct LifecycleDeps<C> {
     pub clock: Arc<dyn Clock>,
     pub ids: Arc<dyn IdGen>,
     pub config: C,
+    /// The invoice records, for functions that take marketplace cancels (see
+    /// [`Lifecycle::invoices`]); `None` elsewhere.
+    pub invoices: Option<Arc<dyn InvoiceStore>>,
 }
 
 impl<C> LifecycleDeps<C> {
@@ -36,7 +39,15 @@ impl<C> LifecycleDeps<C> {
             clock,
             ids: Arc::new(RandomIds),
             config,
+            invoices: None,
         }
+    }
+
+    /// Lets the life cycle read the dispatcher's invoice records (fulfillment: a marketplace cancel
+    /// is not confirmed while a sale invoice is in flight).
+    pub fn with_invoices(mut self, invoices: Arc<dyn InvoiceStore>) -> Self {
+        self.invoices = Some(invoices);
+        self
     }
 
     /// Replaces the id source (tests: predictable order ids and receipts).
@@ -55,6 +66,7 @@ impl<C: LifecycleSettings> LifecycleDeps<C> {
             clock: self.clock.clone(),
             ids: self.ids.clone(),
             config: self.config.lifecycle().clone(),
+            invoices: self.invoices.clone(),
         }
     }
 }

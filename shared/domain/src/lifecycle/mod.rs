@@ -14,6 +14,7 @@
 use crate::catalog::{LocationId, Sku, SkuId};
 use crate::clock::Clock;
 use crate::duration::VtexDuration;
+use crate::invoice_store::InvoiceStore;
 use crate::money::Cents;
 use crate::order::value::LineAmounts;
 use crate::order::{

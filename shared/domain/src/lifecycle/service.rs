@@ -11,6 +11,9 @@ pub struct Lifecycle {
     pub clock: Arc<dyn Clock>,
     pub ids: Arc<dyn IdGen>,
     pub config: LifecycleConfig,
+    /// The dispatcher's invoice records, when this function can read them: a marketplace cancel
+    /// is not confirmed while a sale invoice is in flight.
+    pub invoices: Option<Arc<dyn InvoiceStore>>,
 }
 
 impl fmt::Debug for Lifecycle {
@@ -36,7 +39,37 @@ impl Lifecycle {
             clock,
             ids: Arc::new(RandomIds),
             config: LifecycleConfig::default(),
+            invoices: None,
         }
+    }
+
+    /// Reads the invoice records before confirming a marketplace cancel.
+    pub fn with_invoices(mut self, invoices: Arc<dyn InvoiceStore>) -> Self {
+        self.invoices = Some(invoices);
+        self
+    }
+
+    /// The sale invoice of an authorized order that is in flight, if any: recorded *Pending*, or
+    /// acknowledged while the order still says AUTHORIZED.
+    async fn invoice_in_flight(&self, order: &Order) -> Result<Option<String>, StoreError> {
+        let Some(invoices) = &self.invoices else {
+            return Ok(None);
+        };
+        if order.status != OrderStatus::Authorized {
+            return Ok(None);
+        }
+        Ok(invoices
+            .list_by_order(&order.order_id)
+            .await?
+            .into_iter()
+            .find(|r| {
+                r.invoice.kind == crate::invoicing::InvoiceType::Output
+                    && matches!(
+                        r.state,
+                        crate::invoicing::SendState::Pending | crate::invoicing::SendState::Sent
+                    )
+            })
+            .map(|r| r.invoice.invoice_number))
     }
 
     pub fn with_config(mut self, config: LifecycleConfig) -> Self {
@@ -317,9 +350,26 @@ impl Lifecycle {
                 return Ok(CancelOutcome::NotFound);
             };
             let now = self.clock.now();
-            let decision = decide_cancel(&order, &req, now, self.config.authorized_cancel, || {
-                self.ids.receipt()
-            });
+            let in_flight = self.invoice_in_flight(&order).await?;
+            if let Some(number) = &in_flight {
+                self.log(
+                    &order.order_id,
+                    steps::CANCEL,
+                    Outcome::Alert,
+                    format!(
+                        "marketplace cancellation {request_key} not confirmed: invoice {number} is in flight to VTEX"
+                    ),
+                )
+                .await?;
+            }
+            let decision = decide_cancel_with_invoices(
+                &order,
+                &req,
+                now,
+                self.config.authorized_cancel,
+                in_flight.is_some(),
+                || self.ids.receipt(),
+            );
             let evaluating = matches!(decision, CancelDecision::Evaluate(_));
             match decision {
                 CancelDecision::Confirm {

@@ -1329,3 +1329,71 @@ async fn logs_never_carry_customer_data() {
         assert!(!text.contains(secret), "{secret} leaked into {text}");
     }
 }
+
+#[tokio::test]
+async fn a_marketplace_cancel_while_a_sale_invoice_is_in_flight_is_refused_not_confirmed() {
+    use crate::invoice_store::{InvoiceStore, MemoryInvoices};
+    use crate::invoicing::{Invoice, InvoiceItem, InvoiceRecord, InvoiceType};
+    let memory = MemoryStore::with_catalog(&catalog());
+    let invoices = Arc::new(MemoryInvoices::new());
+    let mut w = world_with(Arc::new(memory.clone()), memory, LifecycleConfig::default());
+    w.lc = w.lc.with_invoices(invoices.clone());
+    let (order, _) = w
+        .place_ok(placement("mkp-1", vec![line("sku-1", 1, Some("Normal"))]))
+        .await;
+    w.lc.fulfill(fulfill_req(&order)).await.unwrap();
+    // The dispatcher recorded the invoice Pending and is POSTing it.
+    let invoice = Invoice {
+        kind: InvoiceType::Output,
+        invoice_number: "NFe-1".into(),
+        invoice_value: Cents(11080),
+        issuance_date: "2026-01-01T10:00:00-03:00".into(),
+        items: vec![InvoiceItem {
+            id: "sku-1".into(),
+            quantity: 1,
+            price: Cents(9990),
+            description: None,
+        }],
+        invoice_key: None,
+        invoice_url: None,
+        embedded_invoice: None,
+        courier: None,
+        tracking_number: None,
+        tracking_url: None,
+        dispatched_date: None,
+    };
+    let pending = InvoiceRecord::pending(&order.order_id, &invoice, t0());
+    invoices.create_once(&pending).await.unwrap();
+
+    let out =
+        w.lc.cancel(cancel_req(&order.order_id, Some("mkp-1"), "c-1"))
+            .await
+            .unwrap();
+    assert!(matches!(out, CancelOutcome::Refused { .. }), "{out:?}");
+    let stored = w.order(&order.order_id).await;
+    assert_eq!(stored.status, OrderStatus::Authorized);
+    assert!(stored.pending_cancellation.is_some());
+    assert_eq!(w.stock("sku-1", "wh-1").await.reserved, 1);
+    let log = w.log(&order.order_id).await;
+    assert!(
+        log.iter()
+            .any(|e| e.detail.contains("invoice NFe-1 is in flight")),
+        "{log:#?}"
+    );
+
+    // Without an invoice in flight, the same request is confirmed.
+    let other = MemoryStore::with_catalog(&catalog());
+    let mut w2 = world_with(Arc::new(other.clone()), other, LifecycleConfig::default());
+    w2.lc = w2.lc.with_invoices(Arc::new(MemoryInvoices::new()));
+    let (o2, _) = w2
+        .place_ok(placement("mkp-1", vec![line("sku-1", 1, Some("Normal"))]))
+        .await;
+    w2.lc.fulfill(fulfill_req(&o2)).await.unwrap();
+    assert!(matches!(
+        w2.lc
+            .cancel(cancel_req(&o2.order_id, Some("mkp-1"), "c-1"))
+            .await
+            .unwrap(),
+        CancelOutcome::Confirmed { .. }
+    ));
+}
