@@ -34,6 +34,7 @@ async fn router() -> (axum::Router, EmbeddedStore) {
     store.create_reserved(&other).await.unwrap();
     let shared = Arc::new(store.clone());
     let console = console_ui::Console {
+        catalog: Arc::new(store.clone()),
         board: OrderBoard {
             listing: shared.clone(),
             orders: shared,

@@ -6,6 +6,7 @@
 //! | `GET /console/orders/{orderId}` | one order's journey: milestones, value, stock held, invoices and tracking, every logged call and refusal, the masked customer |
 //! | `GET /console/parked` | parked messages per queue: reason code, reason, body; re-drive one, some or all |
 //! | `POST /console/parked/{queue}/redrive` | without `confirm=yes`: the confirmation page; with it: moves the messages back |
+//! | `GET /console/catalog` | the simulation playground: a cart and a postal code in, the SLAs out, as the simulation answers VTEX |
 //!
 //! The same [`router`] runs in the local runner and in the `console` Lambda function (behind IAM
 //! authorization). It holds no credential of its own and shows no customer data beyond what an
@@ -29,7 +30,8 @@ use domain::invoice_store::InvoiceStore;
 use domain::listing::{Cursor, OrderBoard, OrderFilter, Redrive};
 use domain::order::OrderStatus;
 use domain::order::admin_view::{AdminOrderView, LogPage};
-use domain::ports::StoreError;
+use domain::ports::{CatalogReader, StoreError};
+use domain::simulation::{RequestedItem, SimulationContext, SimulationRequest, simulate};
 use std::collections::HashMap;
 use std::sync::Arc;
 
@@ -45,6 +47,8 @@ pub const PARKED_SHOWN: usize = 100;
 #[derive(Clone)]
 pub struct Console {
     pub board: OrderBoard,
+    /// The catalog the simulation reads (the playground runs the same engine on it).
+    pub catalog: Arc<dyn CatalogReader>,
     pub invoices: Arc<dyn InvoiceStore>,
     /// Where the console is mounted as the browser sees it (`/console`, or `/{stage}/console`
     /// behind an API stage): every link starts with it.
@@ -60,6 +64,7 @@ pub fn router(console: Arc<Console>) -> Router {
         .route("/console/orders", get(orders))
         .route("/console/orders/{order_id}", get(order))
         .route("/console/parked", get(parked))
+        .route("/console/catalog", get(catalog))
         .route("/console/parked/{queue}/redrive", post(redrive))
         .route("/console/assets/console.css", get(stylesheet))
         .with_state(console)
@@ -242,6 +247,82 @@ async fn parked(State(c): State<Arc<Console>>, Query(q): Query_) -> Response {
     )
 }
 
+/// Most cart lines the playground takes (VTEX's carts are far smaller).
+const MAX_CART_LINES: usize = 50;
+
+/// The playground's cart: one `sku quantity` (or `sku`, one unit) per line.
+fn parse_cart(text: &str) -> Result<Vec<RequestedItem>, String> {
+    let mut items = Vec::new();
+    for (n, line) in text.lines().map(str::trim).enumerate() {
+        if line.is_empty() {
+            continue;
+        }
+        let mut parts = line.split_whitespace();
+        let id = parts.next().unwrap_or_default();
+        let quantity = match parts.next() {
+            None => 1,
+            Some(q) => q.parse::<i64>().ok().filter(|q| *q >= 1).ok_or_else(|| {
+                format!(
+                    "cart line {}: the quantity must be a whole number ≥ 1",
+                    n + 1
+                )
+            })?,
+        };
+        if parts.next().is_some() || id.len() > 64 {
+            return Err(format!(
+                "cart line {}: expected a SKU id and a quantity",
+                n + 1
+            ));
+        }
+        items.push(RequestedItem {
+            id: id.to_string(),
+            quantity,
+            seller: "1".into(),
+        });
+    }
+    if items.len() > MAX_CART_LINES {
+        return Err(format!("cart: at most {MAX_CART_LINES} lines"));
+    }
+    Ok(items)
+}
+
+async fn catalog(State(c): State<Arc<Console>>, Query(q): Query_) -> Response {
+    let given = |k: &str| q.get(k).map(|v| v.trim()).filter(|v| !v.is_empty());
+    let Some(cart) = given("cart") else {
+        return html(StatusCode::OK, pages::catalog(&c.base, &q, None));
+    };
+    let items = match parse_cart(cart) {
+        Ok(i) if !i.is_empty() => i,
+        Ok(_) => return problem(&c, StatusCode::BAD_REQUEST, "cart: name at least one SKU"),
+        Err(e) => return problem(&c, StatusCode::BAD_REQUEST, &e),
+    };
+    let request = SimulationRequest {
+        items,
+        country: given("country").map(str::to_uppercase),
+        postal_code: given("postalCode").map(str::to_string),
+        geo_coordinates: Vec::new(),
+    };
+    let skus = match c.catalog.get_skus(&request.distinct_sku_ids()).await {
+        Ok(s) => s,
+        Err(e) => return unavailable(&c, e),
+    };
+    let rules = match c.catalog.shipping_rules().await {
+        Ok(r) => r.unwrap_or_else(domain::shipping::ShippingRules::empty),
+        Err(e) => return unavailable(&c, e),
+    };
+    let result = simulate(
+        &request,
+        &SimulationContext {
+            skus: &skus,
+            rules: &rules,
+            an: given("an"),
+            sc: given("sc"),
+            now: c.board.clock.now(),
+        },
+    );
+    html(StatusCode::OK, pages::catalog(&c.base, &q, Some(&result)))
+}
+
 /// Whether the browser says the request comes from this site (see the module docs). A client
 /// that sends neither header (curl, a script with the operator's credential) is not a browser
 /// tricked by another page.
@@ -359,6 +440,19 @@ mod tests {
             let err = parse_filter(&q(&[(k, v)])).unwrap_err();
             assert!(err.starts_with(k), "{err}");
         }
+    }
+
+    #[test]
+    fn a_cart_reads_one_sku_and_quantity_per_line_and_a_bad_line_is_named() {
+        let items = parse_cart("2002495 2\n\n  2002129  \n").unwrap();
+        let got: Vec<(&str, i64)> = items.iter().map(|i| (i.id.as_str(), i.quantity)).collect();
+        assert_eq!(got, [("2002495", 2), ("2002129", 1)]);
+        for bad in ["a 0", "a two", "a 1 b", "a -1"] {
+            let err = parse_cart(bad).unwrap_err();
+            assert!(err.starts_with("cart line 1"), "{err}");
+        }
+        let many: String = (0..=MAX_CART_LINES).map(|i| format!("s{i}\n")).collect();
+        assert!(parse_cart(&many).is_err());
     }
 
     #[test]

@@ -8,6 +8,7 @@ use domain::listing::{Attention, BoardPage, ParkedMessage, Redrive};
 use domain::money::Cents;
 use domain::order::admin_view::AdminOrderView;
 use domain::order::{Order, OrderStatus, Outcome, format_date};
+use domain::simulation::{Availability, SimulationResult};
 use maud::{DOCTYPE, Markup, html};
 use std::collections::HashMap;
 
@@ -16,6 +17,7 @@ use std::collections::HashMap;
 pub enum Page {
     Orders,
     Parked,
+    Catalog,
     Other,
 }
 
@@ -100,6 +102,7 @@ fn layout(base: &str, title: &str, current: Page, body: Markup) -> Markup {
                     nav aria-label="Sections" {
                         (nav(Page::Orders, format!("{base}/orders"), "Orders"))
                         (nav(Page::Parked, format!("{base}/parked"), "Parked messages"))
+                        (nav(Page::Catalog, format!("{base}/catalog"), "Simulation"))
                     }
                 }
                 main id="main" tabindex="-1" { (body) }
@@ -625,6 +628,86 @@ pub fn confirm_redrive(
                 div class="actions" {
                     button type="submit" autofocus { "Yes, re-drive" }
                     a href=(format!("{base}/parked")) { "Cancel" }
+                }
+            }
+        },
+    )
+}
+
+pub fn catalog(
+    base: &str,
+    q: &HashMap<String, String>,
+    result: Option<&SimulationResult>,
+) -> Markup {
+    let v = |k: &str| q.get(k).cloned().unwrap_or_default();
+    layout(
+        base,
+        "Simulation",
+        Page::Catalog,
+        html! {
+            h1 { "Simulation playground" }
+            p { "A cart and a destination in, the items and SLAs out: the same engine and catalog that answer VTEX's fulfillment simulation. Nothing is reserved." }
+            form class="filters" method="get" action=(format!("{base}/catalog")) aria-label="Simulate a cart" {
+                div class="field wide" {
+                    label for="s-cart" { "Cart" }
+                    textarea id="s-cart" name="cart" rows="3" aria-describedby="s-cart-help" required { (v("cart")) }
+                    span id="s-cart-help" class="help" { "One SKU id and quantity per line, e.g. " code { "2002495 2" } }
+                }
+                div class="field" {
+                    label for="s-postal" { "Postal code" }
+                    input id="s-postal" name="postalCode" type="text" value=(v("postalCode")) placeholder="empty: indexation" autocomplete="off";
+                }
+                div class="field" {
+                    label for="s-country" { "Country" }
+                    input id="s-country" name="country" type="text" value=(v("country")) placeholder="BRA" maxlength="3" autocomplete="off";
+                }
+                div class="field" {
+                    label for="s-an" { "Account (an)" }
+                    input id="s-an" name="an" type="text" value=(v("an")) autocomplete="off";
+                }
+                div class="field" {
+                    label for="s-sc" { "Sales channel (sc)" }
+                    input id="s-sc" name="sc" type="text" value=(v("sc")) placeholder="1" autocomplete="off";
+                }
+                div class="field actions" { button type="submit" { "Simulate" } }
+            }
+            @if let Some(r) = result {
+                h2 { "Answer (" (r.mode.as_str()) ")" }
+                p class="summary" aria-live="polite" {
+                    (r.items.len()) " item(s), " (r.unavailable_count()) " unavailable"
+                    @if let Some(p) = &r.postal_code { " · to " (p) }
+                    @if let Some(c) = &r.country { " " (c) }
+                }
+                table class="list" {
+                    thead { tr {
+                        th scope="col" { "SKU" } th scope="col" { "Availability" } th scope="col" class="num" { "Qty" }
+                        th scope="col" class="num" { "Price" } th scope="col" class="num" { "Stock" } th scope="col" { "SLAs" }
+                    } }
+                    tbody {
+                        @for i in &r.items {
+                            tr {
+                                td data-label="SKU" { (i.id) }
+                                td data-label="Availability" {
+                                    span class=(if i.availability == Availability::Available { "badge ok" } else { "badge bad" }) { (i.availability.as_str()) }
+                                }
+                                td data-label="Qty" class="num" { (i.quantity) " of " (i.requested) }
+                                td data-label="Price" class="num" { (money(i.price)) }
+                                td data-label="Stock" class="num" { (i.stock_balance) }
+                                td data-label="SLAs" {
+                                    @if i.slas.is_empty() { span class="muted" { "none" } }
+                                    ul class="slas" {
+                                        @for sla in &i.slas {
+                                            li {
+                                                strong { (sla.name) } " (" code { (sla.id) } ", " (sla.channel.as_str()) ") · "
+                                                (money(sla.price)) " · " (sla.shipping_estimate.to_string()) " · from " code { (sla.location_id) }
+                                                @if !sla.delivery_windows.is_empty() { " · " (sla.delivery_windows.len()) " delivery window(s)" }
+                                            }
+                                        }
+                                    }
+                                }
+                            }
+                        }
+                    }
                 }
             }
         },

@@ -316,6 +316,27 @@ async fn an_operator_finds_an_invoiced_order_and_redrives_a_fixed_parked_message
     );
     browser.screenshot(&shot("06-fixed.png")).await;
 
+    // The simulation playground: the README's cart to a São Paulo postal code.
+    browser.goto(&runner.url("/console/catalog")).await;
+    let cart = browser.find("#s-cart").await;
+    browser.type_into(&cart, "2002495 1").await;
+    let postal = browser.find("#s-postal").await;
+    browser.type_into(&postal, "01310-100").await;
+    let country = browser.find("#s-country").await;
+    browser.type_into(&country, "BRA").await;
+    let simulate = browser.find("form.filters button[type=submit]").await;
+    browser.click_to_navigate(&simulate).await;
+    let text = browser.text().await;
+    assert!(
+        text.contains("Answer (checkout)") && text.contains("available"),
+        "{text}"
+    );
+    assert!(
+        text.contains("from cd-"),
+        "no SLA with its warehouse: {text}"
+    );
+    browser.screenshot(&shot("08-simulation.png")).await;
+
     // A phone's width: the list reads as cards, nothing scrolls sideways.
     browser.resize(390, 844).await;
     browser.goto(&runner.url("/console/")).await;

@@ -223,6 +223,7 @@ fn console(
     let shared = Arc::new(store.clone());
     let queues = [workers::DISPATCH_QUEUE, local::CATALOG_QUEUE, local::IMPORT_QUEUE];
     Ok(Arc::new(console_ui::Console {
+        catalog: shared.clone(),
         board: domain::listing::OrderBoard {
             listing: shared.clone(),
             orders: shared,
