@@ -131,6 +131,11 @@ const EXPECTED: &[(&str, Expect)] = &[
         "mse.invoice",
         Expect::Http(200, &["date", "orderId", "receipt"]),
     ),
+    // The console (IAM identity in each sample's context): home redirects to the orders page,
+    // the list renders, a re-drive without confirm asks first (the dispatch samples parked above).
+    ("console.home", Expect::Http(308, &[])),
+    ("console.orders", Expect::Http(200, &[])),
+    ("console.redrive", Expect::Http(200, &[])),
 ];
 
 fn is_http(event: &Value) -> bool {
@@ -157,6 +162,17 @@ fn check_kind(event: &Value, outcome: &Outcome) -> Result<Value, String> {
         let body = r.get("body").and_then(Value::as_str).unwrap_or("");
         if body.is_empty() {
             return Ok(Value::Null);
+        }
+        // The console answers pages: an HTML document, not JSON.
+        if r["headers"]["content-type"]
+            .as_str()
+            .is_some_and(|t| t.starts_with("text/html"))
+        {
+            return if body.starts_with("<!DOCTYPE html>") {
+                Ok(Value::Null)
+            } else {
+                Err(format!("not an HTML document: {body}"))
+            };
         }
         return serde_json::from_str(body).map_err(|e| format!("body is not JSON ({e}): {body}"));
     }
