@@ -108,7 +108,7 @@ async fn array_placement_echoes_each_order_with_our_id_and_follow_up_email() {
     assert_eq!(o["orderId"], FIRST_ID);
     assert_eq!(o["followUpEmail"], "pedidos@lojaexemplo.com.br");
     assert_eq!(o["marketplaceOrderId"], sent[0]["marketplaceOrderId"]);
-    // Echoed as sent, except the nulls ESF's response schema does not allow (left out).
+    // Echoed as sent, the keys VTEX sent as null included (issue 11).
     let li = &o["shippingData"]["logisticsInfo"][0];
     for key in [
         "itemIndex",
@@ -116,13 +116,15 @@ async fn array_placement_echoes_each_order_with_our_id_and_follow_up_email() {
         "lockTTL",
         "shippingEstimate",
         "price",
+        "deliveryWindow",
     ] {
         assert_eq!(
             li[key], sent[0]["shippingData"]["logisticsInfo"][0][key],
             "{key}"
         );
     }
-    assert!(li.get("deliveryWindow").is_none());
+    assert!(li.as_object().unwrap().contains_key("deliveryWindow"));
+    assert_eq!(li["deliveryWindow"], Value::Null);
     assert_eq!(
         o["shippingData"]["address"]["street"],
         sent[0]["shippingData"]["address"]["street"]
