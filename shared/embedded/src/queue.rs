@@ -65,10 +65,6 @@ impl LocalQueue {
         &self.store
     }
 
-    pub(crate) fn store(&self) -> &EmbeddedStore {
-        &self.store
-    }
-
     pub fn dlq_name(&self) -> String {
         format!("{}-dlq", self.name)
     }
@@ -169,54 +165,57 @@ impl LocalQueue {
                 let tx = conn
                     .transaction_with_behavior(TransactionBehavior::Immediate)
                     .map_err(sql_error)?;
-                // Bodies are read only for the messages delivered: the scan is over every message
-                // of the queue, in flight included, to know which groups are busy.
-                type Row = (i64, Option<String>, i64, i64);
-                let candidates: Vec<Row> = {
+                // Bodies are read only for the messages delivered. The scan goes in queue order
+                // over the messages in flight too (they make their group wait), and stops once the
+                // first group holds a full batch: the answer cannot change after that, and a long
+                // queue drained batch after batch is then read a batch at a time.
+                let mut busy_groups: HashSet<String> = HashSet::new();
+                let mut group_index: HashMap<String, usize> = HashMap::new();
+                // Deliverable messages per group, groups in order of their first deliverable one.
+                let mut groups: Vec<Vec<(i64, i64)>> = Vec::new();
+                let mut dead: Vec<i64> = Vec::new();
+                {
                     let mut stmt = tx
                         .prepare_cached(
                             "SELECT seq, group_id, visible_at_ms, receive_count
                              FROM queue_messages WHERE queue = ?1 ORDER BY seq",
                         )
                         .map_err(sql_error)?;
-                    stmt.query_map([&queue], |r| {
-                        Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
-                    })
-                    .map_err(sql_error)?
-                    .collect::<Result<_, _>>()
-                    .map_err(sql_error)?
-                };
-                // Deliverable messages per group, groups in order of their first deliverable one.
-                let mut busy_groups: HashSet<String> = HashSet::new();
-                let mut group_index: HashMap<String, usize> = HashMap::new();
-                let mut groups: Vec<Vec<(i64, i64)>> = Vec::new();
-                let mut dead: Vec<i64> = Vec::new();
-                for (seq, group_id, msg_visible_at, receive_count) in candidates {
-                    if group_id.as_ref().is_some_and(|g| busy_groups.contains(g)) {
-                        continue;
-                    }
-                    if msg_visible_at > now {
-                        // In flight (or delayed): its group waits behind it.
-                        if let Some(g) = group_id {
-                            busy_groups.insert(g);
+                    let mut rows = stmt.query([&queue]).map_err(sql_error)?;
+                    while let Some(r) = rows.next().map_err(sql_error)? {
+                        if max == 0 || groups.first().is_some_and(|g| g.len() >= max) {
+                            break;
                         }
-                        continue;
-                    }
-                    if max_receives.is_some_and(|m| receive_count >= i64::from(m)) {
-                        dead.push(seq);
-                        continue;
-                    }
-                    let slot = match group_id {
-                        Some(g) => *group_index.entry(g).or_insert_with(|| {
-                            groups.push(Vec::new());
-                            groups.len() - 1
-                        }),
-                        None => {
-                            groups.push(Vec::new());
-                            groups.len() - 1
+                        let seq: i64 = r.get(0).map_err(sql_error)?;
+                        let group_id: Option<String> = r.get(1).map_err(sql_error)?;
+                        let msg_visible_at: i64 = r.get(2).map_err(sql_error)?;
+                        let receive_count: i64 = r.get(3).map_err(sql_error)?;
+                        if group_id.as_ref().is_some_and(|g| busy_groups.contains(g)) {
+                            continue;
                         }
-                    };
-                    groups[slot].push((seq, receive_count));
+                        if msg_visible_at > now {
+                            // In flight (or delayed): its group waits behind it.
+                            if let Some(g) = group_id {
+                                busy_groups.insert(g);
+                            }
+                            continue;
+                        }
+                        if max_receives.is_some_and(|m| receive_count >= i64::from(m)) {
+                            dead.push(seq);
+                            continue;
+                        }
+                        let slot = match group_id {
+                            Some(g) => *group_index.entry(g).or_insert_with(|| {
+                                groups.push(Vec::new());
+                                groups.len() - 1
+                            }),
+                            None => {
+                                groups.push(Vec::new());
+                                groups.len() - 1
+                            }
+                        };
+                        groups[slot].push((seq, receive_count));
+                    }
                 }
                 {
                     let mut to_dlq = tx
