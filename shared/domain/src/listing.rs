@@ -447,4 +447,93 @@ mod tests {
         };
         assert!(!f.matches(&o));
     }
+
+    /// Orders in memory, newest first, as the adapters answer (the board's paging is under test).
+    struct Listed(Vec<Order>);
+
+    #[async_trait]
+    impl OrderListing for Listed {
+        async fn list_orders(
+            &self,
+            filter: &OrderFilter,
+            after: Option<&Cursor>,
+            limit: usize,
+        ) -> Result<OrderPage, StoreError> {
+            let mut orders: Vec<Order> = self
+                .0
+                .iter()
+                .filter(|o| filter.matches(o) && after.is_none_or(|c| c.precedes(o)))
+                .cloned()
+                .collect();
+            orders.sort_by(|a, b| (b.created_at, &b.order_id).cmp(&(a.created_at, &a.order_id)));
+            let more = orders.len() > limit;
+            orders.truncate(limit);
+            let next = more.then(|| orders.last().map(Cursor::after)).flatten();
+            Ok(OrderPage { orders, next })
+        }
+    }
+
+    struct Parked(Vec<ParkedMessage>);
+
+    #[async_trait]
+    impl ParkedMessages for Parked {
+        fn queues(&self) -> Vec<String> {
+            vec!["dispatch".into()]
+        }
+        async fn list(&self, _: &str, _: usize) -> Result<Vec<ParkedMessage>, StoreError> {
+            Ok(self.0.clone())
+        }
+        async fn redrive(&self, _: &str, _: &Redrive) -> Result<usize, StoreError> {
+            Ok(0)
+        }
+    }
+
+    #[tokio::test]
+    async fn the_attention_board_pages_through_the_orders_that_need_it_reading_a_bounded_number() {
+        // 600 orders (SLR-599 newest); parked messages name SLR-550, SLR-540 and SLR-005.
+        let orders: Vec<Order> = (0..600)
+            .map(|i| {
+                let mut o = order(&format!("SLR-{i:03}"), OrderStatus::Authorized, 0);
+                o.created_at += Duration::seconds(i);
+                o
+            })
+            .collect();
+        let parked = ["SLR-550", "SLR-540", "SLR-005"]
+            .iter()
+            .map(|id| parked(&format!(r#"{{"type":"invoice","orderId":"{id}"}}"#)))
+            .collect();
+        let board = OrderBoard {
+            listing: Arc::new(Listed(orders)),
+            orders: Arc::new(crate::memory::MemoryStore::new()),
+            parked: Arc::new(Parked(parked)),
+            clock: Arc::new(crate::clock::ManualClock::new(
+                Utc.with_ymd_and_hms(2026, 3, 1, 0, 0, 0).unwrap(),
+            )),
+        };
+        let all = OrderFilter::default();
+        let ids = |p: &BoardPage| -> Vec<String> {
+            p.rows.iter().map(|r| r.order.order_id.clone()).collect()
+        };
+        let first = board.page(&all, None, 2, true).await.unwrap();
+        assert_eq!(ids(&first), ["SLR-550", "SLR-540"]);
+        assert_eq!(first.examined, 60, "reads up to the second match only");
+        // SLR-005 lies 535 orders further: the next request stops at the bound, with a cursor.
+        let second = board
+            .page(&all, first.next.as_ref(), 2, true)
+            .await
+            .unwrap();
+        assert!(second.rows.is_empty());
+        assert_eq!(second.examined, MAX_EXAMINED);
+        let third = board
+            .page(&all, second.next.as_ref(), 2, true)
+            .await
+            .unwrap();
+        assert_eq!(ids(&third), ["SLR-005"]);
+        assert_eq!(third.next, None);
+        // Without the attention filter a page is the next orders, flagged or not.
+        let plain = board.page(&all, None, 3, false).await.unwrap();
+        assert_eq!(ids(&plain), ["SLR-599", "SLR-598", "SLR-597"]);
+        assert!(plain.rows.iter().all(|r| r.attention.is_empty()));
+        assert!(plain.next.is_some());
+    }
 }
