@@ -12,6 +12,9 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 
 mod decoded;
 
+/// Ids per statement of a batched SKU read (well below SQLite's bound on parameters).
+const READ_CHUNK: usize = 500;
+
 const RULES_KEY: &str = "shipping_rules";
 
 pub(crate) fn read_stock(
@@ -53,15 +56,42 @@ impl CatalogReader for EmbeddedStore {
         self.with_conn(move |conn| {
             let tx = conn.transaction().map_err(sql_error)?;
             let mut found = HashMap::new();
-            for id in ids {
-                let data: Option<String> = tx
-                    .prepare_cached("SELECT data FROM skus WHERE id = ?1")
-                    .and_then(|mut s| s.query_row([&id], |row| row.get(0)).optional())
+            // Two statements per chunk of ids (records, then their stock) rather than two per SKU.
+            for chunk in ids.chunks(READ_CHUNK) {
+                let marks = vec!["?"; chunk.len()].join(",");
+                let mut records = tx
+                    .prepare_cached(&format!("SELECT id, data FROM skus WHERE id IN ({marks})"))
                     .map_err(sql_error)?;
-                let Some(data) = data else { continue };
-                let mut sku = decoded::sku(&id, &data)?;
-                sku.stock = read_stock(&tx, &id)?;
-                found.insert(id, sku);
+                let mut rows = records
+                    .query(rusqlite::params_from_iter(chunk))
+                    .map_err(sql_error)?;
+                while let Some(row) = rows.next().map_err(sql_error)? {
+                    let id: String = row.get(0).map_err(sql_error)?;
+                    let data: String = row.get(1).map_err(sql_error)?;
+                    let sku = decoded::sku(&id, &data)?;
+                    found.insert(id, sku);
+                }
+                let mut stock = tx
+                    .prepare_cached(&format!(
+                        "SELECT sku_id, location, on_hand, reserved FROM stock
+                         WHERE sku_id IN ({marks})"
+                    ))
+                    .map_err(sql_error)?;
+                let mut rows = stock
+                    .query(rusqlite::params_from_iter(chunk))
+                    .map_err(sql_error)?;
+                while let Some(row) = rows.next().map_err(sql_error)? {
+                    let id: String = row.get(0).map_err(sql_error)?;
+                    if let Some(sku) = found.get_mut(&id) {
+                        sku.stock.insert(
+                            row.get(1).map_err(sql_error)?,
+                            StockLevel {
+                                on_hand: row.get(2).map_err(sql_error)?,
+                                reserved: row.get(3).map_err(sql_error)?,
+                            },
+                        );
+                    }
+                }
             }
             tx.commit().map_err(sql_error)?;
             Ok(found)
