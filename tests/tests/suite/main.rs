@@ -15,6 +15,7 @@ mod contract_dynamo;
 mod contract_embedded;
 mod contract_memory;
 mod contract_sqs;
+mod dispatch_drain;
 mod dispatch_faults;
 mod dispatch_flows;
 mod dispatch_local;
