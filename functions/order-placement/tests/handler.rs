@@ -368,3 +368,51 @@ fn config_reads_the_environment() {
     assert_eq!(c.max_body_bytes, Config::DEFAULT_MAX_BODY_BYTES);
     assert!(Config::from_vars(&Vars::from_pairs([("PLACEMENT_MAX_BODY_BYTES", "x")])).is_err());
 }
+
+/// Two lines of one SKU whose units add past i64::MAX (the sums wrapped in release and let an
+/// order of 100 000 units through afterwards): a 400 in VTEX's envelope, nothing held.
+#[tokio::test]
+async fn units_past_the_limits_are_a_400_and_hold_nothing() {
+    let (deps, store) = setup();
+    let before = reserved(&store, "2001001", "cd-cajamar").await;
+    let overflow = edited(OBJECT, |b| {
+        let item = b["items"][0].clone();
+        b["items"] = json!([item.clone(), item]);
+        b["items"][0]["quantity"] = json!(i64::MAX);
+        b["items"][1]["quantity"] = json!(2);
+        let li = b["shippingData"]["logisticsInfo"][0].clone();
+        let mut second = li.clone();
+        second["itemIndex"] = json!(1);
+        b["shippingData"]["logisticsInfo"] = json!([li, second]);
+    });
+    let resp = handle(&deps, overflow).await;
+    assert_eq!(resp.status(), StatusCode::BAD_REQUEST);
+    let body = body_json(&resp);
+    assert_eq!(body["error"]["code"], "ORD001", "{body}");
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("quantity"),
+        "{body}"
+    );
+    let big = edited(OBJECT, |b| b["items"][0]["quantity"] = json!(100_000));
+    let resp = handle(&deps, big).await;
+    assert_eq!(
+        resp.status(),
+        StatusCode::BAD_REQUEST,
+        "{}",
+        body_json(&resp)
+    );
+    assert_eq!(reserved(&store, "2001001", "cd-cajamar").await, before);
+    assert!(
+        store
+            .get_by_marketplace_id(
+                "marketplacedemo",
+                sent_body(OBJECT)["marketplaceOrderId"].as_str().unwrap()
+            )
+            .await
+            .unwrap()
+            .is_none()
+    );
+}

@@ -50,7 +50,14 @@ pub fn aggregate_holds(lines: &[OrderLine]) -> Result<Vec<StockHold>, StoreError
             .iter_mut()
             .find(|h| h.sku_id == line.sku_id && h.location_id == line.location_id)
         {
-            Some(h) => h.quantity += line.quantity,
+            Some(h) => {
+                h.quantity = h.quantity.checked_add(line.quantity).ok_or_else(|| {
+                    StoreError::Limit(format!(
+                        "line {}: the units held of SKU {} overflow",
+                        line.index, line.sku_id
+                    ))
+                })?
+            }
             None => holds.push(StockHold {
                 sku_id: line.sku_id.clone(),
                 location_id: line.location_id.clone(),

@@ -12,7 +12,7 @@
 
 use crate::auth::InboundAuth;
 use domain::auth::{CredentialSource, Secret};
-use domain::lifecycle::{AuthorizedCancelPolicy, LifecycleConfig};
+use domain::lifecycle::{AuthorizedCancelPolicy, LifecycleConfig, OrderLimits};
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
 use std::fmt::Display;
@@ -180,6 +180,10 @@ struct LifecycleEnv {
     authorized_cancel_policy: Option<String>,
     sweep_batch_size: Option<usize>,
     sweep_max_batches: Option<usize>,
+    max_units_per_line: Option<i64>,
+    max_units_per_order: Option<i64>,
+    max_order_lines: Option<usize>,
+    max_order_value_cents: Option<i64>,
 }
 
 /// The life cycle's settings (placement, fulfillment, the sweeper), defaults for what is unset:
@@ -187,7 +191,11 @@ struct LifecycleEnv {
 /// - `MAX_LOCK_TTL` (`30d`): cap on any reservation;
 /// - `AUTHORIZED_CANCEL_POLICY` (`confirm` | `evaluate`): marketplace cancel of an authorized
 ///   order;
-/// - `SWEEP_BATCH_SIZE` (`100`) and `SWEEP_MAX_BATCHES` (`20`): reservation sweeper paging.
+/// - `SWEEP_BATCH_SIZE` (`100`) and `SWEEP_MAX_BATCHES` (`20`): reservation sweeper paging;
+/// - `MAX_UNITS_PER_LINE` (`10000`), `MAX_UNITS_PER_ORDER` (`100000`), `MAX_ORDER_LINES` (`1000`),
+///   `MAX_ORDER_VALUE_CENTS` (`10000000000`): what one placement may ask for
+///   ([`domain::lifecycle::OrderLimits`]); each at least 1 and at most the default's hundredfold, so
+///   that no product or sum of an order's units and cents can wrap.
 pub fn lifecycle(vars: &Vars) -> Result<LifecycleConfig, ConfigError> {
     let e: LifecycleEnv = vars.load()?;
     let d = LifecycleConfig::default();
@@ -202,7 +210,41 @@ pub fn lifecycle(vars: &Vars) -> Result<LifecycleConfig, ConfigError> {
             )));
         }
     };
+    let dl = d.limits;
+    let limit = |k: &str, v: Option<i64>, default: i64| -> Result<i64, ConfigError> {
+        match v {
+            None => Ok(default),
+            Some(n) if (1..=default.saturating_mul(100)).contains(&n) => Ok(n),
+            Some(n) => Err(ConfigError(format!(
+                "{k} must be between 1 and {}, got {n}",
+                default.saturating_mul(100)
+            ))),
+        }
+    };
+    let limits = OrderLimits {
+        units_per_line: limit(
+            "MAX_UNITS_PER_LINE",
+            e.max_units_per_line,
+            dl.units_per_line,
+        )?,
+        units_per_order: limit(
+            "MAX_UNITS_PER_ORDER",
+            e.max_units_per_order,
+            dl.units_per_order,
+        )?,
+        lines: limit(
+            "MAX_ORDER_LINES",
+            e.max_order_lines.map(|n| n as i64),
+            dl.lines as i64,
+        )? as usize,
+        value_cents: limit(
+            "MAX_ORDER_VALUE_CENTS",
+            e.max_order_value_cents,
+            dl.value_cents,
+        )?,
+    };
     Ok(LifecycleConfig {
+        limits,
         default_lock_ttl: parse_or(
             "DEFAULT_LOCK_TTL",
             e.default_lock_ttl.as_deref(),
@@ -304,8 +346,13 @@ mod tests {
             ("AUTHORIZED_CANCEL_POLICY", "Evaluate"),
             ("SWEEP_BATCH_SIZE", "10"),
             ("SWEEP_MAX_BATCHES", " "),
+            ("MAX_UNITS_PER_LINE", "50"),
+            ("MAX_ORDER_VALUE_CENTS", "123456"),
         ]);
         let c = lifecycle(&vars).unwrap();
+        assert_eq!(c.limits.units_per_line, 50);
+        assert_eq!(c.limits.value_cents, 123_456);
+        assert_eq!(c.limits.units_per_order, 100_000, "unset is the default");
         assert_eq!(c.default_lock_ttl, VtexDuration::Hours(2));
         assert_eq!(c.max_lock_ttl, VtexDuration::Days(7));
         assert_eq!(c.authorized_cancel, AuthorizedCancelPolicy::Evaluate);
@@ -321,6 +368,10 @@ mod tests {
             ("AUTHORIZED_CANCEL_POLICY", "maybe"),
             ("SWEEP_BATCH_SIZE", "0"),
             ("SWEEP_MAX_BATCHES", "-1"),
+            ("MAX_UNITS_PER_LINE", "0"),
+            ("MAX_UNITS_PER_ORDER", "9223372036854775807"),
+            ("MAX_ORDER_LINES", "lots"),
+            ("MAX_ORDER_VALUE_CENTS", "-5"),
         ] {
             let e = lifecycle(&Vars::from_pairs([(k, v)])).unwrap_err();
             assert!(e.0.contains(k), "{k}: {e}");

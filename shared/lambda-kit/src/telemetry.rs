@@ -51,6 +51,9 @@ pub const OWN_CRATES: &[&str] = &[
     "reservation_sweeper",
     "connector_tests",
     "connector_tools",
+    "seller_check",
+    "console_ui",
+    "console",
 ];
 
 /// The most verbose event any other crate may print.

@@ -14,8 +14,39 @@ pub enum AuthorizedCancelPolicy {
     Evaluate,
 }
 
+/// What one placement may ask for. Beyond these a placement is refused before anything is read or
+/// held: besides bounding what one order can lock up, they keep every sum of units or cents of an
+/// order far inside `i64` (units × cents ≤ 10⁵ × 10¹³ would not be; the order value cap is what
+/// bounds the products), so no sum downstream can wrap.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct OrderLimits {
+    /// Units of one item line (`MAX_UNITS_PER_LINE`).
+    pub units_per_line: i64,
+    /// Units of the whole order, all lines (`MAX_UNITS_PER_ORDER`).
+    pub units_per_order: i64,
+    /// Item lines of one order (`MAX_ORDER_LINES`).
+    pub lines: usize,
+    /// Any amount of the order, in cents: a unit price, a line's goods, its freight, the total
+    /// (`MAX_ORDER_VALUE_CENTS`).
+    pub value_cents: i64,
+}
+
+impl Default for OrderLimits {
+    fn default() -> Self {
+        OrderLimits {
+            units_per_line: 10_000,
+            units_per_order: 100_000,
+            lines: 1_000,
+            // 100 000 000.00: far above any retail order, far below i64.
+            value_cents: 10_000_000_000,
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct LifecycleConfig {
+    /// Parse-time limits of a placement.
+    pub limits: OrderLimits,
     /// Reservation length when no line carries a `lockTTL`.
     pub default_lock_ttl: VtexDuration,
     /// Upper bound on a reservation, whatever `lockTTL` says: stock held for years is stock lost.
@@ -30,6 +61,7 @@ pub struct LifecycleConfig {
 impl Default for LifecycleConfig {
     fn default() -> Self {
         LifecycleConfig {
+            limits: OrderLimits::default(),
             default_lock_ttl: VtexDuration::Days(8),
             max_lock_ttl: VtexDuration::Days(30),
             authorized_cancel: AuthorizedCancelPolicy::Confirm,

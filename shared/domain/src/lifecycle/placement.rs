@@ -93,8 +93,26 @@ impl fmt::Display for PlacementRefusal {
 }
 
 /// Domain rules a placement must meet before anything is read or reserved.
-pub fn validate_placement(req: &PlacementRequest) -> Result<(), PlacementRefusal> {
+pub fn validate_placement(
+    req: &PlacementRequest,
+    limits: &OrderLimits,
+) -> Result<(), PlacementRefusal> {
     let invalid = |reason: String| Err(PlacementRefusal::Invalid { reason });
+    if req.lines.len() > limits.lines {
+        return invalid(format!(
+            "the order has {} items; at most {} are accepted",
+            req.lines.len(),
+            limits.lines
+        ));
+    }
+    let max_cents = limits.value_cents;
+    if req.marketplace_payment_value.value() > max_cents {
+        return invalid(format!(
+            "marketplacePaymentValue is over the limit of {max_cents} cents"
+        ));
+    }
+    let mut units: i64 = 0;
+    let mut total = Cents::ZERO;
     if req.marketplace_order_id.trim().is_empty() {
         return invalid("marketplaceOrderId is empty".into());
     }
@@ -111,20 +129,62 @@ pub fn validate_placement(req: &PlacementRequest) -> Result<(), PlacementRefusal
         if line.quantity < 1 {
             return invalid(format!("items[{i}].quantity must be at least 1"));
         }
+        if line.quantity > limits.units_per_line {
+            return invalid(format!(
+                "items[{i}].quantity is over the limit of {} units per item",
+                limits.units_per_line
+            ));
+        }
+        units = match units.checked_add(line.quantity) {
+            Some(u) if u <= limits.units_per_order => u,
+            _ => {
+                return invalid(format!(
+                    "the order asks for more than {} units in all",
+                    limits.units_per_order
+                ));
+            }
+        };
+        let over = |c: Cents| c.value() > max_cents || c.value() < -max_cents;
+        if over(line.unit_price)
+            || over(line.freight)
+            || over(line.adjustments.price_tags)
+            || over(line.adjustments.bundles)
+        {
+            return invalid(format!(
+                "items[{i}]: an amount is over the limit of {max_cents} cents"
+            ));
+        }
         if line.unit_price.is_negative() {
             return invalid(format!("items[{i}].price is negative"));
         }
         if line.freight.is_negative() {
             return invalid(format!("logisticsInfo for item {i} has a negative price"));
         }
-        let goods = line.unit_price * line.quantity
-            + line.adjustments.price_tags
-            + line.adjustments.bundles;
+        // Each term is bounded above, so these cannot wrap; checked all the same.
+        let Some(goods) = line
+            .unit_price
+            .checked_mul(line.quantity)
+            .and_then(|g| g.checked_add(line.adjustments.price_tags))
+            .and_then(|g| g.checked_add(line.adjustments.bundles))
+        else {
+            return invalid(format!("items[{i}]: its value is over the limit"));
+        };
         if goods.is_negative() {
             return invalid(format!(
                 "items[{i}]: its priceTags take more than price × quantity"
             ));
         }
+        total = match total
+            .checked_add(goods)
+            .and_then(|t| t.checked_add(line.freight))
+        {
+            Some(t) if t.value() <= max_cents => t,
+            _ => {
+                return invalid(format!(
+                    "the order's value is over the limit of {max_cents} cents"
+                ));
+            }
+        };
     }
     Ok(())
 }

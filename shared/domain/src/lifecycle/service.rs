@@ -97,7 +97,7 @@ impl Lifecycle {
     /// created (idempotent on `(an, marketplaceOrderId)`, also under concurrent retries: the store
     /// decides which attempt wins and the others get its order).
     pub async fn place(&self, req: PlacementRequest) -> Result<PlacementDecision, StoreError> {
-        if let Err(refusal) = validate_placement(&req) {
+        if let Err(refusal) = validate_placement(&req, &self.config.limits) {
             return Ok(PlacementDecision::Refused(refusal));
         }
         if req.shipping_outdated {

@@ -255,7 +255,7 @@ fn order_ids_are_prefixed_url_safe_and_unique() {
 #[test]
 fn validation_refuses_orders_no_one_can_fulfill() {
     let ok = placement("1", vec![line("sku-1", 1, Some("Normal"))]);
-    assert_eq!(validate_placement(&ok), Ok(()));
+    assert_eq!(validate_placement(&ok, &OrderLimits::default()), Ok(()));
     let mut empty = ok.clone();
     empty.lines.clear();
     let mut zero = ok.clone();
@@ -266,10 +266,77 @@ fn validation_refuses_orders_no_one_can_fulfill() {
     no_id.marketplace_order_id = " ".into();
     for bad in [empty, zero, negative, no_id] {
         assert!(matches!(
-            validate_placement(&bad),
+            validate_placement(&bad, &OrderLimits::default()),
             Err(PlacementRefusal::Invalid { .. })
         ));
     }
+}
+
+#[test]
+fn validation_refuses_what_is_past_the_limits_and_takes_what_is_at_them() {
+    let limits = OrderLimits {
+        units_per_line: 10,
+        units_per_order: 15,
+        lines: 3,
+        value_cents: 1_000_000,
+    };
+    let refused = |req: &PlacementRequest| {
+        matches!(
+            validate_placement(req, &limits),
+            Err(PlacementRefusal::Invalid { .. })
+        )
+    };
+    let mut at = placement("1", vec![line("sku-1", 10, None), line("sku-2", 5, None)]);
+    at.lines[0].unit_price = Cents(90_000);
+    assert_eq!(validate_placement(&at, &limits), Ok(()), "at every limit");
+    let mut per_line = at.clone();
+    per_line.lines[0].quantity = 11;
+    let mut per_order = at.clone();
+    per_order.lines[1].quantity = 6;
+    let mut lines = at.clone();
+    lines
+        .lines
+        .extend([line("sku-3", 1, None), line("sku-3", 1, None)]);
+    let mut value = at.clone();
+    value.lines[0].unit_price = Cents(100_000);
+    let mut payment = at.clone();
+    payment.marketplace_payment_value = Cents(1_000_001);
+    for (what, req) in [
+        ("units per line", per_line),
+        ("units per order", per_order),
+        ("lines", lines),
+        ("value", value),
+        ("payment value", payment),
+    ] {
+        assert!(refused(&req), "{what} past its limit was accepted");
+    }
+}
+
+/// The sums of units that wrapped in release (and panicked in debug): two lines of one SKU, one of
+/// them i64::MAX units, with the default limits.
+#[tokio::test]
+async fn a_placement_whose_units_would_overflow_is_refused_and_holds_nothing() {
+    let w = world();
+    let before = w.stock("sku-1", "wh-1").await;
+    let mut req = placement(
+        "mkp-overflow",
+        vec![line("sku-1", i64::MAX, None), line("sku-1", 2, None)],
+    );
+    req.marketplace_payment_value = Cents(1);
+    match w.lc.place(req).await.unwrap() {
+        PlacementDecision::Refused(PlacementRefusal::Invalid { reason }) => {
+            assert!(reason.contains("quantity"), "{reason}")
+        }
+        other => panic!("expected a refusal, got {other:?}"),
+    }
+    assert_eq!(w.stock("sku-1", "wh-1").await, before, "stock unchanged");
+    let mut big = placement("mkp-big", vec![line("sku-1", 100_000, None)]);
+    big.marketplace_payment_value = Cents(1);
+    assert!(matches!(
+        w.lc.place(big).await.unwrap(),
+        PlacementDecision::Refused(_)
+    ));
+    assert_eq!(w.stock("sku-1", "wh-1").await, before, "stock unchanged");
 }
 
 #[test]
