@@ -707,6 +707,36 @@ mod tests {
     }
 
     #[test]
+    fn price_tags_and_bundle_items_are_read_into_the_line_adjustments() {
+        let mut o = example_order();
+        o["items"][0]["quantity"] = json!(2);
+        o["items"][0]["priceTags"] = json!([
+            {"name": "DISCOUNT@MARKETPLACE", "value": -1000, "isPercentual": false, "rawValue": -10.0},
+            {"name": "discount@pct", "isPercentual": true, "rawValue": -5},
+            {"name": "tax@price", "rawValue": 1.93, "isPercentual": false}
+        ]);
+        o["items"][0]["bundleItems"] = json!([
+            {"type": "Warranty", "id": 5, "name": "Garantia", "price": 1500},
+            {"type": "Service", "id": 12, "price": 300, "quantity": 1}
+        ]);
+        let r = placement_request(&o, "order", "", None).unwrap();
+        // -1000 − 5 % of 2 × 9990 (999) + 193; 2 × 1500 + 300.
+        assert_eq!(
+            r.lines[0].adjustments,
+            LineAdjustments {
+                price_tags: Cents(-1000 - 999 + 193),
+                bundles: Cents(3300),
+            }
+        );
+        // Money is integer cents here too.
+        o["items"][0]["priceTags"][0]["value"] = json!(-10.5);
+        let e = placement_request(&o, "order", "", None).unwrap_err();
+        assert!(e.0.contains("items[0].priceTags[0].value"), "{e}");
+        o["items"][0]["priceTags"] = json!({});
+        assert!(placement_request(&o, "order", "", None).is_err());
+    }
+
+    #[test]
     fn missing_logistics_leaves_the_sla_unknown() {
         let mut o = example_order();
         o["shippingData"] = Value::Null;
