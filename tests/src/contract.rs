@@ -267,7 +267,9 @@ pub fn rules(follow_up_email: &str) -> ShippingRules {
     .expect("valid rules fixture")
 }
 
-/// A reserved order of `lines` = `[(sku, location, quantity)]`, expiring at `expires_at`.
+/// A reserved order of `lines` = `[(sku, location, quantity)]`, expiring at `expires_at`, with its
+/// value breakdown as placement stores it (a -100 price tag on the first line), so every store's
+/// round trip covers it.
 pub fn order(
     order_id: &str,
     marketplace_order_id: &str,
@@ -299,6 +301,24 @@ pub fn order(
         "expiresAt": expires_at,
         "version": 0
     }))
+    .map(|mut o: Order| {
+        let amounts: Vec<_> = o
+            .lines
+            .iter()
+            .enumerate()
+            .map(|(i, l)| {
+                l.amounts(domain::order::LineAdjustments {
+                    price_tags: domain::money::Cents(if i == 0 { -100 } else { 0 }),
+                    bundles: domain::money::Cents(0),
+                })
+            })
+            .collect();
+        o.value = Some(domain::order::OrderValue::compute(
+            &amounts,
+            o.marketplace_payment_value,
+        ));
+        o
+    })
     .expect("valid order fixture")
 }
 
