@@ -5,6 +5,7 @@
 //! | the marketplace (VTEX calling as marketplace) | `/{secret}/pvt/…` | `InboundAuthSecretArn` |
 //! | our own VTEX account (OMS notifications of imported orders) | `/{secret}/pub/orders/{id}/invoice` | `MseAuthSecretArn`, the one written into imported orders' `marketplaceServicesEndpoint` |
 //! | operators | `/{secret}/admin/orders/{id}` | IAM (SigV4, `execute-api:Invoke`), on top of the path |
+//! | operators | `/console`, `/console/{proxy+}` | IAM (SigV4, `execute-api:Invoke`) |
 //!
 //! The template is read for the wiring; the real bootstraps show the behaviour: the mse secret an
 //! imported order carries opens neither the marketplace's routes nor anything but the mse, and the
@@ -82,7 +83,7 @@ fn the_template_gives_each_trust_domain_its_own_credential() {
             seen[1] = true;
             assert_eq!(secret.as_deref(), Some("MseAuthSecretArn"), "{path}");
             assert_eq!(authorizer, None, "{path}");
-        } else if path.contains("/admin/") {
+        } else if path.contains("/admin/") || path == "/console" || path.starts_with("/console/") {
             seen[2] = true;
             assert_eq!(
                 authorizer,
