@@ -94,6 +94,18 @@ pub enum ImportStepV1 {
 pub struct WakeV1 {
     pub id: String,
     pub at: DateTime<Utc>,
+    /// `false` while its message is not known to be enqueued; absent (older records, and every
+    /// enqueued wake-up) reads as `true`.
+    #[serde(default = "enqueued", skip_serializing_if = "is_enqueued")]
+    pub enqueued: bool,
+}
+
+fn enqueued() -> bool {
+    true
+}
+
+fn is_enqueued(v: &bool) -> bool {
+    *v
 }
 
 /// The order as the ERP sent it (EMO's placement body). Customer data: `Debug` shows the id only.
@@ -240,6 +252,7 @@ impl Stored for ImportRecord {
             wake: self.wake.as_ref().map(|w| WakeV1 {
                 id: w.id.clone(),
                 at: w.at,
+                enqueued: w.enqueued,
             }),
             queued_invoices: self.queued_invoices.iter().map(InvoiceV1::from).collect(),
             invoices: self.invoices.iter().map(InvoiceRecordV1::from).collect(),
@@ -263,7 +276,11 @@ impl Stored for ImportRecord {
             handling_due_at: r.handling_due_at,
             handling_at: r.handling_at,
             not_ready_answers: r.not_ready_answers,
-            wake: r.wake.map(|w| Wake { id: w.id, at: w.at }),
+            wake: r.wake.map(|w| Wake {
+                id: w.id,
+                at: w.at,
+                enqueued: w.enqueued,
+            }),
             queued_invoices: r.queued_invoices.into_iter().map(Invoice::from).collect(),
             invoices: r.invoices.into_iter().map(InvoiceRecord::from).collect(),
             last_error: r.last_error,

@@ -83,6 +83,9 @@ impl ImportStatus {
 pub struct Wake {
     pub id: String,
     pub at: DateTime<Utc>,
+    /// Recorded before its message is enqueued (intent), set once the queue took it: a wake-up not
+    /// known to be enqueued may be lost, so the message that scheduled it may carry the import on.
+    pub enqueued: bool,
 }
 
 /// Timing of the import workflow (configuration).
@@ -318,18 +321,37 @@ impl ImportRecord {
         }
     }
 
-    /// Records the wake-up about to be scheduled (replacing any earlier one, which becomes stale).
+    /// Records the wake-up about to be scheduled (replacing any earlier one, which becomes stale),
+    /// as not yet enqueued.
     pub fn set_wake(&mut self, id: &str, at: DateTime<Utc>, now: DateTime<Utc>) {
         self.wake = Some(Wake {
             id: id.to_string(),
             at,
+            enqueued: false,
         });
         self.touch(now);
     }
 
-    /// Whether a resume message with `wake_id` is the one this import waits for.
+    /// Marks the wake-up `id` as taken by the queue (nothing if another replaced it meanwhile).
+    pub fn wake_enqueued(&mut self, id: &str, now: DateTime<Utc>) {
+        if let Some(w) = self.wake.as_mut().filter(|w| w.id == id && !w.enqueued) {
+            w.enqueued = true;
+            self.touch(now);
+        }
+    }
+
+    /// The recorded wake-up whose message may never have reached the queue.
+    pub fn unsent_wake(&self) -> Option<&Wake> {
+        self.wake.as_ref().filter(|w| !w.enqueued)
+    }
+
+    /// Whether a resume message with `wake_id` is the one this import waits for, or may carry it
+    /// on: when the recorded wake-up is not known to be enqueued (its send failed after it was
+    /// recorded), the message that scheduled it is the only one left to move the import.
     pub fn is_current_wake(&self, wake_id: &str) -> bool {
-        self.wake.as_ref().is_some_and(|w| w.id == wake_id)
+        self.wake
+            .as_ref()
+            .is_some_and(|w| w.id == wake_id || !w.enqueued)
     }
 
     /// The order as the invoice rules see it (an authorized order: §Decisions C24 lets imports

@@ -338,9 +338,15 @@ fn only_the_latest_wake_is_current() {
     let mut r = contract::sample("s");
     assert!(!r.is_current_wake("w1"));
     r.set_wake("w1", t0(), t0());
+    r.wake_enqueued("w1", t0());
     r.set_wake("w2", t0(), t0());
+    // w2 is recorded but not known to be enqueued: w1's message may still carry the import on.
+    assert!(r.is_current_wake("w1"));
+    assert_eq!(r.unsent_wake().map(|w| w.id.as_str()), Some("w2"));
+    r.wake_enqueued("w2", t0());
     assert!(!r.is_current_wake("w1"));
     assert!(r.is_current_wake("w2"));
+    assert!(r.unsent_wake().is_none());
 }
 
 #[test]

@@ -755,7 +755,13 @@ impl Worker<'_> {
     ) -> Result<Flow, StoreError> {
         let now = self.now();
         let same_target = rec.wake.as_ref().is_some_and(|w| w.at == due);
-        let wake_id = uuid::Uuid::new_v4().simple().to_string();
+        // Intent, act, mark done: the wake-up is recorded before it is sent (so a resume delivered
+        // before our save still counts), then marked enqueued. A wake-up whose send failed is sent
+        // again under the same id by whichever message carries the import on.
+        let wake_id = match rec.unsent_wake() {
+            Some(w) => w.id.clone(),
+            None => uuid::Uuid::new_v4().simple().to_string(),
+        };
         if !self
             .save_with(rec, |r| r.set_wake(&wake_id, due, now))
             .await?
@@ -767,6 +773,12 @@ impl Worker<'_> {
             .scheduler
             .schedule(&ImportMessage::resume(&self.key, &wake_id), delay)
             .await?;
+        if !self
+            .save_with(rec, |r| r.wake_enqueued(&wake_id, now))
+            .await?
+        {
+            return Ok(Flow::Stop(self.busy().await?));
+        }
         if same_target {
             tracing::debug!(import = %self.key, %due, "wake-up re-scheduled for the same time");
         } else {

@@ -351,3 +351,75 @@ async fn the_grace_period_is_a_scheduled_wake_up_not_a_wait() {
     w.process(&resume[0].0).await;
     assert!(w.scheduled.take_scheduled().is_empty());
 }
+
+/// Fails the next `schedule` when armed, as a queue that is briefly unreachable.
+struct FlakyQueue {
+    inner: MemoryImportQueue,
+    fail_next: std::sync::atomic::AtomicBool,
+}
+
+#[async_trait]
+impl ImportQueue for FlakyQueue {
+    async fn schedule(&self, message: &ImportMessage, delay: Duration) -> Result<(), StoreError> {
+        if self
+            .fail_next
+            .swap(false, std::sync::atomic::Ordering::SeqCst)
+        {
+            return Err(StoreError::Unavailable(
+                "injected: queue unreachable".into(),
+            ));
+        }
+        self.inner.schedule(message, delay).await
+    }
+}
+
+/// The wake-up is recorded, then its send fails: the message that scheduled it comes back (SQS
+/// redelivers what was not deleted) and must carry the import on, sending the recorded wake-up
+/// again under its id. (It used to find its own wake-up stale and drop it: the import stalled.)
+#[tokio::test]
+async fn a_wake_up_whose_send_failed_is_sent_again_by_the_message_that_scheduled_it() {
+    let mut w = world(FakeAccount::default(), Duration::from_secs(1800));
+    let flaky = Arc::new(FlakyQueue {
+        inner: w.scheduled.clone(),
+        fail_next: false.into(),
+    });
+    w.importer.scheduler = flaky.clone();
+    assert_eq!(w.process(&order_body()).await, Disposition::Done);
+    let hop1: Vec<String> = w
+        .scheduled
+        .take_scheduled()
+        .into_iter()
+        .map(|(b, _)| b)
+        .filter(|b| b.contains("\"importResume\""))
+        .collect();
+    assert_eq!(hop1.len(), 1);
+
+    flaky
+        .fail_next
+        .store(true, std::sync::atomic::Ordering::SeqCst);
+    assert_ne!(
+        w.process(&hop1[0]).await,
+        Disposition::Done,
+        "the send failed"
+    );
+    assert!(w.scheduled.take_scheduled().is_empty());
+    let recorded = w
+        .record()
+        .await
+        .wake
+        .expect("the wake-up was recorded first");
+    assert!(!recorded.enqueued);
+
+    assert_eq!(w.process(&hop1[0]).await, Disposition::Done, "redelivered");
+    let hop2 = w.scheduled.take_scheduled();
+    assert_eq!(hop2.len(), 1, "the recorded wake-up is sent");
+    assert!(hop2[0].0.contains(&recorded.id), "under its recorded id");
+    let wake = w.record().await.wake.unwrap();
+    assert_eq!(wake.id, recorded.id);
+    assert!(wake.enqueued);
+    // The chain goes on from there, and the first hop is stale now.
+    assert_eq!(w.process(&hop2[0].0).await, Disposition::Done);
+    assert_eq!(w.scheduled.take_scheduled().len(), 1);
+    w.process(&hop1[0]).await;
+    assert!(w.scheduled.take_scheduled().is_empty());
+}
