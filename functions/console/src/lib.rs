@@ -12,7 +12,7 @@
 //! Nothing else is Lambda-specific: the local runner serves the same router at `/console/`.
 
 use aws_adapters::dynamo::listing::{DynamoListing, ParkedQueue, SqsParked};
-use aws_adapters::dynamo::{DynamoCatalog, DynamoOrders};
+use aws_adapters::dynamo::{DynamoCatalog, DynamoOrders, DynamoSyncStates};
 use aws_adapters::invoices::DynamoInvoices;
 use domain::clock::SystemClock;
 use domain::listing::OrderBoard;
@@ -99,6 +99,7 @@ impl Config {
     ) -> console_ui::Console {
         console_ui::Console {
             catalog: Arc::new(DynamoCatalog::new(dynamo.clone(), &self.catalog_table)),
+            sync: Arc::new(DynamoSyncStates::new(dynamo.clone(), &self.catalog_table)),
             board: OrderBoard {
                 listing: Arc::new(DynamoListing::new(dynamo.clone(), &self.orders_table)),
                 orders: Arc::new(DynamoOrders::new(

@@ -35,6 +35,7 @@ async fn router() -> (axum::Router, EmbeddedStore) {
     let shared = Arc::new(store.clone());
     let console = console_ui::Console {
         catalog: Arc::new(store.clone()),
+        sync: Arc::new(store.clone()),
         board: OrderBoard {
             listing: shared.clone(),
             orders: shared,

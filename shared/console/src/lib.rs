@@ -6,7 +6,7 @@
 //! | `GET /console/orders/{orderId}` | one order's journey: milestones, value, stock held, invoices and tracking, every logged call and refusal, the masked customer |
 //! | `GET /console/parked` | parked messages per queue: reason code, reason, body; re-drive one, some or all |
 //! | `POST /console/parked/{queue}/redrive` | without `confirm=yes`: the confirmation page; with it: moves the messages back |
-//! | `GET /console/catalog` | the simulation playground: a cart and a postal code in, the SLAs out, as the simulation answers VTEX |
+//! | `GET /console/catalog` | the simulation playground (a cart and a postal code in, the SLAs out, as the simulation answers VTEX) and each cart SKU's notification state (last sent to VTEX, pending changes, follow-up due) |
 //!
 //! The same [`router`] runs in the local runner and in the `console` Lambda function (behind IAM
 //! authorization). It holds no credential of its own and shows no customer data beyond what an
@@ -26,6 +26,7 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use chrono::{DateTime, NaiveDate, Utc};
+use domain::catalog_notify::{SyncState, SyncStateStore};
 use domain::invoice_store::InvoiceStore;
 use domain::listing::{Cursor, OrderBoard, OrderFilter, Redrive};
 use domain::order::OrderStatus;
@@ -49,6 +50,8 @@ pub struct Console {
     pub board: OrderBoard,
     /// The catalog the simulation reads (the playground runs the same engine on it).
     pub catalog: Arc<dyn CatalogReader>,
+    /// The catalog sync's per-SKU notification bookkeeping (what VTEX was told, what is pending).
+    pub sync: Arc<dyn SyncStateStore>,
     pub invoices: Arc<dyn InvoiceStore>,
     /// Where the console is mounted as the browser sees it (`/console`, or `/{stage}/console`
     /// behind an API stage): every link starts with it.
@@ -310,6 +313,13 @@ async fn catalog(State(c): State<Arc<Console>>, Query(q): Query_) -> Response {
         Ok(r) => r.unwrap_or_else(domain::shipping::ShippingRules::empty),
         Err(e) => return unavailable(&c, e),
     };
+    let mut sync: Vec<(String, SyncState)> = Vec::new();
+    for id in request.distinct_sku_ids() {
+        match c.sync.get_sync_state(&id).await {
+            Ok(v) => sync.push((id, v.state)),
+            Err(e) => return unavailable(&c, e),
+        }
+    }
     let result = simulate(
         &request,
         &SimulationContext {
@@ -320,7 +330,10 @@ async fn catalog(State(c): State<Arc<Console>>, Query(q): Query_) -> Response {
             now: c.board.clock.now(),
         },
     );
-    html(StatusCode::OK, pages::catalog(&c.base, &q, Some(&result)))
+    html(
+        StatusCode::OK,
+        pages::catalog(&c.base, &q, Some((&result, &sync))),
+    )
 }
 
 /// Whether the browser says the request comes from this site (see the module docs). A client

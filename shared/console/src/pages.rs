@@ -3,6 +3,7 @@
 //! phone's width.
 
 use crate::mask;
+use domain::catalog_notify::{KindState, SyncState};
 use domain::invoicing::{InvoiceRecord, SendState};
 use domain::listing::{Attention, BoardPage, ParkedMessage, Redrive};
 use domain::money::Cents;
@@ -518,6 +519,21 @@ pub fn order(base: &str, p: &OrderPage<'_>) -> Markup {
     )
 }
 
+fn sync_row(id: &str, kind: &str, k: &KindState) -> Markup {
+    let pending = k.changes.saturating_sub(k.notified);
+    html! {
+        tr {
+            td data-label="SKU" { (id) }
+            td data-label="Kind" { (kind) }
+            td data-label="Pending" class="num" {
+                @if pending > 0 { span class="badge warn" { (pending) } } @else { "0" }
+            }
+            td data-label="Last sent" { (k.last_sent_at.map(when).unwrap_or_else(|| "never".into())) }
+            td data-label="Follow-up due" { (k.followup_due.map(when).unwrap_or_else(|| "—".into())) }
+        }
+    }
+}
+
 /// The order a parked message names: a link by our id, else the marketplace id it gives.
 fn order_link(base: &str, m: &ParkedMessage) -> Markup {
     match m.order_ref() {
@@ -637,7 +653,7 @@ pub fn confirm_redrive(
 pub fn catalog(
     base: &str,
     q: &HashMap<String, String>,
-    result: Option<&SimulationResult>,
+    result: Option<(&SimulationResult, &[(String, SyncState)])>,
 ) -> Markup {
     let v = |k: &str| q.get(k).cloned().unwrap_or_default();
     layout(
@@ -671,7 +687,7 @@ pub fn catalog(
                 }
                 div class="field actions" { button type="submit" { "Simulate" } }
             }
-            @if let Some(r) = result {
+            @if let Some((r, sync)) = result {
                 h2 { "Answer (" (r.mode.as_str()) ")" }
                 p class="summary" aria-live="polite" {
                     (r.items.len()) " item(s), " (r.unavailable_count()) " unavailable"
@@ -705,6 +721,21 @@ pub fn catalog(
                                         }
                                     }
                                 }
+                            }
+                        }
+                    }
+                }
+                h2 { "Notifications to VTEX, per SKU" }
+                p class="summary" { "What the catalog sync told VTEX about each SKU of the cart (changes counted, changes covered by an accepted notification) and what waits for a follow-up." }
+                table class="list" {
+                    thead { tr {
+                        th scope="col" { "SKU" } th scope="col" { "Kind" } th scope="col" class="num" { "Pending" }
+                        th scope="col" { "Last sent" } th scope="col" { "Follow-up due" }
+                    } }
+                    tbody {
+                        @for (id, state) in sync {
+                            @for (kind, k) in [("price", &state.price), ("inventory", &state.inventory), ("catalog", &state.catalog)] {
+                                (sync_row(id, kind, k))
                             }
                         }
                     }

@@ -335,6 +335,10 @@ async fn an_operator_finds_an_invoiced_order_and_redrives_a_fixed_parked_message
         text.contains("from cd-"),
         "no SLA with its warehouse: {text}"
     );
+    assert!(
+        text.contains("Notifications to VTEX, per SKU") && text.contains("inventory"),
+        "{text}"
+    );
     browser.screenshot(&shot("08-simulation.png")).await;
 
     // A phone's width: the list reads as cards, nothing scrolls sideways.

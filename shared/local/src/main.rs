@@ -224,6 +224,7 @@ fn console(
     let queues = [workers::DISPATCH_QUEUE, local::CATALOG_QUEUE, local::IMPORT_QUEUE];
     Ok(Arc::new(console_ui::Console {
         catalog: shared.clone(),
+        sync: shared.clone(),
         board: domain::listing::OrderBoard {
             listing: shared.clone(),
             orders: shared,
