@@ -301,7 +301,7 @@ async fn customer_data_and_secrets_never_reach_logs_or_metrics() {
     // Placements refused with customer data in the body: out of stock, then malformed.
     let mut greedy = body.clone();
     greedy[0]["marketplaceOrderId"] = json!("959311096");
-    greedy[0]["items"][0]["quantity"] = json!(100_000);
+    greedy[0]["items"][0]["quantity"] = json!(9_999); // within the limits, past the stock
     let resp = order_placement::handle(
         &sys.placement,
         request(

@@ -220,6 +220,10 @@ impl Pending {
     }
 }
 
+/// The (SKU, kind) notifications a batch already recorded as owed ([`CatalogSync::intend`]).
+#[derive(Debug, Default)]
+pub struct Intended(HashSet<(SkuId, NotifyKind)>);
+
 /// What a data message did to the store.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Applied {
@@ -241,6 +245,7 @@ impl CatalogSync {
         let mut blocked: HashSet<&str> = HashSet::new();
         let mut pending = Pending::default();
         let mut followups: Vec<(usize, NotifyDue)> = Vec::new();
+        let mut intended = Intended::default();
 
         // 1. Apply the data messages in order.
         for (i, d) in deliveries.iter().enumerate() {
@@ -260,7 +265,7 @@ impl CatalogSync {
                 followups.push((i, due));
                 continue;
             }
-            match deps.apply(&change).await {
+            match deps.apply(&change, &mut intended).await {
                 Ok(Applied::Changed(set)) => {
                     tracing::info!(
                         message_id = d.attempt.message_id,
@@ -343,13 +348,33 @@ impl CatalogSync {
     /// Records the notifications a change calls for as owed, before its store write (intent, then
     /// act, then mark done): a crash after the write leaves them pending, and the redelivered
     /// message, finding the store already written, sends them ([`CatalogSync::owed`]).
-    async fn intend(&self, sku_id: &str, set: ChangeSet) -> Result<(), StoreError> {
+    ///
+    /// Once per SKU and kind per batch: the batch's later changes of it are covered by the same
+    /// pending count (pass 2 sends once for them all), so a burst costs one bookkeeping write per
+    /// batch, not one per message.
+    async fn intend(
+        &self,
+        sku_id: &str,
+        set: ChangeSet,
+        intended: &mut Intended,
+    ) -> Result<(), StoreError> {
+        let kinds: Vec<NotifyKind> = set
+            .kinds()
+            .into_iter()
+            .filter(|k| !intended.0.contains(&(sku_id.to_string(), *k)))
+            .collect();
+        if kinds.is_empty() {
+            return Ok(());
+        }
         catalog_notify::update(self.sync.as_ref(), sku_id, |s| {
-            for kind in set.kinds() {
+            for &kind in &kinds {
                 s.kind_mut(kind).count_change();
             }
         })
         .await?;
+        intended
+            .0
+            .extend(kinds.into_iter().map(|k| (sku_id.to_string(), k)));
         Ok(())
     }
 
@@ -381,7 +406,11 @@ impl CatalogSync {
 
     /// Writes one validated change in one single-item write, after comparing it with the stored SKU
     /// and recording the notifications it owes.
-    pub async fn apply(&self, change: &CatalogChange) -> Result<Applied, StoreError> {
+    pub async fn apply(
+        &self,
+        change: &CatalogChange,
+        intended: &mut Intended,
+    ) -> Result<Applied, StoreError> {
         let unknown = |id: &str| Applied::Refused {
             code: "UNKNOWN_SKU",
             reason: format!(
@@ -395,7 +424,7 @@ impl CatalogSync {
                 if set.is_empty() {
                     return Ok(Applied::Unchanged);
                 }
-                self.intend(&sku.id, set).await?;
+                self.intend(&sku.id, set, intended).await?;
                 self.writer.upsert_sku(sku).await?;
                 Ok(Applied::Changed(set))
             }
@@ -406,7 +435,7 @@ impl CatalogSync {
                 if old.prices == *prices {
                     return Ok(Applied::Unchanged);
                 }
-                self.intend(sku_id, ChangeSet::only(NotifyKind::Price))
+                self.intend(sku_id, ChangeSet::only(NotifyKind::Price), intended)
                     .await?;
                 if !self.writer.set_prices(sku_id, prices).await? {
                     return Ok(unknown(sku_id));
@@ -424,7 +453,7 @@ impl CatalogSync {
                 if old.stock.get(location).map_or(0, |l| l.on_hand) == *on_hand {
                     return Ok(Applied::Unchanged);
                 }
-                self.intend(sku_id, ChangeSet::only(NotifyKind::Inventory))
+                self.intend(sku_id, ChangeSet::only(NotifyKind::Inventory), intended)
                     .await?;
                 if !self.writer.set_on_hand(sku_id, location, *on_hand).await? {
                     return Ok(unknown(sku_id));
