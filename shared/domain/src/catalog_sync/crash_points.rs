@@ -7,12 +7,12 @@
 
 use super::*;
 use crate::catalog::{CatalogFile, LocationId, PriceEntry, Sku};
-use crate::shipping::ShippingRules;
 use crate::catalog_notify::{MemoryFollowUps, MemorySyncStates, SyncState, Versioned};
 use crate::clock::ManualClock;
 use crate::erp::QueuedMessage;
 use crate::memory::MemoryStore;
 use crate::outbound::CatalogOutcome;
+use crate::shipping::ShippingRules;
 use async_trait::async_trait;
 use chrono::TimeZone;
 use serde_json::json;
@@ -307,7 +307,12 @@ impl Run {
 async fn steps_of(body: &str) -> (usize, usize) {
     let r = run(usize::MAX, false);
     assert_eq!(r.deliver(body, 1).await, Some(Disposition::Done));
-    let send = r.vtex.took_at.lock().unwrap().expect("a notification was sent");
+    let send = r
+        .vtex
+        .took_at
+        .lock()
+        .unwrap()
+        .expect("a notification was sent");
     (r.faults.step.load(Ordering::SeqCst), send)
 }
 
