@@ -685,28 +685,28 @@ async fn the_local_queue_runs_the_same_flow() {
         w.clock.clone(),
     )
     .unwrap();
-    for on_hand in [7, 6, 5] {
-        queue
-            .send(
-                &stock("2002495", "cd-cajamar", on_hand).to_string(),
-                Some("2002495"),
-                None,
-            )
-            .await
-            .unwrap();
-    }
+    // One change at a time: a receive hands over every queued message of the group (up to 10,
+    // as SQS FIFO does), so changes queued together are applied and notified in one batch.
+    let send = |on_hand: i64| {
+        let body = stock("2002495", "cd-cajamar", on_hand).to_string();
+        let queue = queue.clone();
+        async move { queue.send(&body, Some("2002495"), None).await.unwrap() }
+    };
     let visibility = Duration::from_secs(30);
     let poll = || {
         local::event_source::poll_once(&queue, 10, visibility, |e| catalog_sync::handle(&deps, e))
     };
-    // FIFO: one message of the group per receive. The first change is sent at once...
+    // The first change is sent at once...
+    send(7).await;
     let r = poll().await.unwrap();
     assert_eq!((r.received, r.deleted), (1, 1));
     assert_eq!(w.notified("inventory", "2002495"), 1);
     // ...the second schedules a follow-up in a group of its own...
+    send(6).await;
     let r = poll().await.unwrap();
     assert_eq!((r.received, r.deleted), (1, 1));
     // ...which arrives beside the third change, and waits for the end of the window.
+    send(5).await;
     let r = poll().await.unwrap();
     assert_eq!((r.received, r.deleted, r.retried), (2, 1, 1));
     assert_eq!(
