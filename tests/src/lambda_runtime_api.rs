@@ -392,6 +392,21 @@ impl Bootstrap {
         )
     }
 
+    /// What the process printed, once its pipes have gone quiet: the reader tasks may still hold
+    /// the lines it wrote just before answering (seen on a loaded machine as an empty output).
+    pub async fn settled_output(&self) -> String {
+        let mut last = self.output();
+        for _ in 0..40 {
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+            let now = self.output();
+            if now == last && !now.is_empty() {
+                return now;
+            }
+            last = now;
+        }
+        last
+    }
+
     /// Stops the process (Lambda's shutdown is a SIGKILL after the extensions' turn).
     pub async fn stop(mut self) {
         let _ = self.child.kill().await;

@@ -149,7 +149,10 @@ async fn start(stack: &Stack, bins: &std::path::Path, binary: &str) -> Bootstrap
     let mut boot = Bootstrap::start(&launch).await;
     match boot.init(LIMIT).await {
         Init::Ready(_) => boot,
-        other => panic!("{binary} did not start: {other:?}\n{}", boot.output()),
+        other => panic!(
+            "{binary} did not start: {other:?}\n{}",
+            boot.settled_output().await
+        ),
     }
 }
 
@@ -176,6 +179,8 @@ async fn at_trace_no_bootstrap_prints_a_secret_or_a_customer_value() {
     let placement_event = with_credentials(&placement_text);
     let placement_body: Value =
         serde_json::from_str(placement_event["body"].as_str().unwrap()).unwrap();
+    // VTEX placed these orders: the stand-in knows them, so the invoice and tracking go through.
+    stack.vtex.state().place(&placement_body).unwrap();
     let import_event: Value = serde_json::from_str(&event("order-import.order")).unwrap();
     let import_body: Value =
         serde_json::from_str(import_event["Records"][0]["body"].as_str().unwrap()).unwrap();
@@ -215,7 +220,7 @@ async fn at_trace_no_bootstrap_prints_a_secret_or_a_customer_value() {
     if http_status(&o) != 200 {
         wrong.push(format!("simulation: {o:?}"));
     }
-    outputs.push(("simulation".into(), boot.output()));
+    outputs.push(("simulation".into(), boot.settled_output().await));
     boot.stop().await;
 
     // Placement with customer data; the order it creates is fulfilled and looked at.
@@ -226,9 +231,9 @@ async fn at_trace_no_bootstrap_prints_a_secret_or_a_customer_value() {
             let body: Value = serde_json::from_str(r["body"].as_str().unwrap()).unwrap();
             body[0]["orderId"].as_str().unwrap().to_string()
         }
-        other => panic!("placement: {other:?}\n{}", boot.output()),
+        other => panic!("placement: {other:?}\n{}", boot.settled_output().await),
     };
-    outputs.push(("order-placement".into(), boot.output()));
+    outputs.push(("order-placement".into(), boot.settled_output().await));
     boot.stop().await;
 
     let mut boot = start(&stack, &bins, "fulfillment").await;
@@ -239,7 +244,7 @@ async fn at_trace_no_bootstrap_prints_a_secret_or_a_customer_value() {
             wrong.push(format!("{case}: {o:?}"));
         }
     }
-    outputs.push(("fulfillment".into(), boot.output()));
+    outputs.push(("fulfillment".into(), boot.settled_output().await));
     boot.stop().await;
 
     // The ERP's invoice and tracking of that order, through dispatch to the OMS stand-in.
@@ -264,7 +269,7 @@ async fn at_trace_no_bootstrap_prints_a_secret_or_a_customer_value() {
             wrong.push(format!("{case}: {o:?}"));
         }
     }
-    outputs.push(("dispatch".into(), boot.output()));
+    outputs.push(("dispatch".into(), boot.settled_output().await));
     boot.stop().await;
 
     // Imports: the refused one with a numeric document, then the sample order, its invoice and
@@ -285,7 +290,7 @@ async fn at_trace_no_bootstrap_prints_a_secret_or_a_customer_value() {
             wrong.push(format!("{case}: {o:?}"));
         }
     }
-    outputs.push(("order-import".into(), boot.output()));
+    outputs.push(("order-import".into(), boot.settled_output().await));
     boot.stop().await;
 
     // VTEX's notification about the imported order.
@@ -295,7 +300,7 @@ async fn at_trace_no_bootstrap_prints_a_secret_or_a_customer_value() {
     if http_status(&o) != 200 {
         wrong.push(format!("mse.invoice: {o:?}"));
     }
-    outputs.push(("mse".into(), boot.output()));
+    outputs.push(("mse".into(), boot.settled_output().await));
     boot.stop().await;
 
     // The functions without customer data still read secrets at start and call AWS and VTEX.
@@ -309,7 +314,7 @@ async fn at_trace_no_bootstrap_prints_a_secret_or_a_customer_value() {
         if !matches!(o, Outcome::Response(_)) || !failed_records(&o).is_empty() {
             wrong.push(format!("{case}: {o:?}"));
         }
-        outputs.push((binary.into(), boot.output()));
+        outputs.push((binary.into(), boot.settled_output().await));
         boot.stop().await;
     }
 
