@@ -1,5 +1,6 @@
 //! Catalog ports: `skus` holds each SKU without its stock (JSON), `stock` one row per
-//! (SKU, location) with the two counters, `settings` the shipping rules.
+//! (SKU, location) with the two counters, `settings` the shipping rules. Reads are answered from
+//! [`ReadModel`] while the file is unchanged since they were last read.
 
 use crate::{EmbeddedStore, decode, encode, sql_error};
 use async_trait::async_trait;
@@ -11,6 +12,10 @@ use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 use std::collections::{BTreeMap, HashMap, HashSet};
 
 mod decoded;
+mod read_model;
+
+pub(crate) use read_model::ReadModel;
+use read_model::file_version;
 
 /// Ids per statement of a batched SKU read (well below SQLite's bound on parameters).
 const READ_CHUNK: usize = 500;
@@ -53,65 +58,87 @@ impl CatalogReader for EmbeddedStore {
             .filter(|id| seen.insert(id.as_str()))
             .cloned()
             .collect();
-        self.with_conn(move |conn| {
-            let tx = conn.transaction().map_err(sql_error)?;
-            let mut found = HashMap::new();
-            // Two statements per chunk of ids (records, then their stock) rather than two per SKU.
-            for chunk in ids.chunks(READ_CHUNK) {
-                let marks = vec!["?"; chunk.len()].join(",");
-                let mut records = tx
-                    .prepare_cached(&format!("SELECT id, data FROM skus WHERE id IN ({marks})"))
-                    .map_err(sql_error)?;
-                let mut rows = records
-                    .query(rusqlite::params_from_iter(chunk))
-                    .map_err(sql_error)?;
-                while let Some(row) = rows.next().map_err(sql_error)? {
-                    let id: String = row.get(0).map_err(sql_error)?;
-                    let data: String = row.get(1).map_err(sql_error)?;
-                    let sku = decoded::sku(&id, &data)?;
-                    found.insert(id, sku);
-                }
-                let mut stock = tx
-                    .prepare_cached(&format!(
-                        "SELECT sku_id, location, on_hand, reserved FROM stock
+        if let Some(Ok(version)) = self.try_conn(file_version)
+            && let Some(found) = self.catalog.skus(version, &ids)
+        {
+            return Ok(found);
+        }
+        let (version, ids, found) = self
+            .with_conn(move |conn| {
+                let tx = conn.transaction().map_err(sql_error)?;
+                // Read first: the transaction's reads see the file at this version.
+                let version = file_version(&tx)?;
+                let mut found = HashMap::new();
+                // Two statements per chunk of ids (records, then their stock) rather than two per SKU.
+                for chunk in ids.chunks(READ_CHUNK) {
+                    let marks = vec!["?"; chunk.len()].join(",");
+                    let mut records = tx
+                        .prepare_cached(&format!("SELECT id, data FROM skus WHERE id IN ({marks})"))
+                        .map_err(sql_error)?;
+                    let mut rows = records
+                        .query(rusqlite::params_from_iter(chunk))
+                        .map_err(sql_error)?;
+                    while let Some(row) = rows.next().map_err(sql_error)? {
+                        let id: String = row.get(0).map_err(sql_error)?;
+                        let data: String = row.get(1).map_err(sql_error)?;
+                        let sku = decoded::sku(&id, &data)?;
+                        found.insert(id, sku);
+                    }
+                    let mut stock = tx
+                        .prepare_cached(&format!(
+                            "SELECT sku_id, location, on_hand, reserved FROM stock
                          WHERE sku_id IN ({marks})"
-                    ))
-                    .map_err(sql_error)?;
-                let mut rows = stock
-                    .query(rusqlite::params_from_iter(chunk))
-                    .map_err(sql_error)?;
-                while let Some(row) = rows.next().map_err(sql_error)? {
-                    let id: String = row.get(0).map_err(sql_error)?;
-                    if let Some(sku) = found.get_mut(&id) {
-                        sku.stock.insert(
-                            row.get(1).map_err(sql_error)?,
-                            StockLevel {
-                                on_hand: row.get(2).map_err(sql_error)?,
-                                reserved: row.get(3).map_err(sql_error)?,
-                            },
-                        );
+                        ))
+                        .map_err(sql_error)?;
+                    let mut rows = stock
+                        .query(rusqlite::params_from_iter(chunk))
+                        .map_err(sql_error)?;
+                    while let Some(row) = rows.next().map_err(sql_error)? {
+                        let id: String = row.get(0).map_err(sql_error)?;
+                        if let Some(sku) = found.get_mut(&id) {
+                            sku.stock.insert(
+                                row.get(1).map_err(sql_error)?,
+                                StockLevel {
+                                    on_hand: row.get(2).map_err(sql_error)?,
+                                    reserved: row.get(3).map_err(sql_error)?,
+                                },
+                            );
+                        }
                     }
                 }
-            }
-            tx.commit().map_err(sql_error)?;
-            Ok(found)
-        })
-        .await
+                tx.commit().map_err(sql_error)?;
+                Ok((version, ids, found))
+            })
+            .await?;
+        self.catalog.remember_skus(version, &ids, &found);
+        Ok(found)
     }
 
     async fn shipping_rules(&self) -> Result<Option<ShippingRules>, StoreError> {
-        let data: Option<String> = self
+        if let Some(Ok(version)) = self.try_conn(file_version)
+            && let Some(rules) = self.catalog.rules(version)
+        {
+            return Ok(rules);
+        }
+        let (version, data): (_, Option<String>) = self
             .with_conn(|conn| {
-                conn.query_row(
-                    "SELECT data FROM settings WHERE key = ?1",
-                    [RULES_KEY],
-                    |row| row.get(0),
-                )
-                .optional()
-                .map_err(sql_error)
+                let tx = conn.transaction().map_err(sql_error)?;
+                let version = file_version(&tx)?;
+                let data = tx
+                    .query_row(
+                        "SELECT data FROM settings WHERE key = ?1",
+                        [RULES_KEY],
+                        |row| row.get(0),
+                    )
+                    .optional()
+                    .map_err(sql_error)?;
+                tx.commit().map_err(sql_error)?;
+                Ok((version, data))
             })
             .await?;
-        data.map(|d| decode(&d)).transpose()
+        let rules = data.map(|d| decode(&d)).transpose()?;
+        self.catalog.remember_rules(version, &rules);
+        Ok(rules)
     }
 }
 

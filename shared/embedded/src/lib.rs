@@ -8,6 +8,9 @@
 //! within the process; `BEGIN IMMEDIATE` and a busy timeout serialize them across processes
 //! sharing the file.
 //!
+//! Catalog reads (the simulation's path) are answered from an in-memory read model while nothing
+//! has written to the file since it was read (`catalog::ReadModel`).
+//!
 //! Every `data` column holds the record's stored shape from `storage_format`, the same versioned
 //! JSON the DynamoDB adapters write (`schemaVersion` first; rows without it read as version 1).
 
@@ -98,6 +101,8 @@ CREATE TABLE IF NOT EXISTS queue_dedup (
 pub struct EmbeddedStore {
     conn: Arc<Mutex<Connection>>,
     clock: Arc<dyn Clock>,
+    /// The catalog as last read, answered without the blocking pool while the file is unchanged.
+    catalog: Arc<catalog::ReadModel>,
 }
 
 impl std::fmt::Debug for EmbeddedStore {
@@ -136,6 +141,7 @@ impl EmbeddedStore {
         Ok(EmbeddedStore {
             conn: Arc::new(Mutex::new(conn)),
             clock: Arc::new(SystemClock),
+            catalog: Arc::default(),
         })
     }
 
@@ -164,6 +170,18 @@ impl EmbeddedStore {
         })
         .await
         .map_err(|e| StoreError::Unavailable(format!("store task failed: {e}")))?
+    }
+
+    /// Runs `f` with the connection on the calling thread when no one holds it, else `None`.
+    /// Only for calls of a few microseconds that never wait on the file's locks: the caller is an
+    /// async worker, and a held connection (a write, a long read) sends it the blocking-pool way.
+    fn try_conn<T>(&self, f: impl FnOnce(&Connection) -> T) -> Option<T> {
+        let conn = match self.conn.try_lock() {
+            Ok(conn) => conn,
+            Err(std::sync::TryLockError::Poisoned(e)) => e.into_inner(),
+            Err(std::sync::TryLockError::WouldBlock) => return None,
+        };
+        Some(f(&conn))
     }
 }
 
