@@ -221,7 +221,11 @@ fn console(
     clock: Arc<dyn Clock>,
 ) -> Result<Arc<console_ui::Console>, String> {
     let shared = Arc::new(store.clone());
-    let queues = [workers::DISPATCH_QUEUE, local::CATALOG_QUEUE, local::IMPORT_QUEUE];
+    let queues = [
+        workers::DISPATCH_QUEUE,
+        local::CATALOG_QUEUE,
+        local::IMPORT_QUEUE,
+    ];
     Ok(Arc::new(console_ui::Console {
         catalog: shared.clone(),
         sync: shared.clone(),

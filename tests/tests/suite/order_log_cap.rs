@@ -15,8 +15,17 @@ const APPENDS: u64 = LOG_CAP + 2 * LOG_FOLD + 5;
 
 fn entry(i: u64) -> LogEntry {
     let at = Utc.with_ymd_and_hms(2026, 3, 1, 0, 0, 0).unwrap() + Duration::milliseconds(i as i64);
-    let outcome = if i == 3 { Outcome::Error } else { Outcome::Success };
-    LogEntry::new(at, format!("dispatch.step{}", i % 4), outcome, format!("entry {i}"))
+    let outcome = if i == 3 {
+        Outcome::Error
+    } else {
+        Outcome::Success
+    };
+    LogEntry::new(
+        at,
+        format!("dispatch.step{}", i % 4),
+        outcome,
+        format!("entry {i}"),
+    )
 }
 
 async fn appends_fold_as_the_policy_says(store: &dyn OrderStore) {
@@ -31,7 +40,11 @@ async fn appends_fold_as_the_policy_says(store: &dyn OrderStore) {
     assert_eq!(log.len(), expected.len());
     assert_eq!(log, expected, "the stored log is the policy's log");
     assert_eq!(log[0].step, SUMMARY_STEP);
-    assert_eq!(log[0].outcome, Outcome::Error, "the folded error still shows");
+    assert_eq!(
+        log[0].outcome,
+        Outcome::Error,
+        "the folded error still shows"
+    );
     let summary: LogSummary = serde_json::from_str(&log[0].detail).unwrap();
     assert_eq!(summary.summarized + log.len() as u64 - 1, APPENDS);
     assert!(
