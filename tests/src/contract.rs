@@ -154,6 +154,8 @@ macro_rules! sync_state_contract_tests {
             unknown_sku_reads_as_default,
             writes_are_conditional_on_the_version,
             concurrent_updates_lose_nothing,
+            listing_walks_every_state_once,
+            listing_filters_pending_and_pages,
         );
     };
 }

@@ -378,6 +378,9 @@ pub trait FollowUpQueue: Send + Sync {
         delay: std::time::Duration,
     ) -> Result<(), StoreError>;
 }
+mod listing;
+pub use listing::*;
+
 #[cfg(any(test, feature = "test-support"))]
 mod memory;
 #[cfg(any(test, feature = "test-support"))]

@@ -1,10 +1,14 @@
 //! The catalog sync's ports on the embedded store: [`SyncStateStore`] (table `catalog_sync`, one
-//! row per SKU with a version for optimistic writes) and [`FollowUpQueue`] for the [`LocalQueue`]
+//! row per SKU with a version for optimistic writes; [`SyncStateListing`] pages it by SKU id, the
+//! primary key) and [`FollowUpQueue`] for the [`LocalQueue`]
 //! the local runner feeds the catalog sync from.
 
 use crate::{EmbeddedStore, LocalQueue, decode, encode, sql_error};
 use async_trait::async_trait;
-use domain::catalog_notify::{FollowUpQueue, NotifyDue, SyncState, SyncStateStore, Versioned};
+use domain::catalog_notify::{
+    FollowUpQueue, NotifyDue, SyncBatch, SyncRow, SyncState, SyncStateListing, SyncStateStore,
+    Versioned,
+};
 use domain::ports::StoreError;
 use rusqlite::{OptionalExtension, params};
 use std::time::Duration;
@@ -62,6 +66,50 @@ impl SyncStateStore for EmbeddedStore {
             Ok(written == 1)
         })
         .await
+    }
+}
+
+#[async_trait]
+impl SyncStateListing for EmbeddedStore {
+    async fn list_sync_states(
+        &self,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<SyncBatch, StoreError> {
+        let after = after.map(str::to_string);
+        // One row more than asked says whether another batch follows.
+        let fetch = i64::try_from(limit.saturating_add(1)).unwrap_or(i64::MAX);
+        let rows: Vec<(String, String)> = self
+            .with_conn(move |conn| {
+                let mut stmt = conn
+                    .prepare_cached(
+                        "SELECT sku_id, data FROM catalog_sync
+                         WHERE ?1 IS NULL OR sku_id > ?1 ORDER BY sku_id LIMIT ?2",
+                    )
+                    .map_err(sql_error)?;
+                stmt.query_map(params![after, fetch], |row| Ok((row.get(0)?, row.get(1)?)))
+                    .map_err(sql_error)?
+                    .collect::<Result<Vec<_>, _>>()
+                    .map_err(sql_error)
+            })
+            .await?;
+        let more = rows.len() > limit;
+        let rows = rows
+            .into_iter()
+            .take(limit)
+            .map(|(sku_id, data)| {
+                Ok(SyncRow {
+                    sku_id,
+                    state: decode(&data)?,
+                })
+            })
+            .collect::<Result<Vec<_>, StoreError>>()?;
+        let next = if more {
+            rows.last().map(|r| r.sku_id.clone())
+        } else {
+            None
+        };
+        Ok(SyncBatch { rows, next })
     }
 }
 

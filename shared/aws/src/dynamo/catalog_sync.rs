@@ -1,16 +1,26 @@
 //! [`SyncStateStore`] over the catalog table: one item `SYNC#{sku}` per SKU holding its
 //! notification state as JSON and a `version` for optimistic writes (layout in [`crate::dynamo`]).
+//!
+//! [`SyncStateListing`] is a paged Scan of the catalog table filtered on `begins_with(pk, "SYNC#")`:
+//! it reads the SKU items too, so one page of the operator's list costs up to a pass over the
+//! catalog table (1,000 items evaluated per request). That is acceptable for an operator page
+//! opened by hand; the console function alone is granted `dynamodb:Scan`. Should the catalog
+//! grow past that, a sparse GSI on the sync items is the next step.
 
 use super::expr::Expr;
-use super::{Item, decode, encode, get_consistent, get_n, get_s, n, put_if, s};
+use super::{Item, decode, encode, get_consistent, get_n, get_s, n, put_if, s, sdk_error};
 use async_trait::async_trait;
 use aws_sdk_dynamodb::Client;
-use domain::catalog_notify::{SyncState, SyncStateStore, Versioned};
+use domain::catalog_notify::{
+    SyncBatch, SyncRow, SyncState, SyncStateListing, SyncStateStore, Versioned,
+};
 use domain::ports::StoreError;
 use std::collections::HashMap;
 
+const SYNC_PREFIX: &str = "SYNC#";
+
 pub(crate) fn sync_pk(sku_id: &str) -> String {
-    format!("SYNC#{sku_id}")
+    format!("{SYNC_PREFIX}{sku_id}")
 }
 
 /// The catalog sync's notification bookkeeping, beside the SKUs in the catalog table.
@@ -78,5 +88,59 @@ impl SyncStateStore for DynamoSyncStates {
             e.values(),
         )
         .await
+    }
+}
+
+/// Items evaluated per Scan request of the listing.
+const SCAN_PAGE: i32 = 1000;
+
+#[async_trait]
+impl SyncStateListing for DynamoSyncStates {
+    async fn list_sync_states(
+        &self,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<SyncBatch, StoreError> {
+        let mut rows: Vec<SyncRow> = Vec::new();
+        let mut start: Option<Item> =
+            after.map(|a| HashMap::from([("pk".to_string(), s(sync_pk(a)))]));
+        while rows.len() < limit {
+            let mut e = Expr::default();
+            let filter = format!("begins_with({}, {})", e.name("pk"), e.value(s(SYNC_PREFIX)));
+            let out = self
+                .client
+                .scan()
+                .table_name(&self.table)
+                .filter_expression(filter)
+                .set_expression_attribute_names(e.names())
+                .set_expression_attribute_values(e.values())
+                .set_exclusive_start_key(start.take())
+                .limit(SCAN_PAGE)
+                .consistent_read(true)
+                .send()
+                .await
+                .map_err(|err| sdk_error("Scan", err))?;
+            for item in out.items() {
+                if rows.len() == limit {
+                    // Resume after the last row taken: its key is a valid ExclusiveStartKey.
+                    let next = rows.last().map(|r| r.sku_id.clone());
+                    return Ok(SyncBatch { rows, next });
+                }
+                let pk = get_s(item, "pk")?;
+                let Some(sku_id) = pk.strip_prefix(SYNC_PREFIX) else {
+                    continue;
+                };
+                rows.push(SyncRow {
+                    sku_id: sku_id.to_string(),
+                    state: versioned_from_item(item)?.state,
+                });
+            }
+            match out.last_evaluated_key {
+                Some(k) => start = Some(k),
+                None => return Ok(SyncBatch { rows, next: None }),
+            }
+        }
+        let next = rows.last().map(|r| r.sku_id.clone());
+        Ok(SyncBatch { rows, next })
     }
 }

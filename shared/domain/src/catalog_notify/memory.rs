@@ -82,3 +82,32 @@ impl FollowUpQueue for MemoryFollowUps {
         Ok(())
     }
 }
+
+#[async_trait]
+impl SyncStateListing for MemorySyncStates {
+    async fn list_sync_states(
+        &self,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<SyncBatch, StoreError> {
+        let m = lock(&self.inner);
+        let mut ids: Vec<&SkuId> = m
+            .keys()
+            .filter(|id| after.is_none_or(|a| id.as_str() > a))
+            .collect();
+        ids.sort();
+        let more = ids.len() > limit;
+        let rows: Vec<SyncRow> = ids
+            .into_iter()
+            .take(limit)
+            .map(|id| SyncRow {
+                sku_id: id.clone(),
+                state: m[id].state.clone(),
+            })
+            .collect();
+        let next = more
+            .then(|| rows.last().map(|r| r.sku_id.clone()))
+            .flatten();
+        Ok(SyncBatch { rows, next })
+    }
+}
