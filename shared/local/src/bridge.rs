@@ -20,7 +20,8 @@ pub async fn to_lambda(
     let body = if bytes.is_empty() {
         LambdaBody::Empty
     } else {
-        match String::from_utf8(bytes.to_vec()) {
+        // Reuses the buffer when the body arrived as one chunk nobody else holds.
+        match String::from_utf8(Vec::from(bytes)) {
             Ok(text) => LambdaBody::Text(text),
             Err(e) => LambdaBody::Binary(e.into_bytes()),
         }

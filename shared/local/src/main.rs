@@ -207,6 +207,13 @@ async fn run() -> Result<(), String> {
     );
     tracing::info!("operator console: http://127.0.0.1:{}/console/", cfg.port);
     workers::spawn(app.clone(), &cfg);
+    // Answers are written whole, so Nagle's algorithm only delays their last segment behind the
+    // client's delayed ACK (tens of ms on a keep-alive connection); VTEX's 2.5 s budget is ours.
+    let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
+        if let Err(e) = tcp.set_nodelay(true) {
+            tracing::debug!(error = %e, "TCP_NODELAY not set");
+        }
+    });
     axum::serve(listener, router)
         .with_graceful_shutdown(async {
             let _ = tokio::signal::ctrl_c().await;
