@@ -6,7 +6,7 @@
 //! | `GET /console/orders/{orderId}` | one order's journey: milestones, value, stock held, invoices and tracking, every logged call and refusal, the masked customer |
 //! | `GET /console/parked` | parked messages per queue: reason code, reason, body; re-drive one, some or all |
 //! | `POST /console/parked/{queue}/redrive` | without `confirm=yes`: the confirmation page; with it: moves the messages back |
-//! | `GET /console/catalog` | the simulation playground (a cart and a postal code in, the SLAs out, as the simulation answers VTEX) and each cart SKU's notification state (last sent to VTEX, pending changes, follow-up due) |
+//! | `GET /console/catalog` | the simulation playground (a cart and a postal code in, the SLAs out, as the simulation answers VTEX) and each cart SKU's notification state (last sent to VTEX, pending changes, follow-up due); every SKU's notification state, paged (`sync=pending|overdue|all`, `after`), with its last sync, and the notifications VTEX refused, parked in the catalog queue's DLQ |
 //!
 //! The same [`router`] runs in the local runner and in the `console` Lambda function (behind IAM
 //! authorization). It holds no credential of its own and shows no customer data beyond what an
@@ -26,7 +26,7 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use chrono::{DateTime, NaiveDate, Utc};
-use domain::catalog_notify::{SyncState, SyncStateStore};
+use domain::catalog_notify::{SyncFilter, SyncListPage, SyncState, SyncStates, sync_page};
 use domain::invoice_store::InvoiceStore;
 use domain::listing::{Cursor, OrderBoard, OrderFilter, Redrive};
 use domain::order::OrderStatus;
@@ -50,8 +50,9 @@ pub struct Console {
     pub board: OrderBoard,
     /// The catalog the simulation reads (the playground runs the same engine on it).
     pub catalog: Arc<dyn CatalogReader>,
-    /// The catalog sync's per-SKU notification bookkeeping (what VTEX was told, what is pending).
-    pub sync: Arc<dyn SyncStateStore>,
+    /// The catalog sync's per-SKU notification bookkeeping (what VTEX was told, what is pending),
+    /// read one SKU at a time and listed.
+    pub sync: Arc<dyn SyncStates>,
     pub invoices: Arc<dyn InvoiceStore>,
     /// Where the console is mounted as the browser sees it (`/console`, or `/{stage}/console`
     /// behind an API stage): every link starts with it.
@@ -289,10 +290,82 @@ fn parse_cart(text: &str) -> Result<Vec<RequestedItem>, String> {
     Ok(items)
 }
 
+/// SKUs per page of the notification list.
+pub const SYNC_PAGE_SIZE: usize = 25;
+
+/// The catalog page's notification section: one page of SKUs' sync states, and the notifications
+/// parked after VTEX refused them.
+pub struct Notifications {
+    pub filter: SyncFilter,
+    pub page: SyncListPage,
+    pub parked: Vec<ParkedNotice>,
+    pub now: DateTime<Utc>,
+}
+
+/// A refused notification waiting in a DLQ (a parked `notify.due` message).
+pub struct ParkedNotice {
+    pub queue: String,
+    pub sku_id: String,
+    pub kind: String,
+    pub reason_code: Option<String>,
+    pub reason: Option<String>,
+    pub parked_at: Option<DateTime<Utc>>,
+}
+
+/// The parked messages that are notifications to VTEX: the catalog sync parks a refused one as a
+/// `notify.due` naming the SKU and kind (re-driving it sends again).
+fn parked_notices(parked: Vec<(String, domain::listing::ParkedMessage)>) -> Vec<ParkedNotice> {
+    parked
+        .into_iter()
+        .filter_map(|(queue, m)| {
+            let v: serde_json::Value = serde_json::from_str(&m.body).ok()?;
+            if v.get("type")?.as_str()? != "notify.due" {
+                return None;
+            }
+            Some(ParkedNotice {
+                queue,
+                sku_id: v.get("skuId")?.as_str()?.to_string(),
+                kind: v.get("kind")?.as_str()?.to_string(),
+                reason_code: m.reason_code,
+                reason: m.reason,
+                parked_at: m.parked_at,
+            })
+        })
+        .collect()
+}
+
+async fn notifications(
+    c: &Console,
+    q: &HashMap<String, String>,
+) -> Result<Result<Notifications, String>, StoreError> {
+    let given = |k: &str| q.get(k).map(|v| v.trim()).filter(|v| !v.is_empty());
+    let filter = match given("sync") {
+        None => SyncFilter::Pending,
+        Some(f) => match SyncFilter::parse(f) {
+            Some(f) => f,
+            None => return Ok(Err(format!("sync: {f:?} is not pending, overdue or all"))),
+        },
+    };
+    let now = c.board.clock.now();
+    let page = sync_page(c.sync.as_ref(), filter, given("after"), SYNC_PAGE_SIZE, now).await?;
+    let parked = parked_notices(c.board.all_parked().await?);
+    Ok(Ok(Notifications {
+        filter,
+        page,
+        parked,
+        now,
+    }))
+}
+
 async fn catalog(State(c): State<Arc<Console>>, Query(q): Query_) -> Response {
+    let notes = match notifications(&c, &q).await {
+        Ok(Ok(n)) => n,
+        Ok(Err(e)) => return problem(&c, StatusCode::BAD_REQUEST, &e),
+        Err(e) => return unavailable(&c, e),
+    };
     let given = |k: &str| q.get(k).map(|v| v.trim()).filter(|v| !v.is_empty());
     let Some(cart) = given("cart") else {
-        return html(StatusCode::OK, pages::catalog(&c.base, &q, None));
+        return html(StatusCode::OK, pages::catalog(&c.base, &q, None, &notes));
     };
     let items = match parse_cart(cart) {
         Ok(i) if !i.is_empty() => i,
@@ -332,7 +405,7 @@ async fn catalog(State(c): State<Arc<Console>>, Query(q): Query_) -> Response {
     );
     html(
         StatusCode::OK,
-        pages::catalog(&c.base, &q, Some((&result, &sync))),
+        pages::catalog(&c.base, &q, Some((&result, &sync)), &notes),
     )
 }
 

@@ -3,7 +3,7 @@
 //! phone's width.
 
 use crate::mask;
-use domain::catalog_notify::{KindState, SyncState};
+use domain::catalog_notify::{KindState, NotifyKind, SyncFilter, SyncState};
 use domain::invoicing::{InvoiceRecord, SendState};
 use domain::listing::{Attention, BoardPage, ParkedMessage, Redrive};
 use domain::money::Cents;
@@ -654,6 +654,7 @@ pub fn catalog(
     base: &str,
     q: &HashMap<String, String>,
     result: Option<(&SimulationResult, &[(String, SyncState)])>,
+    notes: &crate::Notifications,
 ) -> Markup {
     let v = |k: &str| q.get(k).cloned().unwrap_or_default();
     layout(
@@ -741,8 +742,124 @@ pub fn catalog(
                     }
                 }
             }
+            (notifications(base, q, notes))
         },
     )
+}
+
+/// The catalog page's query with `key` set: the playground's fields and the list's filter kept.
+fn catalog_query(q: &HashMap<String, String>, key: &str, value: &str) -> String {
+    let mut pairs: Vec<(&str, &str)> = ["cart", "postalCode", "country", "an", "sc", "sync"]
+        .iter()
+        .filter(|k| **k != key)
+        .filter_map(|k| q.get(*k).map(|v| (*k, v.as_str())))
+        .filter(|(_, v)| !v.is_empty())
+        .collect();
+    pairs.push((key, value));
+    url::form_urlencoded::Serializer::new(String::new())
+        .extend_pairs(pairs)
+        .finish()
+}
+
+const SYNC_FILTERS: [(SyncFilter, &str); 3] = [
+    (SyncFilter::Pending, "Notification pending"),
+    (SyncFilter::Overdue, "Follow-up overdue"),
+    (SyncFilter::All, "Every SKU"),
+];
+
+/// Every SKU's notification state (paged, filtered) and the notifications VTEX refused.
+fn notifications(base: &str, q: &HashMap<String, String>, n: &crate::Notifications) -> Markup {
+    html! {
+        h2 id="notifications" { "Catalog notifications to VTEX" }
+        p { "Per SKU and kind: changes counted against changes covered by a notification VTEX accepted, the follow-up scheduled for the end of the coalescing window, and the last sync (the newest accepted notification of any kind)." }
+        form class="filters" method="get" action=(format!("{base}/catalog")) aria-label="Filter the notification list" {
+            div class="field" {
+                label for="n-sync" { "Show" }
+                select id="n-sync" name="sync" {
+                    @for (f, text) in SYNC_FILTERS {
+                        option value=(f.as_str()) selected[n.filter == f] { (text) }
+                    }
+                }
+            }
+            div class="field actions" { button type="submit" { "Show SKUs" } }
+        }
+        p class="summary" aria-live="polite" {
+            (n.page.rows.len()) " SKU(s) shown · as of " (when(n.now))
+        }
+        @if n.page.rows.is_empty() {
+            p class="empty" { "No SKU matches." }
+        } @else {
+            table class="list" id="sync-list" {
+                caption class="sr-only" { "SKUs and their notification state, per kind" }
+                thead { tr {
+                    th scope="col" { "SKU" } th scope="col" { "Kind" } th scope="col" class="num" { "Changes" }
+                    th scope="col" class="num" { "Notified" } th scope="col" { "Last sent" } th scope="col" { "Follow-up due" }
+                    th scope="col" { "Last sync" }
+                } }
+                tbody {
+                    @for row in &n.page.rows {
+                        @let last = row.last_sync().map(when).unwrap_or_else(|| "never".into());
+                        @for kind in NotifyKind::ALL {
+                            @let k = row.state.kind(kind);
+                            tr {
+                                td data-label="SKU" { (row.sku_id) }
+                                td data-label="Kind" { (kind.as_str()) }
+                                td data-label="Changes" class="num" {
+                                    @if k.pending() { span class="badge warn" { (k.changes) " (" (k.changes - k.notified) " pending)" } }
+                                    @else { (k.changes) }
+                                }
+                                td data-label="Notified" class="num" { (k.notified) }
+                                td data-label="Last sent" { (k.last_sent_at.map(when).unwrap_or_else(|| "never".into())) }
+                                td data-label="Follow-up due" {
+                                    @match k.followup_due {
+                                        Some(due) if k.pending() && due < n.now => { span class="badge bad" { (when(due)) " (overdue)" } }
+                                        Some(due) => { (when(due)) }
+                                        None => { "—" }
+                                    }
+                                }
+                                td data-label="Last sync" { (last) }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        nav class="pager" aria-label="Pages of SKUs" {
+            @if q.get("after").is_some_and(|a| !a.is_empty()) {
+                a href=(format!("{base}/catalog?{}#notifications", catalog_query(q, "after", ""))) { "← First SKUs" }
+                " "
+            }
+            @if let Some(next) = &n.page.next {
+                a href=(format!("{base}/catalog?{}#notifications", catalog_query(q, "after", next))) rel="next" { "More SKUs →" }
+            }
+        }
+        h2 id="refused" { "Refused notifications (parked)" }
+        p { "Notifications VTEX refused for good wait in the catalog queue's dead-letter queue; re-drive them from " a href=(format!("{base}/parked")) { "Parked messages" } " once the cause is fixed, and they are sent again." }
+        @if n.parked.is_empty() {
+            p class="empty" { "No refused notification is parked." }
+        } @else {
+            table class="list" id="refused-list" {
+                thead { tr {
+                    th scope="col" { "SKU" } th scope="col" { "Kind" } th scope="col" { "Queue" }
+                    th scope="col" { "Reason" } th scope="col" { "Parked" }
+                } }
+                tbody {
+                    @for p in &n.parked {
+                        tr {
+                            td data-label="SKU" { (p.sku_id) }
+                            td data-label="Kind" { (p.kind) }
+                            td data-label="Queue" { (p.queue) }
+                            td data-label="Reason" {
+                                @if let Some(code) = &p.reason_code { code { (code) } " " }
+                                (p.reason.as_deref().unwrap_or(""))
+                            }
+                            td data-label="Parked" { (p.parked_at.map(when).unwrap_or_else(|| "—".into())) }
+                        }
+                    }
+                }
+            }
+        }
+    }
 }
 
 #[cfg(test)]
