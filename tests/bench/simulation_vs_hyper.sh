@@ -10,6 +10,9 @@
 #   tests/bench/simulation_vs_hyper.sh                 # wrk -t2 -c32 -d8s, carts of 2 and 50 items
 #   WRK_DURATION=4s WRK_CONNECTIONS=64 tests/bench/simulation_vs_hyper.sh
 #   SKIP_BUILD=1 tests/bench/simulation_vs_hyper.sh    # reuse target/release as it is
+#   BEFORE_BIN=/tmp/connector-local-old tests/bench/simulation_vs_hyper.sh
+#                     # also an older build of the runner, in the same run against the same
+#                     # reference (its answers must be byte-for-byte ours, or the run stops)
 #
 # Builds with the workspace's release profile (opt-level "z", fat LTO: what Lambda runs) into the
 # shared target/release; set CARGO_PROFILE_RELEASE_* to measure another profile.
@@ -54,6 +57,13 @@ PORT="$OURS_PORT" STANDIN_PORT="$(free_port)" CONNECTOR_DATA="$WORK/bench.db" RU
   "$OURS_BIN" >"$WORK/ours.log" 2>&1 &
 PIDS+=($!)
 wait_port "$OURS_PORT"
+if [ -n "${BEFORE_BIN:-}" ]; then
+  BEFORE_PORT=$(free_port)
+  PORT="$BEFORE_PORT" STANDIN_PORT="$(free_port)" CONNECTOR_DATA="$WORK/before.db" RUST_LOG=warn \
+    "$BEFORE_BIN" >"$WORK/before.log" 2>&1 &
+  PIDS+=($!)
+  wait_port "$BEFORE_PORT"
+fi
 URL_PATH=/pvt/orderForms/simulation
 
 # The carts: the README's two items, and the sample catalog's first 50 SKUs (one unit each),
@@ -94,12 +104,22 @@ echo
 echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), load $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "wrk -t$THREADS -c$CONNECTIONS -d$DURATION, loopback, POST $URL_PATH"
 echo
-printf '| %-22s | %-24s | %-24s | %-5s |\n' "cart (checkout, Rio)" "ours" "bare hyper, same bytes" "ratio"
-printf '|%s|%s|%s|%s|\n' "------------------------" "--------------------------" "--------------------------" "-------"
+if [ -n "${BEFORE_BIN:-}" ]; then
+  printf '| %-22s | %-24s | %-5s | %-24s | %-24s | %-5s |\n' "cart (checkout, Rio)" "before" "ratio" "ours" "bare hyper, same bytes" "ratio"
+  printf '|%s|%s|%s|%s|%s|%s|\n' "------------------------" "--------------------------" "-------" "--------------------------" "--------------------------" "-------"
+else
+  printf '| %-22s | %-24s | %-24s | %-5s |\n' "cart (checkout, Rio)" "ours" "bare hyper, same bytes" "ratio"
+  printf '|%s|%s|%s|%s|\n' "------------------------" "--------------------------" "--------------------------" "-------"
+fi
 for n in 2 50; do
   curl -fsS -o "$WORK/answer-$n.json" -H 'content-type: application/json' \
     --data-binary @"$WORK/cart-$n.json" "http://127.0.0.1:$OURS_PORT$URL_PATH"
   bytes=$(stat -c %s "$WORK/answer-$n.json")
+  if [ -n "${BEFORE_BIN:-}" ]; then
+    curl -fsS -o "$WORK/before-$n.json" -H 'content-type: application/json' \
+      --data-binary @"$WORK/cart-$n.json" "http://127.0.0.1:$BEFORE_PORT$URL_PATH"
+    cmp "$WORK/before-$n.json" "$WORK/answer-$n.json" || { echo "answers differ at $n items" >&2; exit 1; }
+  fi
   REF_PORT=$(free_port)
   "$REF_BIN" "127.0.0.1:$REF_PORT" "$WORK/answer-$n.json" >"$WORK/ref-$n.log" 2>&1 &
   REF_PID=$!
@@ -108,12 +128,25 @@ for n in 2 50; do
   # Warm both (caches, connections), then measure ours and the reference back to back.
   wrk -t1 -c4 -d1s -s "$WORK/cart-$n.lua" "http://127.0.0.1:$OURS_PORT$URL_PATH" >/dev/null
   wrk -t1 -c4 -d1s -s "$WORK/cart-$n.lua" "http://127.0.0.1:$REF_PORT$URL_PATH" >/dev/null
+  if [ -n "${BEFORE_BIN:-}" ]; then
+    wrk -t1 -c4 -d1s -s "$WORK/cart-$n.lua" "http://127.0.0.1:$BEFORE_PORT$URL_PATH" >/dev/null
+    read -r before_rps before_p99 < <(run_wrk "http://127.0.0.1:$BEFORE_PORT$URL_PATH" "$WORK/cart-$n.lua")
+  fi
   read -r ours_rps ours_p99 < <(run_wrk "http://127.0.0.1:$OURS_PORT$URL_PATH" "$WORK/cart-$n.lua")
   read -r ref_rps ref_p99 < <(run_wrk "http://127.0.0.1:$REF_PORT$URL_PATH" "$WORK/cart-$n.lua")
   kill "$REF_PID" 2>/dev/null || true
   ratio=$(python3 -c "print(f'{$ours_rps / $ref_rps:.2f}')")
   label="$n items ($((bytes / 1024)) KB answer)"
-  printf '| %-22s | %-24s | %-24s | %-5s |\n' "$label" \
-    "$(printf '%.0f req/s, p99 %s ms' "$ours_rps" "$ours_p99")" \
-    "$(printf '%.0f req/s, p99 %s ms' "$ref_rps" "$ref_p99")" "$ratio"
+  if [ -n "${BEFORE_BIN:-}" ]; then
+    before_ratio=$(python3 -c "print(f'{$before_rps / $ref_rps:.2f}')")
+    printf '| %-22s | %-24s | %-5s | %-24s | %-24s | %-5s |\n' "$label" \
+      "$(printf '%.0f req/s, p99 %s ms' "$before_rps" "$before_p99")" "$before_ratio" \
+      "$(printf '%.0f req/s, p99 %s ms' "$ours_rps" "$ours_p99")" \
+      "$(printf '%.0f req/s, p99 %s ms' "$ref_rps" "$ref_p99")" "$ratio"
+  else
+    printf '| %-22s | %-24s | %-24s | %-5s |\n' "$label" \
+      "$(printf '%.0f req/s, p99 %s ms' "$ours_rps" "$ours_p99")" \
+      "$(printf '%.0f req/s, p99 %s ms' "$ref_rps" "$ref_p99")" "$ratio"
+  fi
 done
+echo; echo "load after: $(cut -d" " -f1-3 /proc/loadavg)"
