@@ -151,3 +151,61 @@ async fn sqs_parked_messages_show_their_reason_and_redrive_one_then_all() {
     assert!(parked.list("dispatch", 10).await.unwrap().is_empty());
     assert!(parked.list("nope", 10).await.is_err());
 }
+
+/// The catalog page's SKU list over DynamoDB: a Scan of the catalog table that skips the SKU
+/// items beside the `SYNC#` ones and pages through them, each SKU once, the pending ones filtered.
+#[tokio::test]
+async fn dynamo_lists_sync_states_among_the_sku_items_page_by_page() {
+    use aws_adapters::dynamo::DynamoSyncStates;
+    use domain::catalog_notify::{SyncFilter, SyncState, SyncStateStore, sync_page};
+    let Some(config) = moto().await else { return };
+    let (client, catalog, _orders) = dynamo_tables(&config).await;
+    let writer = DynamoCatalog::new(client.clone(), &catalog);
+    let sync = DynamoSyncStates::new(client, &catalog);
+    for i in 0..23 {
+        writer
+            .upsert_sku(&sku(&format!("s{i:02}"), &[(W1, 5)]))
+            .await
+            .unwrap();
+        let mut s = SyncState::default();
+        s.price.changes = 1;
+        s.price.notified = u64::from(i % 2 == 1);
+        assert!(
+            sync.put_sync_state(&format!("s{i:02}"), &s, 0)
+                .await
+                .unwrap()
+        );
+    }
+    let now = base_time();
+    for (filter, expected) in [(SyncFilter::All, 23), (SyncFilter::Pending, 12)] {
+        let mut seen = Vec::new();
+        let mut after: Option<String> = None;
+        for _ in 0..30 {
+            let page = sync_page(&sync, filter, after.as_deref(), 5, now)
+                .await
+                .unwrap();
+            assert!(page.rows.len() <= 5);
+            seen.extend(page.rows.into_iter().map(|r| r.sku_id));
+            match page.next {
+                Some(n) => after = Some(n),
+                None => break,
+            }
+        }
+        let mut unique = seen.clone();
+        unique.sort();
+        unique.dedup();
+        assert_eq!(
+            unique.len(),
+            seen.len(),
+            "{filter:?}: a SKU listed twice: {seen:?}"
+        );
+        assert_eq!(seen.len(), expected, "{filter:?}: {seen:?}");
+        if filter == SyncFilter::Pending {
+            assert!(
+                unique
+                    .iter()
+                    .all(|id| id[1..].parse::<u32>().unwrap() % 2 == 0)
+            );
+        }
+    }
+}
