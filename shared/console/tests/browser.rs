@@ -341,6 +341,52 @@ async fn an_operator_finds_an_invoiced_order_and_redrives_a_fixed_parked_message
     );
     browser.screenshot(&shot("08-simulation.png")).await;
 
+    // A price change from the ERP: the catalog sync counts it and notifies VTEX; the catalog
+    // page's list of every SKU shows its notification state and last sync.
+    runner
+        .post(
+            "/_local/queues/catalog-sync",
+            &json!({"type": "price.changed", "version": 1, "skuId": "2002495",
+                    "prices": [{"price": 8990, "listPrice": 9990}]})
+            .to_string(),
+            Some("2002495"),
+        )
+        .await;
+    // Polled over HTTP: a browser does not reload a URL that differs only by its fragment.
+    let listing = runner.url("/console/catalog?sync=all#notifications");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let html = runner
+            .http
+            .get(&listing)
+            .send()
+            .await
+            .expect("catalog page")
+            .text()
+            .await
+            .unwrap_or_default();
+        // Listed, and VTEX (the stand-in) accepted the notification: the last sync is a time.
+        if html.contains("<td data-label=\"SKU\">2002495</td>")
+            && !html.contains("<td data-label=\"Last sync\">never</td>")
+        {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the price change never listed as synced: {html}"
+        );
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    browser.goto(&listing).await;
+    let text = browser.text().await;
+    assert!(
+        text.contains("Catalog notifications to VTEX") && text.contains("1 SKU(s) shown"),
+        "{text}"
+    );
+    browser
+        .screenshot(&shot("09-catalog-notifications.png"))
+        .await;
+
     // A phone's width: the list reads as cards, nothing scrolls sideways.
     browser.resize(390, 844).await;
     browser.goto(&runner.url("/console/")).await;
