@@ -48,6 +48,7 @@ pub const OWN_CRATES: &[&str] = &[
     "mse",
     "catalog_sync",
     "catalog_load",
+    "console_backfill",
     "reservation_sweeper",
     "connector_tests",
     "connector_tools",
