@@ -265,8 +265,17 @@ impl CatalogSync {
                 followups.push((i, due));
                 continue;
             }
-            match deps.apply(&change, &mut intended).await {
-                Ok(Applied::Changed(set)) => {
+            // An unchanged value may still owe the notification of an earlier delivery that
+            // crashed after its write; store trouble in either read is one retry below.
+            let applied = match deps.apply(&change, &mut intended).await {
+                Ok(Applied::Unchanged) => deps
+                    .owed(&change)
+                    .await
+                    .map(|owed| (Applied::Unchanged, owed)),
+                other => other.map(|a| (a, ChangeSet::default())),
+            };
+            match applied {
+                Ok((Applied::Changed(set), _)) => {
                     tracing::info!(
                         message_id = d.attempt.message_id,
                         erp_message_id = message.message_id.as_deref(),
@@ -277,34 +286,23 @@ impl CatalogSync {
                     );
                     pending.add(change.sku_id(), set, i);
                 }
-                Ok(Applied::Unchanged) => match deps.owed(&change).await {
-                    Ok(owed) if !owed.is_empty() => {
-                        tracing::info!(
-                            message_id = d.attempt.message_id,
-                            kind = change.kind(),
-                            sku_id = change.sku_id(),
-                            notify = ?owed.kinds(),
-                            "catalog message already written; its notification is still owed"
-                        );
-                        pending.add(change.sku_id(), owed, i);
-                    }
-                    Ok(_) => tracing::info!(
+                Ok((Applied::Unchanged, owed)) if !owed.is_empty() => {
+                    tracing::info!(
                         message_id = d.attempt.message_id,
                         kind = change.kind(),
                         sku_id = change.sku_id(),
-                        "catalog message changes nothing"
-                    ),
-                    Err(e) => {
-                        tracing::warn!(message_id = d.attempt.message_id, error = %e, "store trouble; retrying later");
-                        outcome[i] = Some(Disposition::Retry {
-                            after: deps.backoff.delay(d.attempt.receive_count, None),
-                        });
-                        if let Some(g) = d.group_id {
-                            blocked.insert(g);
-                        }
-                    }
-                },
-                Ok(Applied::Refused { code, reason }) => {
+                        notify = ?owed.kinds(),
+                        "catalog message already written; its notification is still owed"
+                    );
+                    pending.add(change.sku_id(), owed, i);
+                }
+                Ok((Applied::Unchanged, _)) => tracing::info!(
+                    message_id = d.attempt.message_id,
+                    kind = change.kind(),
+                    sku_id = change.sku_id(),
+                    "catalog message changes nothing"
+                ),
+                Ok((Applied::Refused { code, reason }, _)) => {
                     outcome[i] = Some(Disposition::dead(code, reason))
                 }
                 Err(e) => {
