@@ -148,6 +148,9 @@ macro_rules! invoice_store_contract_tests {
 
 /// See [`invoice_store_contract_tests!`].
 #[macro_export]
+            create_once_refuses_past_the_limit,
+            release_and_claim_move_the_sums,
+            concurrent_creates_never_pass_the_limit,
 macro_rules! sync_state_contract_tests {
     ($store:expr) => {
         $crate::port_contract_tests!(catalog_notify; $store;

@@ -108,6 +108,7 @@ async fn world() -> World {
         authorized: None,
         canceled: None,
         pending_cancellation: None,
+        seller_cancel: None,
         value: None,
         version: 0,
     };

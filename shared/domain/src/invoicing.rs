@@ -9,7 +9,7 @@
 
 use crate::catalog::SkuId;
 use crate::money::Cents;
-use crate::order::{CanceledBy, Cancellation, Order, OrderId, OrderStatus};
+use crate::order::{CanceledBy, Cancellation, Order, OrderId, OrderStatus, PendingSellerCancel};
 use crate::ports::StockEffect;
 use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
 use serde::{Deserialize, Serialize};

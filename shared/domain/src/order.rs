@@ -91,6 +91,11 @@ pub struct Order {
     /// Cancellation requests seen while the order could not be canceled (evaluate / refuse).
     #[serde(default)]
     pub pending_cancellation: Option<String>,
+    /// A seller cancellation recorded before its call to VTEX, cleared when the order is saved
+    /// `CANCELED` (or VTEX refused the call): a redelivery that finds it knows the call may have
+    /// landed (shared/docs/protocol.md §Seller cancel).
+    #[serde(default)]
+    pub seller_cancel: Option<PendingSellerCancel>,
     /// The order's value as placed and how it was reached; `None` for orders stored before it was
     /// kept ([`Order::order_value`] derives theirs).
     #[serde(default)]
@@ -242,6 +247,17 @@ pub struct Cancellation {
     pub by: CanceledBy,
     #[serde(default)]
     pub reason: Option<String>,
+}
+
+/// The intent of a seller cancellation (ERP `cancel` message), written before VTEX is called.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PendingSellerCancel {
+    /// The ERP message's id (or the queue's), kept as the cancellation's `request_id`.
+    pub request_id: String,
+    /// The reason sent to VTEX (trimmed).
+    pub reason: String,
+    pub requested_at: DateTime<Utc>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

@@ -12,7 +12,7 @@ use domain::VtexDuration;
 use domain::money::Cents;
 use domain::order::{
     Address, CanceledBy, Cancellation, Customer, DeliveryWindow, LineAdjustments, LogEntry, Order,
-    OrderLine, OrderStatus, OrderValue, Outcome, Receipt, ValueSource,
+    OrderLine, OrderStatus, OrderValue, Outcome, PendingSellerCancel, Receipt, ValueSource,
 };
 use serde::{Deserialize, Serialize};
 
@@ -43,6 +43,11 @@ pub struct OrderV1 {
     pub canceled: Option<CancellationV1>,
     #[serde(default)]
     pub pending_cancellation: Option<String>,
+    /// A seller cancellation recorded before its VTEX call (issue 12), cleared once the order is
+    /// saved `CANCELED`. Absent in orders stored before, and left out when `None`, so an older
+    /// order is written back exactly as it was.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub seller_cancel: Option<PendingSellerCancelV1>,
     /// The order value and its breakdown, written since issue 11. Absent in orders stored before:
     /// they read with `value: None`, and `Order::order_value` derives theirs from the lines
     /// (price × quantity + freight + delivery window, no tags or bundles) and
@@ -199,6 +204,14 @@ pub struct CancellationV1 {
     pub reason: Option<String>,
 }
 
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PendingSellerCancelV1 {
+    pub request_id: String,
+    pub reason: String,
+    pub requested_at: DateTime<Utc>,
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub enum CanceledByV1 {
@@ -345,6 +358,11 @@ impl From<&Order> for OrderV1 {
                 reason: c.reason.clone(),
             }),
             pending_cancellation: o.pending_cancellation.clone(),
+            seller_cancel: o.seller_cancel.as_ref().map(|p| PendingSellerCancelV1 {
+                request_id: p.request_id.clone(),
+                reason: p.reason.clone(),
+                requested_at: p.requested_at,
+            }),
             value: o.value.as_ref().map(OrderValueV1::from),
             version: o.version,
         }
@@ -385,6 +403,11 @@ impl TryFrom<OrderV1> for Order {
                 reason: c.reason,
             }),
             pending_cancellation: o.pending_cancellation,
+            seller_cancel: o.seller_cancel.map(|p| PendingSellerCancel {
+                request_id: p.request_id,
+                reason: p.reason,
+                requested_at: p.requested_at,
+            }),
             value: o.value.map(OrderValue::from),
             version: o.version,
         })
@@ -778,6 +801,7 @@ mod golden {
                 reason: Some("shopper asked".into()),
             }),
             pending_cancellation: None,
+            seller_cancel: None,
             value: None,
             version: 3,
         }
@@ -835,6 +859,35 @@ mod golden {
             (v.value, v.source),
             (Cents(11_080), ValueSource::MarketplacePaymentValue)
         );
+    }
+
+    /// A seller cancellation pending its VTEX call, as the dispatcher writes it since issue 12.
+    const SELLER_CANCEL: &str = r#""pendingCancellation": null,
+      "sellerCancel": {
+        "requestId": "erp-cancel-7",
+        "reason": "Out of stock",
+        "requestedAt": "2026-01-02T03:07:05.123Z"
+      },
+      "version": 3"#;
+
+    #[test]
+    fn an_order_with_a_pending_seller_cancel_reads_and_encodes_exactly() {
+        let with_marker = ORDER.replace(
+            r#""pendingCancellation": null,
+      "version": 3"#,
+            SELLER_CANCEL,
+        );
+        assert_ne!(with_marker, ORDER);
+        let order: Order = golden(&with_marker);
+        let mut expected = expected_order();
+        expected.seller_cancel = Some(PendingSellerCancel {
+            request_id: "erp-cancel-7".into(),
+            reason: "Out of stock".into(),
+            requested_at: at(180),
+        });
+        assert_eq!(order, expected);
+        // The golden order has none, and is written back without the field.
+        assert_eq!(golden::<Order>(ORDER).seller_cancel, None);
     }
 
     #[test]

@@ -76,6 +76,16 @@ impl MarketplaceOms for VtexClient {
             .await?
             .map(receipt))
     }
+
+    async fn order_status(
+        &self,
+        an: &str,
+        marketplace_order_id: &str,
+    ) -> CallResult<Option<String>> {
+        Ok(VtexClient::get_order(self, an, marketplace_order_id)
+            .await?
+            .map(|o| o.map(|o| o.status.unwrap_or_default())))
+    }
 }
 
 #[async_trait]

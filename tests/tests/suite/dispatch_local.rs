@@ -47,6 +47,7 @@ fn order() -> Order {
         authorized: None,
         canceled: None,
         pending_cancellation: None,
+        seller_cancel: None,
         value: None,
         version: 0,
     }

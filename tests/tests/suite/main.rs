@@ -25,6 +25,7 @@ mod import_flow;
 mod import_handling;
 mod import_local;
 mod import_mse;
+mod invoice_totals;
 mod order_log_cap;
 mod orders_events;
 mod orders_flow;

@@ -664,6 +664,7 @@ mod tests {
         quantities.sort_by_key(|v| format!("{v:?}"));
         assert_eq!(quantities, vec![&n(1), &n(4)]);
         assert_placeholders_exact(&actions);
+            seller_cancel: None,
     }
 
     #[test]

@@ -11,14 +11,15 @@
 
 use crate::clock::Clock;
 use crate::erp::{self, ErpCommand, OrderRef};
-use crate::invoice_store::{CreateOutcome, InvoiceStore, RecordSave};
+use crate::invoice_store::{CreateOutcome, InvoiceStore, RecordSave, Tally};
 use crate::invoicing::{
     self, Decision, Invoice, InvoiceRecord, InvoiceSend, SendState, TrackingInfo, TrackingRecord,
     TrackingStatus,
 };
-use crate::order::{Order, OrderStatus, Outcome};
-use crate::outbound::MarketplaceOms;
-use crate::ports::{OrderStore, SaveOutcome, StoreError};
+use crate::money::Cents;
+use crate::order::{Order, OrderStatus, Outcome, PendingSellerCancel};
+use crate::outbound::{CallOutcome, MarketplaceOms};
+use crate::ports::{OrderStore, SaveOutcome, StockEffect, StoreError};
 use crate::worker::{Answer, Attempt, Backoff, Disposition, Journal, Retries};
 use std::sync::Arc;
 
@@ -198,19 +199,34 @@ impl Ctx<'_> {
             }
             Decision::Send(InvoiceSend::New) => {
                 let fresh = InvoiceRecord::pending(&order.order_id, invoice, self.now());
-                match self.d.invoices.create_once(&fresh).await? {
+                let limit = invoicing::invoice_limit(&order, &records, invoice.kind);
+                match self.d.invoices.create_once(&fresh, limit).await? {
                     CreateOutcome::Created(r) => r,
                     // Another delivery got there first: decide again on the next delivery.
                     CreateOutcome::Existing(_) => return Ok(self.retry()),
+                    CreateOutcome::OverLimit { invoiced, limit } => {
+                        return Ok(self.over_limit(invoice, invoiced, limit).await);
+                    }
                 }
             }
             Decision::Send(InvoiceSend::Again(rec)) => {
                 let mut rec = *rec;
                 if rec.state == SendState::Rejected {
+                    // Refused before, so not counted: it must fit in the order's sums again.
+                    let before = rec.clone();
                     rec.state = SendState::Pending;
-                    match self.d.invoices.save(&rec).await? {
+                    let limit = invoicing::invoice_limit(&order, &records, invoice.kind);
+                    match self
+                        .d
+                        .invoices
+                        .save(&rec, Tally::of(&before, &rec, limit))
+                        .await?
+                    {
                         RecordSave::Saved(r) => rec = r,
                         RecordSave::Conflict => return Ok(self.retry()),
+                        RecordSave::OverLimit { invoiced, limit } => {
+                            return Ok(self.over_limit(invoice, invoiced, limit).await);
+                        }
                     }
                 }
                 rec
@@ -357,28 +373,134 @@ impl Ctx<'_> {
 
     // -------------------------------------------------------------- seller cancel (§Seller cancel)
 
+    /// Record intent, act, mark done: the cancellation is written on the order (pending) before
+    /// VTEX is called, and cleared when the order is saved `CANCELED` with its stock released. A
+    /// delivery that finds it knows an earlier call may have landed: if VTEX now refuses the
+    /// repeat and its order reads canceled, the cancel is completed here instead of parked.
     async fn cancel(&self, order: Order, reason: &str, request_id: String) -> Step {
         let step = steps::CANCEL;
-        let records = self.d.invoices.list_by_order(&order.order_id).await?;
-        match invoicing::decide_cancel(&order, &records, reason) {
-            Decision::Send(()) => {}
-            other => return self.not_sent(&order, step, other).await,
-        }
+        let redelivered = order.seller_cancel.is_some();
+        let (order, pending) = match self.cancel_pending(order, reason, request_id).await? {
+            Ok(marked) => marked,
+            Err(done) => return Ok(done),
+        };
         let what = format!("seller cancellation of {}", order.marketplace_order_id);
         let call = self
             .d
             .oms
-            .cancel(order.account(), &order.marketplace_order_id, reason.trim())
+            .cancel(
+                order.account(),
+                &order.marketplace_order_id,
+                &pending.reason,
+            )
             .await;
         let receipt = match self.journal.answer(step, &what, call).await {
             Answer::Acknowledged(r) => r,
-            // Nothing was recorded before the call, so a refusal has nothing to undo.
             Answer::Refused { status, body } => {
+                if redelivered {
+                    match self.canceled_at_vtex(&order, &what).await {
+                        Ok(true) => {
+                            let note = format!(
+                                "{what}: VTEX refused the repeat with {status}, and its order reads canceled: an earlier call landed"
+                            );
+                            self.log(step, Outcome::Success, note).await;
+                            let receipt = "(canceled at VTEX by an earlier call)".to_string();
+                            return self.save_canceled(order, &pending, &what, &receipt).await;
+                        }
+                        Ok(false) => {}
+                        // Unknown whether it landed: keep the marker for the next delivery.
+                        Err(d) => return Ok(d),
+                    }
+                }
+                self.clear_cancel_pending(order).await?;
                 return Ok(self.journal.refused(step, &what, status, &body).await);
             }
             Answer::Stop(d) => return Ok(d),
         };
-        let request_id = Some(request_id);
+        self.save_canceled(order, &pending, &what, &receipt).await
+    }
+
+    /// Decides on the cancellation and records it pending on the order (kept as it is when an
+    /// earlier delivery recorded it). `Err` carries the disposition when nothing is to be sent.
+    async fn cancel_pending(
+        &self,
+        mut order: Order,
+        reason: &str,
+        request_id: String,
+    ) -> Result<Result<(Order, PendingSellerCancel), Disposition>, StoreError> {
+        let mut tries = Retries::new("order kept changing while recording the cancellation");
+        loop {
+            let records = self.d.invoices.list_by_order(&order.order_id).await?;
+            match invoicing::decide_cancel(&order, &records, reason) {
+                Decision::Send(()) => {}
+                other => return Ok(Err(self.not_sent(&order, steps::CANCEL, other).await?)),
+            }
+            if let Some(p) = order.seller_cancel.clone() {
+                return Ok(Ok((order, p)));
+            }
+            tries.take()?;
+            let marked =
+                invoicing::seller_cancel_pending(&order, reason, request_id.clone(), self.now());
+            match self.d.orders.save(&marked, StockEffect::None).await? {
+                SaveOutcome::Saved(saved) => {
+                    let p = saved.seller_cancel.clone().ok_or_else(|| {
+                        StoreError::Corrupt("the saved order lost its pending cancellation".into())
+                    })?;
+                    return Ok(Ok((saved, p)));
+                }
+                SaveOutcome::Conflict => order = self.reread(&order.order_id).await?,
+            }
+        }
+    }
+
+    /// VTEX refused the cancellation and the order is not canceled there: nothing is pending.
+    async fn clear_cancel_pending(&self, mut order: Order) -> Result<(), StoreError> {
+        let mut tries = Retries::new("order kept changing while clearing the cancellation");
+        while order.seller_cancel.is_some() {
+            tries.take()?;
+            let mut cleared = order.clone();
+            cleared.seller_cancel = None;
+            match self.d.orders.save(&cleared, StockEffect::None).await? {
+                SaveOutcome::Saved(_) => return Ok(()),
+                SaveOutcome::Conflict => order = self.reread(&order.order_id).await?,
+            }
+        }
+        Ok(())
+    }
+
+    /// Whether OMS's order reads canceled; `Err` with the disposition when that cannot be told
+    /// now (a retryable answer: back later; a refusal or a configuration error: parked).
+    async fn canceled_at_vtex(&self, order: &Order, what: &str) -> Result<bool, Disposition> {
+        let step = steps::CANCEL;
+        let read = self
+            .d
+            .oms
+            .order_status(order.account(), &order.marketplace_order_id)
+            .await;
+        let what = format!("{what}: reading the order at OMS");
+        match read {
+            Ok(CallOutcome::Success(status)) => {
+                Ok(status.as_deref().is_some_and(invoicing::canceled_at_vtex))
+            }
+            Ok(CallOutcome::Retryable {
+                retry_after,
+                reason,
+            }) => Err(self.journal.later(step, &what, retry_after, &reason).await),
+            Ok(CallOutcome::Rejected { status, body }) => {
+                Err(self.journal.refused(step, &what, status, &body).await)
+            }
+            Err(e) => Err(self.journal.config_error(step, e).await),
+        }
+    }
+
+    /// Saves the order `CANCELED`, its held stock released and the pending marker cleared.
+    async fn save_canceled(
+        &self,
+        order: Order,
+        pending: &PendingSellerCancel,
+        what: &str,
+        receipt: &str,
+    ) -> Step {
         let mut current = order;
         let mut tries = Retries::new("order kept changing while recording the cancellation");
         let detail = loop {
@@ -389,9 +511,9 @@ impl Ctx<'_> {
             tries.take()?;
             let (canceled, effect) = invoicing::canceled_by_seller(
                 &current,
-                &receipt,
-                reason.trim(),
-                request_id.clone(),
+                receipt,
+                &pending.reason,
+                Some(pending.request_id.clone()),
                 self.now(),
             );
             match self.d.orders.save(&canceled, effect).await? {
@@ -401,7 +523,7 @@ impl Ctx<'_> {
                 SaveOutcome::Conflict => current = self.reread(&current.order_id).await?,
             }
         };
-        self.log(step, Outcome::Success, detail).await;
+        self.log(steps::CANCEL, Outcome::Success, detail).await;
         Ok(Disposition::Done)
     }
 
@@ -445,7 +567,29 @@ impl Ctx<'_> {
         }
     }
 
+    /// The store refused the record: the order's invoices of its kind already add up to so much
+    /// that this one would pass `limit` — a message in another group was recorded between our
+    /// read and our write. Nothing was sent; the next delivery decides again from the records
+    /// (a rule break, or a send if the other was refused meanwhile).
+    async fn over_limit(&self, invoice: &Invoice, invoiced: Cents, limit: Cents) -> Disposition {
+        self.log(
+            steps::INVOICE,
+            Outcome::Pending,
+            format!(
+                "{} invoice {} ({} cents) not sent: the order's {} invoices already add up to {invoiced} of {limit}; deciding again",
+                invoice.kind.as_str(),
+                invoice.invoice_number,
+                invoice.invoice_value,
+                invoice.kind.as_str()
+            ),
+        )
+        .await;
+        self.retry()
+    }
+
     /// Applies `change` to the record and saves it; on a conflict, re-reads and applies it again.
+    /// A change that refuses a live record takes its value off the order's sums in the same save;
+    /// none may make a refused record live (that is a claim, bounded by the limit: see `invoice`).
     async fn update_record(
         &self,
         rec: &mut InvoiceRecord,
@@ -457,12 +601,21 @@ impl Ctx<'_> {
             let mut next = rec.clone();
             change(&mut next);
             next.updated_at = self.now();
-            match self.d.invoices.save(&next).await? {
+            let tally = match Tally::of(rec, &next, Cents::ZERO) {
+                Tally::Claim { .. } => {
+                    return Err(StoreError::Corrupt(format!(
+                        "a bookkeeping update would make refused invoice {} live again",
+                        rec.number()
+                    )));
+                }
+                t => t,
+            };
+            match self.d.invoices.save(&next, tally).await? {
                 RecordSave::Saved(saved) => {
                     *rec = saved;
                     return Ok(());
                 }
-                RecordSave::Conflict => {
+                RecordSave::Conflict | RecordSave::OverLimit { .. } => {
                     *rec = self
                         .d
                         .invoices

@@ -19,6 +19,8 @@ use std::time::Duration;
 struct FakeOms {
     answers: Mutex<Vec<CallOutcome<Receipt>>>,
     calls: Mutex<Vec<String>>,
+    /// What `GET …/orders/{id}` reads as the order's status (`None`: no such order).
+    oms_status: Mutex<Option<String>>,
 }
 
 impl FakeOms {
@@ -26,6 +28,7 @@ impl FakeOms {
         FakeOms {
             answers: Mutex::new(answers),
             calls: Mutex::default(),
+            oms_status: Mutex::default(),
         }
     }
 
@@ -76,6 +79,13 @@ impl MarketplaceOms for FakeOms {
     async fn cancel(&self, an: &str, mkp: &str, reason: &str) -> CallResult<Receipt> {
         self.answer(format!("cancel {an}/{mkp}/{reason}"))
     }
+
+    async fn order_status(&self, an: &str, mkp: &str) -> CallResult<Option<String>> {
+        self.calls.lock().unwrap().push(format!("order {an}/{mkp}"));
+        Ok(CallOutcome::Success(
+            self.oms_status.lock().unwrap().clone(),
+        ))
+    }
 }
 
 struct World {
@@ -124,6 +134,7 @@ async fn world(oms: FakeOms) -> World {
         authorized: None,
         canceled: None,
         pending_cancellation: None,
+        seller_cancel: None,
         value: None,
         version: 0,
     };
@@ -317,4 +328,273 @@ fn the_account_is_read_from_the_endpoint_only_when_it_is_a_plain_name() {
     }
     o.an = "placed".into();
     assert_eq!(o.account(), "placed");
+}
+
+const CANCEL: &str = r#"{"type": "cancel", "version": 1, "messageId": "erp-c1",
+  "marketplaceOrderId": "959311095", "an": "luxstore", "cancel": {"reason": "Out of stock"}}"#;
+
+/// Orders whose save fails once the k-th time it is called (the order store dies mid-message).
+struct SaveFailsAt {
+    inner: MemoryStore,
+    at: usize,
+    saves: std::sync::atomic::AtomicUsize,
+}
+
+impl World {
+    /// The dispatcher over an order store whose `at`-th save fails.
+    fn failing_save(&self, at: usize) -> Dispatcher {
+        let mut d = self.dispatcher.clone();
+        d.orders = Arc::new(SaveFailsAt {
+            inner: self.store.clone(),
+            at,
+            saves: Default::default(),
+        });
+        d
+    }
+
+    async fn stock(&self) -> (i64, i64) {
+        use crate::ports::CatalogReader;
+        let s = self.store.get_sku("2002495").await.unwrap().unwrap().stock["wh1"];
+        (s.on_hand, s.reserved)
+    }
+}
+
+#[async_trait]
+impl OrderStore for SaveFailsAt {
+    async fn create_reserved(&self, order: &Order) -> Result<PlaceOutcome, StoreError> {
+        self.inner.create_reserved(order).await
+    }
+    async fn get(&self, order_id: &str) -> Result<Option<Order>, StoreError> {
+        self.inner.get(order_id).await
+    }
+    async fn get_by_marketplace_id(&self, an: &str, id: &str) -> Result<Option<Order>, StoreError> {
+        self.inner.get_by_marketplace_id(an, id).await
+    }
+    async fn save(&self, order: &Order, effect: StockEffect) -> Result<SaveOutcome, StoreError> {
+        let n = self.saves.fetch_add(1, std::sync::atomic::Ordering::SeqCst) + 1;
+        if n == self.at {
+            return Err(StoreError::Unavailable(
+                "injected: the store is down".into(),
+            ));
+        }
+        self.inner.save(order, effect).await
+    }
+    async fn save_emitting(
+        &self,
+        order: &Order,
+        effect: StockEffect,
+        events: &[crate::ports::OrderEvent],
+    ) -> Result<SaveOutcome, StoreError> {
+        self.inner.save_emitting(order, effect, events).await
+    }
+    async fn emit(&self, events: &[crate::ports::OrderEvent]) -> Result<(), StoreError> {
+        self.inner.emit(events).await
+    }
+    async fn expired_reservations(
+        &self,
+        now: chrono::DateTime<chrono::Utc>,
+        limit: usize,
+    ) -> Result<Vec<Order>, StoreError> {
+        self.inner.expired_reservations(now, limit).await
+    }
+    async fn append_log(
+        &self,
+        order_id: &str,
+        entry: &crate::order::LogEntry,
+    ) -> Result<(), StoreError> {
+        self.inner.append_log(order_id, entry).await
+    }
+    async fn read_log(&self, order_id: &str) -> Result<Vec<crate::order::LogEntry>, StoreError> {
+        self.inner.read_log(order_id).await
+    }
+}
+
+#[tokio::test]
+async fn a_seller_cancel_is_recorded_pending_before_the_call_and_cleared_with_the_stock() {
+    let w = world(FakeOms::default()).await;
+    let done = w.dispatcher.process(attempt(1), CANCEL.as_bytes()).await;
+    assert_eq!(done.disposition, Disposition::Done);
+    assert_eq!(w.oms.calls(), ["cancel luxstore/959311095/Out of stock"]);
+    let o = w.order().await;
+    assert_eq!(o.status, OrderStatus::Canceled);
+    assert_eq!(
+        o.seller_cancel, None,
+        "the marker is cleared with the cancel"
+    );
+    assert_eq!(o.canceled.unwrap().request_id.as_deref(), Some("erp-c1"));
+    assert_eq!(w.stock().await, (10, 0), "the held unit is released");
+}
+
+#[tokio::test]
+async fn a_cancel_whose_final_save_failed_is_completed_when_vtex_refuses_the_repeat_and_reads_canceled()
+ {
+    // VTEX takes the first call; the save after it fails; the repeat is refused (409).
+    let w = world(FakeOms::answering(vec![
+        CallOutcome::Success(Receipt(Some("r-c".into()))),
+        CallOutcome::Rejected {
+            status: 409,
+            body: "order already canceled".into(),
+        },
+    ]))
+    .await;
+    let first = w
+        .failing_save(2)
+        .process(attempt(1), CANCEL.as_bytes())
+        .await;
+    assert!(
+        matches!(first.disposition, Disposition::Retry { .. }),
+        "{first:?}"
+    );
+    let o = w.order().await;
+    assert_eq!(o.status, OrderStatus::Authorized);
+    assert!(o.seller_cancel.is_some(), "the intent survived the crash");
+    *w.oms.oms_status.lock().unwrap() = Some("canceled".into());
+
+    let again = w.dispatcher.process(attempt(2), CANCEL.as_bytes()).await;
+    assert_eq!(again.disposition, Disposition::Done, "{again:?}");
+    assert_eq!(
+        w.oms.calls(),
+        [
+            "cancel luxstore/959311095/Out of stock",
+            "cancel luxstore/959311095/Out of stock",
+            "order luxstore/959311095"
+        ]
+    );
+    let o = w.order().await;
+    assert_eq!((o.status, o.seller_cancel), (OrderStatus::Canceled, None));
+    assert_eq!(w.stock().await, (10, 0));
+}
+
+#[tokio::test]
+async fn a_refused_repeat_of_an_order_vtex_does_not_read_canceled_is_parked_and_the_marker_cleared()
+{
+    let w = world(FakeOms::answering(vec![
+        CallOutcome::Retryable {
+            retry_after: None,
+            reason: "timeout".into(),
+        },
+        CallOutcome::Rejected {
+            status: 400,
+            body: "An invoiced order cannot be canceled".into(),
+        },
+    ]))
+    .await;
+    let first = w.dispatcher.process(attempt(1), CANCEL.as_bytes()).await;
+    assert!(matches!(first.disposition, Disposition::Retry { .. }));
+    *w.oms.oms_status.lock().unwrap() = Some("invoiced".into());
+    let again = w.dispatcher.process(attempt(2), CANCEL.as_bytes()).await;
+    assert!(
+        matches!(again.disposition, Disposition::DeadLetter { ref code, .. } if code == "VTEX_400"),
+        "{again:?}"
+    );
+    let o = w.order().await;
+    assert_eq!((o.status, o.seller_cancel), (OrderStatus::Authorized, None));
+    assert_eq!(w.stock().await, (10, 1), "still held: nothing was canceled");
+}
+
+#[tokio::test]
+async fn an_invoice_waits_while_a_seller_cancel_is_in_flight() {
+    let w = world(FakeOms::answering(vec![CallOutcome::Retryable {
+        retry_after: None,
+        reason: "timeout".into(),
+    }]))
+    .await;
+    w.dispatcher.process(attempt(1), CANCEL.as_bytes()).await;
+    let done = w.dispatcher.process(attempt(1), INVOICE.as_bytes()).await;
+    assert!(
+        matches!(done.disposition, Disposition::Retry { .. }),
+        "{done:?}"
+    );
+    assert_eq!(w.oms.calls().len(), 1, "the invoice was not sent");
+}
+
+#[tokio::test]
+async fn an_invoice_the_store_refuses_past_the_order_value_is_not_sent_and_decided_again() {
+    let w = world(FakeOms::default()).await;
+    // Another group's full invoice was recorded between this message's read and its write.
+    let mut other = w.record_of("NFe-OTHER");
+    other.invoice.invoice_number = "NFe-OTHER".into();
+    assert!(matches!(
+        w.invoices.create_once(&other, Cents(11080)).await.unwrap(),
+        CreateOutcome::Created(_)
+    ));
+    let racing = RaceAfterRead {
+        inner: w.invoices.clone(),
+        hidden: "NFe-OTHER",
+    };
+    let mut d = w.dispatcher.clone();
+    d.invoices = Arc::new(racing);
+    let done = d.process(attempt(1), INVOICE.as_bytes()).await;
+    assert!(
+        matches!(done.disposition, Disposition::Retry { .. }),
+        "{done:?}"
+    );
+    assert!(w.oms.calls().is_empty(), "nothing reached VTEX");
+    assert!(
+        w.invoices
+            .get("123543123", "NFe-00001")
+            .await
+            .unwrap()
+            .is_none(),
+        "nothing was recorded"
+    );
+    let log = w.log().await;
+    assert!(
+        log.iter().any(|l| l.starts_with("Pending dispatch.invoice")
+            && l.contains("already add up to 11080 of 11080")),
+        "{log:#?}"
+    );
+    // The next delivery reads the other record and parks this one by the rules.
+    let again = w.dispatcher.process(attempt(2), INVOICE.as_bytes()).await;
+    assert!(
+        matches!(again.disposition, Disposition::DeadLetter { .. }),
+        "{again:?}"
+    );
+}
+
+impl World {
+    /// A pending record of the sample invoice under `number`.
+    fn record_of(&self, number: &str) -> InvoiceRecord {
+        let mut inv: Invoice = serde_json::from_value(
+            serde_json::from_str::<serde_json::Value>(INVOICE).unwrap()["invoice"].clone(),
+        )
+        .unwrap();
+        inv.invoice_number = number.into();
+        InvoiceRecord::pending("123543123", &inv, Utc::now())
+    }
+}
+
+/// Reads that do not yet see the record `hidden` (written by a racing delivery after this one
+/// read); writes go to the real store, which does.
+struct RaceAfterRead {
+    inner: Arc<MemoryInvoices>,
+    hidden: &'static str,
+}
+
+#[async_trait]
+impl InvoiceStore for RaceAfterRead {
+    async fn create_once(
+        &self,
+        record: &InvoiceRecord,
+        limit: Cents,
+    ) -> Result<CreateOutcome, StoreError> {
+        self.inner.create_once(record, limit).await
+    }
+    async fn get(&self, order_id: &str, number: &str) -> Result<Option<InvoiceRecord>, StoreError> {
+        self.inner.get(order_id, number).await
+    }
+    async fn list_by_order(&self, order_id: &str) -> Result<Vec<InvoiceRecord>, StoreError> {
+        let mut all = self.inner.list_by_order(order_id).await?;
+        all.retain(|r| r.number() != self.hidden);
+        Ok(all)
+    }
+    async fn save(&self, record: &InvoiceRecord, tally: Tally) -> Result<RecordSave, StoreError> {
+        self.inner.save(record, tally).await
+    }
+    async fn invoiced(
+        &self,
+        order_id: &str,
+    ) -> Result<crate::invoice_store::InvoicedSums, StoreError> {
+        self.inner.invoiced(order_id).await
+    }
 }

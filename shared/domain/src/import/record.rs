@@ -398,6 +398,7 @@ impl ImportRecord {
             authorized: None,
             canceled: None,
             pending_cancellation: None,
+            seller_cancel: None,
             // Derived from the lines and marketplacePaymentValue ([`Order::order_value`]).
             value: None,
             version: 0,

@@ -186,6 +186,10 @@ pub fn decide_invoice(
     if let Err(r) = check_invoice_number(&invoice.invoice_number) {
         return Decision::Reject(r);
     }
+    if order.seller_cancel.is_some() {
+        // VTEX may be canceling the order right now: its answer decides what this invoice meets.
+        return Decision::Wait("a seller cancellation of this order is in flight".to_string());
+    }
     if let Some(rec) = existing {
         if rec.invoice != *invoice {
             return Decision::Reject(RuleBreak::InvoiceNumberReused {
@@ -214,6 +218,16 @@ pub fn decide_invoice(
     match existing {
         Some(rec) => Decision::Send(InvoiceSend::Again(Box::new(rec.clone()))),
         None => Decision::Send(InvoiceSend::New),
+    }
+}
+
+/// The most the order's live invoices of `kind` may add up to, for the store to enforce
+/// ([`crate::invoice_store::InvoiceStore::create_once`]): the order's value for sales; for returns,
+/// what VTEX acknowledged as invoiced (returns are decided only once that is the whole value).
+pub fn invoice_limit(order: &Order, records: &[InvoiceRecord], kind: InvoiceType) -> Cents {
+    match kind {
+        InvoiceType::Output => order.total(),
+        InvoiceType::Input => InvoiceTotals::of(order, records).output_sent,
     }
 }
 
@@ -635,6 +649,7 @@ pub fn canceled_by_seller(
     };
     let mut updated = order.clone();
     updated.status = OrderStatus::Canceled;
+    updated.seller_cancel = None;
     updated.canceled = Some(Cancellation {
         date: now,
         receipt: receipt.to_string(),
@@ -643,4 +658,26 @@ pub fn canceled_by_seller(
         reason: Some(reason.to_string()),
     });
     (updated, effect)
+}
+
+/// The order with a seller cancellation recorded as pending (before VTEX is called).
+pub fn seller_cancel_pending(
+    order: &Order,
+    reason: &str,
+    request_id: String,
+    now: DateTime<Utc>,
+) -> Order {
+    let mut updated = order.clone();
+    updated.seller_cancel = Some(PendingSellerCancel {
+        request_id,
+        reason: reason.trim().to_string(),
+        requested_at: now,
+    });
+    updated
+}
+
+/// Whether an OMS order status (§Get order) says the order is canceled, or on its way there with
+/// nothing left to stop it.
+pub fn canceled_at_vtex(status: &str) -> bool {
+    matches!(status, "canceled" | "cancel" | "canceling")
 }

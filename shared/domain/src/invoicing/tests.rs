@@ -46,6 +46,7 @@ fn order_with(status: OrderStatus, lines: Vec<OrderLine>) -> Order {
         authorized: None,
         canceled: None,
         pending_cancellation: None,
+        seller_cancel: None,
         value: None,
         version: 1,
     }

@@ -346,6 +346,7 @@ pub fn plan_order(
         authorized: None,
         canceled: None,
         pending_cancellation: None,
+        seller_cancel: None,
         value: Some(value),
         version: 0,
     }

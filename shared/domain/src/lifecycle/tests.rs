@@ -1430,7 +1430,7 @@ async fn a_marketplace_cancel_while_a_sale_invoice_is_in_flight_is_refused_not_c
         dispatched_date: None,
     };
     let pending = InvoiceRecord::pending(&order.order_id, &invoice, t0());
-    invoices.create_once(&pending).await.unwrap();
+    invoices.create_once(&pending, order.total()).await.unwrap();
 
     let out =
         w.lc.cancel(cancel_req(&order.order_id, Some("mkp-1"), "c-1"))

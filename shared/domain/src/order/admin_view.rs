@@ -254,6 +254,7 @@ mod tests {
             authorized: None,
             canceled: None,
             pending_cancellation: None,
+            seller_cancel: None,
             value: None,
             version: 1,
         }

@@ -168,6 +168,7 @@ impl Bench {
             authorized: None,
             canceled: None,
             pending_cancellation: None,
+            seller_cancel: None,
             value: None,
             version: 0,
         };

@@ -92,6 +92,11 @@ impl MarketplaceOms for FakeAccount {
         self.record(format!("cancel {an}/{order}"));
         Ok(CallOutcome::Success(Receipt(None)))
     }
+
+    async fn order_status(&self, an: &str, order: &str) -> CallResult<Option<String>> {
+        self.record(format!("order {an}/{order}"));
+        Ok(CallOutcome::Success(None))
+    }
 }
 
 #[async_trait]
