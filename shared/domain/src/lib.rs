@@ -27,6 +27,7 @@ pub mod outbound;
 pub mod ports;
 pub mod shipping;
 pub mod simulation;
+pub mod reconcile;
 pub mod store_support;
 pub mod wire_error;
 pub mod worker;

@@ -264,3 +264,28 @@ impl OrderEvents for MemoryStore {
         Ok(())
     }
 }
+
+#[async_trait]
+impl crate::listing::OrderListing for MemoryStore {
+    async fn list_orders(
+        &self,
+        filter: &crate::listing::OrderFilter,
+        after: Option<&crate::listing::Cursor>,
+        limit: usize,
+    ) -> Result<crate::listing::OrderPage, StoreError> {
+        use crate::listing::{Cursor, MAX_PAGE, OrderPage};
+        let limit = limit.clamp(1, MAX_PAGE);
+        let mut orders: Vec<Order> = self
+            .lock()
+            .orders
+            .values()
+            .filter(|o| filter.matches(o) && after.is_none_or(|c| c.precedes(o)))
+            .cloned()
+            .collect();
+        orders.sort_by(|a, b| (b.created_at, &b.order_id).cmp(&(a.created_at, &a.order_id)));
+        let more = orders.len() > limit;
+        orders.truncate(limit);
+        let next = more.then(|| orders.last().map(Cursor::after)).flatten();
+        Ok(OrderPage { orders, next })
+    }
+}

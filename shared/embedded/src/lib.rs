@@ -25,6 +25,7 @@ mod orders;
 mod queue;
 
 pub use queue::{LocalMessage, LocalQueue};
+mod reconcile;
 
 use domain::clock::{Clock, SystemClock};
 use domain::ports::StoreError;

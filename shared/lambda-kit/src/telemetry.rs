@@ -50,6 +50,7 @@ pub const OWN_CRATES: &[&str] = &[
     "catalog_load",
     "console_backfill",
     "reservation_sweeper",
+    "reconciler",
     "connector_tests",
     "connector_tools",
     "seller_check",

@@ -231,6 +231,7 @@ pub fn router(state: Shared) -> Router {
     control
         .merge(catalog_control)
         .merge(fulfillment_control)
+        .merge(oms::control_routes().with_state(state.clone()))
         .merge(vtex_routes(state))
 }
 

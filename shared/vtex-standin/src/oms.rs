@@ -28,6 +28,9 @@ pub struct OmsOrder {
     pub cancel_reason: Option<String>,
     /// Invoices in arrival order.
     pub invoices: Vec<OmsInvoice>,
+    /// A status planted by a test ([`OmsDrift::status`]): answered by the GET in place of the one
+    /// the invoices give.
+    pub status_override: Option<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -54,6 +57,13 @@ impl OmsOrder {
             .filter(|i| i.kind == kind)
             .map(|i| i.value)
             .sum()
+    }
+
+    /// The status the GET answers: a planted one, else [`OmsOrder::status`].
+    pub fn shown_status(&self) -> String {
+        self.status_override
+            .clone()
+            .unwrap_or_else(|| self.status().to_string())
     }
 
     /// OMS-like status name.
@@ -474,7 +484,10 @@ async fn cancel(State(s): State<Shared>, Path(id): Path<String>, body: Bytes) ->
     receipt(&id)
 }
 
-/// `GET /api/oms/pvt/orders/{id}` (§Get order), reduced to what reconciliation reads.
+/// `GET /api/oms/pvt/orders/{id}` (§Get order), reduced to what reconciliation reads: the
+/// status, the value, and each invoice as a package (`packageAttachment.packages[]`) with what its
+/// POST carried, its tracking and its carrier status. `packageAttachment` is null until the first
+/// invoice, as OMS has it.
 async fn get_order(State(s): State<Shared>, Path(id): Path<String>) -> Response {
     let oms = lock(&s.oms);
     let Some(o) = oms.orders.get(&id) else {
@@ -484,14 +497,20 @@ async fn get_order(State(s): State<Shared>, Path(id): Path<String>) -> Response 
         .invoices
         .iter()
         .map(|i| {
+            let sent = |k: &str| i.body.get(k).cloned().unwrap_or(Value::Null);
             json!({
                 "invoiceNumber": i.number,
                 "invoiceValue": i.value,
                 "type": i.kind,
+                "issuanceDate": sent("issuanceDate"),
+                "invoiceKey": sent("invoiceKey"),
+                "invoiceUrl": sent("invoiceUrl"),
+                "items": sent("items"),
                 "trackingNumber": i.tracking_number,
                 "courier": i.courier,
                 "trackingUrl": i.tracking_url,
                 "courierStatus": {
+                    "status": if i.is_delivered { "delivered" } else { "ok" },
                     "finished": i.is_delivered,
                     "deliveredDate": i.delivered_date,
                     "data": i.events,
@@ -499,11 +518,136 @@ async fn get_order(State(s): State<Shared>, Path(id): Path<String>) -> Response 
             })
         })
         .collect();
+    let attachment = if packages.is_empty() {
+        Value::Null
+    } else {
+        json!({ "packages": packages })
+    };
     axum::Json(json!({
         "orderId": id,
-        "status": o.status(),
+        "marketplaceOrderId": id,
+        "status": o.shown_status(),
         "value": o.value,
-        "packageAttachment": { "packages": packages },
+        "cancelReason": o.cancel_reason,
+        "packageAttachment": attachment,
     }))
     .into_response()
+}
+
+/// `POST /_standin/oms/drift`: makes OMS hold something else than what the connector's calls
+/// left there, as a test of reconciliation needs. Every field but `marketplaceOrderId` is
+/// optional; each one present is applied, in this order.
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct OmsDrift {
+    pub marketplace_order_id: String,
+    /// The status OMS answers from now on (e.g. `canceled`: canceled at VTEX). `canceled`,
+    /// `cancel` and `cancellation-requested` also refuse further invoices, as a cancel does.
+    #[serde(default)]
+    pub status: Option<String>,
+    /// The order value OMS holds, in cents.
+    #[serde(default)]
+    pub value: Option<i64>,
+    /// An invoice OMS holds without an answer having reached the connector (a lost answer).
+    #[serde(default)]
+    pub add_invoice: Option<PlantedInvoice>,
+    /// The number of an invoice OMS no longer holds.
+    #[serde(default)]
+    pub drop_invoice: Option<String>,
+    /// Another tracking number on one of OMS's invoices (`null` removes it).
+    #[serde(default)]
+    pub tracking: Option<PlantedTracking>,
+}
+
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct PlantedInvoice {
+    pub invoice_number: String,
+    pub invoice_value: i64,
+    /// `Output` (default) or `Input`.
+    #[serde(default, rename = "type")]
+    pub kind: Option<String>,
+    #[serde(default)]
+    pub tracking_number: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct PlantedTracking {
+    pub invoice_number: String,
+    #[serde(default)]
+    pub tracking_number: Option<String>,
+}
+
+/// Applies `drift` to what OMS holds; the reason when the order or the invoice is unknown.
+pub fn plant(state: &crate::StandIn, drift: &OmsDrift) -> Result<(), String> {
+    let mut oms = lock(&state.oms);
+    let Some(order) = oms.orders.get_mut(&drift.marketplace_order_id) else {
+        return Err(String::from("no such order at OMS"));
+    };
+    if let Some(status) = &drift.status {
+        order.canceled = order.canceled
+            || matches!(
+                status.as_str(),
+                "canceled" | "cancel" | "cancellation-requested"
+            );
+        order.status_override = Some(status.clone());
+    }
+    if let Some(v) = drift.value {
+        order.value = Some(v);
+    }
+    if let Some(i) = &drift.add_invoice {
+        let kind = i.kind.clone().unwrap_or_else(|| String::from("Output"));
+        if kind != "Output" && kind != "Input" {
+            return Err(String::from("type must be Output or Input"));
+        }
+        order.invoices.retain(|x| x.number != i.invoice_number);
+        order.invoices.push(OmsInvoice {
+            number: i.invoice_number.clone(),
+            kind,
+            value: i.invoice_value,
+            body: json!({ "invoiceNumber": i.invoice_number, "invoiceValue": i.invoice_value }),
+            tracking_number: i.tracking_number.clone(),
+            courier: None,
+            tracking_url: None,
+            dispatched_date: None,
+            events: Vec::new(),
+            delivered_date: None,
+            is_delivered: false,
+        });
+    }
+    if let Some(number) = &drift.drop_invoice {
+        let before = order.invoices.len();
+        order.invoices.retain(|x| &x.number != number);
+        if order.invoices.len() == before {
+            return Err(String::from("no such invoice at OMS"));
+        }
+    }
+    if let Some(t) = &drift.tracking {
+        let Some(inv) = order
+            .invoices
+            .iter_mut()
+            .find(|x| x.number == t.invoice_number)
+        else {
+            return Err(String::from("no such invoice at OMS"));
+        };
+        inv.tracking_number = t.tracking_number.clone();
+    }
+    Ok(())
+}
+
+/// Control routes of OMS's state: `POST /_standin/oms/drift` ([`OmsDrift`]; 204, or 400 / 404).
+pub fn control_routes() -> Router<Shared> {
+    Router::new().route("/_standin/oms/drift", post(plant_drift))
+}
+
+async fn plant_drift(State(s): State<Shared>, body: Bytes) -> Response {
+    let drift = match serde_json::from_slice::<OmsDrift>(&body) {
+        Ok(d) => d,
+        Err(e) => return oms_error(StatusCode::BAD_REQUEST, "STANDIN003", e.to_string()),
+    };
+    match plant(&s, &drift) {
+        Ok(()) => StatusCode::NO_CONTENT.into_response(),
+        Err(e) => oms_error(StatusCode::NOT_FOUND, "STANDIN404", e),
+    }
 }

@@ -8,3 +8,4 @@ pub mod oms;
 pub mod orders;
 pub mod ports;
 pub mod simulation;
+pub mod reconcile;

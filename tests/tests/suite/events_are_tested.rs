@@ -58,7 +58,7 @@ fn every_event_parses_as_what_its_function_receives() {
                 serde_json::from_str::<aws_lambda_events::sqs::SqsEvent>(&text)
                     .is_ok_and(|e| !e.records.is_empty())
             }
-            "reservation-sweeper" => {
+            "reservation-sweeper" | "reconciler" => {
                 serde_json::from_str::<aws_lambda_events::eventbridge::EventBridgeEvent>(&text)
                     .is_ok()
             }

@@ -47,6 +47,7 @@
 //! | order   | `ORDER#{orderId}`                   | `ORDER`                       | `data` (S): the order, JSON; `version` (N); `status` (S); while `RESERVED` only: `gsi1pk` = `RESERVED`, `gsi1sk` = `{expiresAt}#{orderId}` with `expiresAt` RFC 3339 UTC, nanoseconds, fixed width |
 //! | mapping | `MKP#{an}#{marketplaceOrderId}`     | `MAP`                         | `orderId` (S) |
 //! | log     | `ORDER#{orderId}`                   | `LOG#{appendedAt}#{unique}`   | `data` (S): the log entry, JSON |
+//! | reconciliation cursor | `RECONCILE`         | `CURSOR`                      | `cursor` (S): see [`reconcile`] |
 //!
 //! Access patterns:
 //! - placement: `create_reserved` → ONE TransactWriteItems: Put order (`attribute_not_exists`),
@@ -68,6 +69,7 @@ mod expr;
 pub mod listing;
 mod order_log;
 mod orders;
+pub mod reconcile;
 
 pub use catalog::DynamoCatalog;
 pub use catalog_sync::DynamoSyncStates;
