@@ -1,7 +1,7 @@
 //! Composition root of the fulfillment Lambda (fulfill, marketplace cancel, operator view):
 //! configuration, the DynamoDB catalog and order store, the invoice records (`INVOICES_TABLE`),
-//! the SQS queue of ERP events, then the runtime loop. The handler lives in the library so the
-//! local runner and the tests share it.
+//! the outbox table its saves write ERP events to (`OUTBOX_TABLE`), then the runtime loop. The
+//! handler lives in the library so the local runner and the tests share it.
 
 use aws_adapters::invoices::DynamoInvoices;
 use aws_adapters::{OrderPorts, secrets};
@@ -20,12 +20,18 @@ async fn main() -> Result<(), Error> {
     let sdk = aws_adapters::sdk_config().await;
     let arn = config.auth_secret_arn.clone();
     config.auth = secrets::inbound_auth(&sdk, arn.as_deref(), config.auth).await?;
-    let ports = OrderPorts::new(
+    let mut ports = OrderPorts::new(
         &sdk,
         t.catalog_table,
         t.orders_table,
         t.order_events_queue_url,
     );
+    // The ERP events this function's saves owe go to the outbox in the same transaction; the
+    // outbox relay delivers them.
+    let outbox = vars
+        .get("OUTBOX_TABLE")
+        .ok_or_else(|| lambda_kit::config::ConfigError("OUTBOX_TABLE is not set".into()))?;
+    ports.orders = Arc::new(ports.orders.as_ref().clone().with_outbox(outbox));
     let mut deps = ports.deps(config);
     // The dispatcher's invoice records (read only): a marketplace cancel is not confirmed while a
     // sale invoice is in flight. Without INVOICES_TABLE the cancel decides on the order alone.

@@ -1,7 +1,7 @@
 //! Reservation sweeper: on a schedule (an EventBridge rule), releases every reservation whose
 //! `lockTTL` passed without `/fulfill` or `/cancel` (shared/docs/protocol.md §Placement): status
-//! `EXPIRED`, stock released in the same store write, an `order.expired` event for the ERP, a log
-//! entry.
+//! `EXPIRED`, stock released and an `order.expired` event for the ERP written to the outbox in the
+//! same store write (the outbox relay delivers it), a log entry.
 //!
 //! DynamoDB TTL is not the mechanism (it is lazy, shared/docs/protocol.md §Placement): the store
 //! answers "which reservations are due at `now`" and each is moved with its optimistic version
@@ -44,8 +44,7 @@ pub enum SweepError {
     #[error("sweep failed: {0}")]
     Store(#[from] StoreError),
     /// Some orders failed (see the log); the invocation fails so the error metric and its alarm
-    /// see it. Expired orders whose `order.expired` event was not published carry an `Error`
-    /// entry in their order log.
+    /// see it. A failed expiry wrote nothing: the order is still due, and the next run retries.
     #[error(
         "sweep incomplete: {} order(s) failed, {} expired",
         report.failed.len(),
@@ -67,7 +66,7 @@ pub async fn handle(deps: &Deps, event: EventBridgeEvent) -> Result<SweepReport,
         Ok(report)
     } else {
         for id in &report.failed {
-            tracing::error!(order_id = %id, "reservation not expired or its event not published");
+            tracing::error!(order_id = %id, "reservation not expired");
         }
         Err(SweepError::Incomplete { report })
     }

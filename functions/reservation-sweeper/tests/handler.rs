@@ -10,9 +10,11 @@ use domain::lifecycle::{
     FulfillRequest, Lifecycle, PlacementDecision, PlacementLine, PlacementRequest,
 };
 use domain::memory::MemoryStore;
-use domain::order::OrderStatus;
+use domain::order::{LogEntry, Order, OrderStatus};
+use domain::outbox::Outbox;
 use domain::ports::{
-    CatalogReader, OrderEvent, OrderEventKind, OrderEvents, OrderStore, StoreError,
+    CatalogReader, OrderEvent, OrderEventKind, OrderEvents, OrderStore, PlaceOutcome, SaveOutcome,
+    StockEffect, StoreError,
 };
 use domain::{Cents, VtexDuration};
 use reservation_sweeper::{Config, Deps, SweepError, handle};
@@ -128,6 +130,8 @@ async fn scheduled_run_expires_lapsed_reservations_and_returns_their_stock() {
     assert_eq!(w.status(&holding).await, OrderStatus::Reserved);
     assert_eq!(w.status(&paid).await, OrderStatus::Authorized);
     assert_eq!(w.reserved().await, 4);
+    let relay = w.lifecycle().relay(Arc::new(w.store.clone()));
+    relay.drain().await.unwrap();
     let expired: Vec<_> = w
         .store
         .events()
@@ -164,22 +168,89 @@ impl OrderEvents for DownQueue {
 }
 
 #[tokio::test]
-async fn a_failed_publish_fails_the_invocation() {
+async fn an_expiry_writes_its_event_to_the_outbox_whatever_the_queue() {
     let mut w = world();
     let id = w.place("mkp-1", VtexDuration::Hours(1)).await;
     w.deps.events = Arc::new(DownQueue);
+    w.clock.advance(Duration::hours(2));
+    let report = handle(&w.deps, event()).await.unwrap();
+    assert_eq!(report.expired, vec![id.clone()]);
+    assert_eq!(w.reserved().await, 0);
+    assert!(
+        w.store.events().is_empty(),
+        "the sweeper sends nothing itself"
+    );
+    let owed = w.store.pending(None, 10).await.unwrap();
+    assert_eq!(owed.len(), 1);
+    assert_eq!(owed[0].event.event_id, format!("{id}:order.expired"));
+
+    // The relay delivers it once the queue is back.
+    let relay = w.lifecycle().relay(Arc::new(w.store.clone()));
+    assert_eq!(relay.drain().await.unwrap().delivered, 1);
+    assert_eq!(w.store.events()[0].kind, OrderEventKind::Expired);
+    assert!(w.store.pending(None, 10).await.unwrap().is_empty());
+}
+
+/// Every expiry write fails (the store is down for writes).
+struct ReadOnly(MemoryStore);
+
+#[async_trait]
+impl OrderStore for ReadOnly {
+    async fn create_reserved(&self, o: &Order) -> Result<PlaceOutcome, StoreError> {
+        self.0.create_reserved(o).await
+    }
+    async fn get(&self, id: &str) -> Result<Option<Order>, StoreError> {
+        self.0.get(id).await
+    }
+    async fn get_by_marketplace_id(&self, an: &str, id: &str) -> Result<Option<Order>, StoreError> {
+        self.0.get_by_marketplace_id(an, id).await
+    }
+    async fn save_emitting(
+        &self,
+        _: &Order,
+        _: StockEffect,
+        _: &[OrderEvent],
+    ) -> Result<SaveOutcome, StoreError> {
+        Err(StoreError::Unavailable("store down".into()))
+    }
+    async fn emit(&self, _: &[OrderEvent]) -> Result<(), StoreError> {
+        Err(StoreError::Unavailable("store down".into()))
+    }
+    async fn expired_reservations(
+        &self,
+        now: chrono::DateTime<Utc>,
+        limit: usize,
+    ) -> Result<Vec<Order>, StoreError> {
+        self.0.expired_reservations(now, limit).await
+    }
+    async fn append_log(&self, id: &str, e: &LogEntry) -> Result<(), StoreError> {
+        self.0.append_log(id, e).await
+    }
+    async fn read_log(&self, id: &str) -> Result<Vec<LogEntry>, StoreError> {
+        self.0.read_log(id).await
+    }
+}
+
+#[tokio::test]
+async fn a_failed_expiry_write_fails_the_invocation_and_the_next_run_finishes_it() {
+    let mut w = world();
+    let id = w.place("mkp-1", VtexDuration::Hours(1)).await;
+    let healthy = w.deps.store.clone();
+    w.deps.store = Arc::new(ReadOnly(w.store.clone()));
     w.clock.advance(Duration::hours(2));
     match handle(&w.deps, event()).await {
         Err(SweepError::Incomplete { report }) => assert_eq!(report.failed, vec![id.clone()]),
         other => panic!("{other:?}"),
     }
-    // The stock went back all the same; the log says what is missing.
+    assert_eq!(w.status(&id).await, OrderStatus::Reserved);
+    assert_eq!(w.reserved().await, 2, "nothing was written");
+    assert!(w.store.pending(None, 10).await.unwrap().is_empty());
+
+    w.deps.store = healthy;
+    let report = handle(&w.deps, event()).await.unwrap();
+    assert_eq!(report.expired, vec![id.clone()]);
     assert_eq!(w.reserved().await, 0);
-    let log = w.store.read_log(&id).await.unwrap();
-    assert!(
-        log.iter()
-            .any(|e| e.detail.contains("could not be published"))
-    );
+    assert_eq!(w.store.pending(None, 10).await.unwrap().len(), 1);
 }
 
 #[test]

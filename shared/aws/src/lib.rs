@@ -4,9 +4,11 @@
 //! - [`dynamo::DynamoOrders`]: `OrderStore` over the orders table (and the catalog table's stock,
 //!   written in the same transactions).
 //! - [`sqs::SqsOrderEvents`]: `OrderEvents` over an SQS (FIFO) queue.
+//! - [`outbox::DynamoOutbox`]: the outbox table the order saves write their ERP events to.
 //! - [`dynamo::DynamoSyncStates`]: the catalog sync's notification state (`SYNC#` items).
 //! - [`catalog_queue::SqsFollowUps`]: schedules the catalog sync's `notify.due` follow-ups.
 //! - [`imports`]: the import flow's store (imports table) and queues.
+//! - [`marketplaces::DynamoRegistry`]: the marketplace registry (marketplaces table).
 //! - [`schema`]: creates the tables exactly as `template.yaml` declares them, for tests and tools.
 
 pub mod catalog_queue;
@@ -14,6 +16,8 @@ pub mod dispatch_queue;
 pub mod dynamo;
 pub mod imports;
 pub mod invoices;
+pub mod marketplaces;
+pub mod outbox;
 pub mod schema;
 pub mod secrets;
 pub mod sqs;

@@ -9,6 +9,8 @@ use aws_sdk_dynamodb::types::{
 };
 
 pub use crate::dynamo::GSI1;
+/// The outbox table (`pk`, `gsi1` of pending records by age, a keys-only stream).
+pub use crate::outbox::create_outbox_table;
 pub use crate::dynamo::listing::GSI2;
 
 fn string_attribute(name: &str) -> Result<AttributeDefinition, BuildError> {
@@ -102,6 +104,24 @@ pub(crate) async fn create_keyed_table(
         .attribute_definitions(string_attribute(range)?)
         .key_schema(key(hash, KeyType::Hash)?)
         .key_schema(key(range, KeyType::Range)?)
+        .send()
+        .await?;
+    Ok(())
+}
+
+/// A table keyed by one string, `hash`, with no index (the marketplaces table:
+/// [`crate::marketplaces::create_marketplaces_table`]).
+pub(crate) async fn string_key_table(
+    client: &Client,
+    name: &str,
+    hash: &str,
+) -> Result<(), aws_sdk_dynamodb::Error> {
+    client
+        .create_table()
+        .table_name(name)
+        .billing_mode(BillingMode::PayPerRequest)
+        .attribute_definitions(string_attribute(hash)?)
+        .key_schema(key(hash, KeyType::Hash)?)
         .send()
         .await?;
     Ok(())

@@ -3,10 +3,12 @@
 
 use crate::catalog::{CatalogFile, PriceEntry, Sku, SkuId};
 use crate::order::{LogEntry, Order, OrderId, OrderStatus};
+use crate::outbox::{Outbox, OutboxRecord};
 use crate::ports::{
     CatalogReader, CatalogWriter, OrderEvent, OrderEvents, OrderStore, PlaceOutcome, SaveOutcome,
     StockEffect, StoreError,
 };
+use crate::ports::{LocationStock, SnapshotOutcome, StockMarks, StockSnapshot};
 use crate::shipping::ShippingRules;
 use crate::store_support::{aggregate_holds, merge_stock};
 use async_trait::async_trait;
@@ -28,6 +30,9 @@ struct State {
     by_marketplace_id: HashMap<(String, String), OrderId>,
     logs: HashMap<OrderId, Vec<LogEntry>>,
     events: Vec<OrderEvent>,
+    outbox: HashMap<String, OutboxRecord>,
+    /// Ordering marks per (SKU, location) ([`StockMarks`]).
+    stock_marks: HashMap<(SkuId, String), StockMarks>,
 }
 
 impl MemoryStore {
@@ -86,8 +91,54 @@ impl CatalogWriter for MemoryStore {
             .unwrap_or_default();
         let mut new = sku.clone();
         new.stock = merge_stock(&sku.stock, &old_stock);
+        // A location the upsert drops takes its marks with it, as in the other stores.
+        s.stock_marks
+            .retain(|(id, loc), _| id != &sku.id || new.stock.contains_key(loc));
         s.skus.insert(sku.id.clone(), new);
         Ok(())
+    }
+
+    async fn stock_location(
+        &self,
+        sku_id: &str,
+        location: &str,
+    ) -> Result<Option<LocationStock>, StoreError> {
+        let s = self.lock();
+        let Some(sku) = s.skus.get(sku_id) else {
+            return Ok(None);
+        };
+        Ok(Some(LocationStock {
+            level: sku.stock.get(location).copied(),
+            marks: s
+                .stock_marks
+                .get(&(sku_id.to_string(), location.to_string()))
+                .copied()
+                .unwrap_or_default(),
+        }))
+    }
+
+    async fn apply_stock_snapshot(
+        &self,
+        snapshot: &StockSnapshot,
+    ) -> Result<SnapshotOutcome, StoreError> {
+        let mut s = self.lock();
+        let key = (snapshot.sku_id.clone(), snapshot.location.clone());
+        let marks = s.stock_marks.get(&key).copied().unwrap_or_default();
+        let Some(sku) = s.skus.get_mut(&snapshot.sku_id) else {
+            return Ok(SnapshotOutcome::UnknownSku);
+        };
+        if let Some(stale) = snapshot.as_of.and_then(|at| marks.refuses(at)) {
+            return Ok(SnapshotOutcome::Stale(stale));
+        }
+        let previous = sku.stock.get(&snapshot.location).map(|l| l.on_hand);
+        sku.stock
+            .entry(snapshot.location.clone())
+            .or_default()
+            .on_hand = snapshot.on_hand;
+        if let Some(as_of) = snapshot.as_of {
+            s.stock_marks.entry(key).or_default().as_of = Some(as_of);
+        }
+        Ok(SnapshotOutcome::Applied { previous })
     }
 
     async fn set_on_hand(
@@ -182,7 +233,12 @@ impl OrderStore for MemoryStore {
             .cloned())
     }
 
-    async fn save(&self, order: &Order, effect: StockEffect) -> Result<SaveOutcome, StoreError> {
+    async fn save_emitting(
+        &self,
+        order: &Order,
+        effect: StockEffect,
+        events: &[OrderEvent],
+    ) -> Result<SaveOutcome, StoreError> {
         let holds = match effect {
             StockEffect::None => Vec::new(),
             StockEffect::Release | StockEffect::Ship => aggregate_holds(&order.lines)?,
@@ -217,10 +273,41 @@ impl OrderStore for MemoryStore {
                 }
             }
         }
+        if effect == StockEffect::Ship {
+            let now = Utc::now();
+            for h in &holds {
+                let key = (h.sku_id.clone(), h.location_id.clone());
+                s.stock_marks.entry(key).or_default().shipped_at = Some(now);
+            }
+        }
         let mut saved = order.clone();
         saved.version = order.version + 1;
         s.orders.insert(saved.order_id.clone(), saved.clone());
+        let written_at = Utc::now();
+        for event in events {
+            s.outbox.insert(
+                event.event_id.clone(),
+                OutboxRecord {
+                    event: event.clone(),
+                    written_at,
+                },
+            );
+        }
         Ok(SaveOutcome::Saved(saved))
+    }
+
+    async fn emit(&self, events: &[OrderEvent]) -> Result<(), StoreError> {
+        let mut s = self.lock();
+        let written_at = Utc::now();
+        for event in events {
+            s.outbox
+                .entry(event.event_id.clone())
+                .or_insert_with(|| OutboxRecord {
+                    event: event.clone(),
+                    written_at,
+                });
+        }
+        Ok(())
     }
 
     async fn expired_reservations(
@@ -254,6 +341,46 @@ impl OrderStore for MemoryStore {
 
     async fn read_log(&self, order_id: &str) -> Result<Vec<LogEntry>, StoreError> {
         Ok(self.lock().logs.get(order_id).cloned().unwrap_or_default())
+    }
+}
+
+#[async_trait]
+impl Outbox for MemoryStore {
+    async fn pending(
+        &self,
+        written_before: Option<DateTime<Utc>>,
+        limit: usize,
+    ) -> Result<Vec<OutboxRecord>, StoreError> {
+        let s = self.lock();
+        let mut due: Vec<OutboxRecord> = s
+            .outbox
+            .values()
+            .filter(|r| written_before.is_none_or(|t| r.written_at <= t))
+            .cloned()
+            .collect();
+        due.sort_by(|a, b| {
+            a.written_at
+                .cmp(&b.written_at)
+                .then_with(|| a.event_id().cmp(b.event_id()))
+        });
+        due.truncate(limit);
+        Ok(due)
+    }
+
+    async fn record(&self, event_id: &str) -> Result<Option<OutboxRecord>, StoreError> {
+        Ok(self.lock().outbox.get(event_id).cloned())
+    }
+
+    async fn mark_delivered(&self, record: &OutboxRecord) -> Result<bool, StoreError> {
+        let mut s = self.lock();
+        let same = s
+            .outbox
+            .get(record.event_id())
+            .is_some_and(|r| r.written_at == record.written_at);
+        if same {
+            s.outbox.remove(record.event_id());
+        }
+        Ok(same)
     }
 }
 

@@ -20,12 +20,14 @@ pub mod dispatch_queue;
 pub mod imports;
 pub mod invoices;
 pub mod listing;
+pub mod marketplaces;
 mod order_log;
 mod orders;
+pub mod outbox;
 mod queue;
+mod reconcile;
 
 pub use queue::{LocalMessage, LocalQueue};
-mod reconcile;
 
 use domain::clock::{Clock, SystemClock};
 use domain::ports::StoreError;
@@ -47,6 +49,13 @@ CREATE TABLE IF NOT EXISTS stock (
     location TEXT NOT NULL,
     on_hand  INTEGER NOT NULL,
     reserved INTEGER NOT NULL,
+    PRIMARY KEY (sku_id, location)
+);
+CREATE TABLE IF NOT EXISTS stock_marks (
+    sku_id     TEXT NOT NULL,
+    location   TEXT NOT NULL,
+    as_of      TEXT,
+    shipped_at TEXT,
     PRIMARY KEY (sku_id, location)
 );
 CREATE TABLE IF NOT EXISTS catalog_sync (
@@ -76,6 +85,13 @@ CREATE TABLE IF NOT EXISTS order_log (
     data     TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS order_log_by_order ON order_log (order_id, seq);
+CREATE TABLE IF NOT EXISTS outbox (
+    event_id   TEXT PRIMARY KEY,
+    order_id   TEXT NOT NULL,
+    written_at TEXT NOT NULL,
+    event      TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS outbox_by_age ON outbox (written_at, event_id);
 CREATE TABLE IF NOT EXISTS queue_messages (
     seq            INTEGER PRIMARY KEY AUTOINCREMENT,
     queue          TEXT NOT NULL,

@@ -1,6 +1,7 @@
 //! Order ports: `orders` (JSON + version + the columns the queries need; the UNIQUE
 //! `(an, marketplace_order_id)` is the placement idempotency key), `order_log` (append order is
-//! the autoincrement `seq`), and the order-events queue.
+//! the autoincrement `seq`), the outbox rows a save writes in its transaction (`crate::outbox`),
+//! and the order-events queue.
 
 use crate::catalog::sku_exists;
 use crate::{EmbeddedStore, ORDER_EVENTS_QUEUE, decode, encode, sql_error, to_json};
@@ -132,7 +133,15 @@ impl OrderStore for EmbeddedStore {
         .await
     }
 
-    async fn save(&self, order: &Order, effect: StockEffect) -> Result<SaveOutcome, StoreError> {
+    async fn save_emitting(
+        &self,
+        order: &Order,
+        effect: StockEffect,
+        events: &[OrderEvent],
+    ) -> Result<SaveOutcome, StoreError> {
+        let outbox_rows = crate::outbox::rows(events)?;
+        let written_at = self.clock.now();
+        let shipped_at = storage_format::catalog::mark_time(written_at);
         let holds = match effect {
             StockEffect::None => Vec::new(),
             StockEffect::Release | StockEffect::Ship => aggregate_holds(&order.lines)?,
@@ -179,11 +188,24 @@ impl OrderStore for EmbeddedStore {
                         saved.order_id, h.sku_id, h.location_id
                     )));
                 }
+                if effect == StockEffect::Ship {
+                    crate::catalog::record_shipment(&tx, &h.sku_id, &h.location_id, &shipped_at)?;
+                }
             }
+            crate::outbox::write(
+                &tx,
+                &outbox_rows,
+                written_at,
+                crate::outbox::IfPending::Replace,
+            )?;
             tx.commit().map_err(sql_error)?;
             Ok(SaveOutcome::Saved(saved))
         })
         .await
+    }
+
+    async fn emit(&self, events: &[OrderEvent]) -> Result<(), StoreError> {
+        self.emit_events(events).await
     }
 
     async fn expired_reservations(

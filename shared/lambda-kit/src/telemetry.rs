@@ -51,6 +51,7 @@ pub const OWN_CRATES: &[&str] = &[
     "console_backfill",
     "reservation_sweeper",
     "reconciler",
+    "outbox_relay",
     "connector_tests",
     "connector_tools",
     "seller_check",

@@ -17,7 +17,7 @@ use aws_sdk_dynamodb::types::{
 use chrono::{DateTime, SecondsFormat, Utc};
 use domain::catalog::{LocationId, SkuId};
 use domain::order::{LogEntry, Order, OrderStatus};
-use domain::ports::{OrderStore, PlaceOutcome, SaveOutcome, StockEffect, StoreError};
+use domain::ports::{OrderEvent, OrderStore, PlaceOutcome, SaveOutcome, StockEffect, StoreError};
 use domain::store_support::{aggregate_holds, holds_by_sku};
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -32,13 +32,16 @@ const CONDITION_FAILED: &str = "ConditionalCheckFailed";
 /// Stock Updates of one order, per SKU item: `(sku, [(location, quantity)])`.
 type SkuHolds = Vec<(SkuId, Vec<(LocationId, i64)>)>;
 
-/// `OrderStore` over the orders table; writes stock holds into the catalog table in the same
-/// transactions.
+/// `OrderStore` over the orders table; writes stock holds into the catalog table, and the events a
+/// save owes the ERP into the outbox table, in the same transactions.
 #[derive(Debug, Clone)]
 pub struct DynamoOrders {
     client: Client,
     orders_table: String,
     catalog_table: String,
+    /// Where `save_emitting` writes its events ([`crate::outbox`]); `None` in functions that never
+    /// emit (a save with events is then refused, never silently dropped).
+    outbox_table: Option<String>,
 }
 
 fn order_pk(order_id: &str) -> String {
@@ -148,6 +151,10 @@ fn effect_update(
             // available = onHand - reserved does not move: both sides drop by q.
             let on_hand = e.path(&["stock", loc, ON_HAND]);
             sets.push(format!("{on_hand} = {on_hand} - {q}"));
+            // An ERP count taken before now no longer holds these units (StockMarks).
+            let shipped_at = e.path(&["stock", loc, storage_format::catalog::SHIPPED_AT]);
+            let now = e.value(s(storage_format::catalog::mark_time(Utc::now())));
+            sets.push(format!("{shipped_at} = {now}"));
         } else {
             let available = e.path(&["stock", loc, AVAILABLE]);
             sets.push(format!("{available} = {available} + {q}"));
@@ -205,15 +212,17 @@ fn create_actions(
     Ok(actions)
 }
 
-/// The save transaction: `[Put order if version matches, Update SKU…]`.
+/// The save transaction: `[Put order if version matches, Update SKU…, Put outbox event…]`.
 fn save_actions(
     orders_table: &str,
     catalog_table: &str,
     order: &Order,
     effect: StockEffect,
     holds: &SkuHolds,
+    outbox: Option<(&str, &[OrderEvent])>,
 ) -> Result<Vec<TransactWriteItem>, StoreError> {
-    check_action_count(1 + holds.len(), "this order's stock change")?;
+    let emitted = outbox.map_or(0, |(_, events)| events.len());
+    check_action_count(1 + holds.len() + emitted, "this order's stock change")?;
     let expected = i64::try_from(order.version)
         .map_err(|_| StoreError::Limit(format!("order version {} is too large", order.version)))?;
     let mut e = Expr::default();
@@ -230,6 +239,12 @@ fn save_actions(
     if effect != StockEffect::None {
         for (sku, locations) in holds {
             actions.push(effect_update(catalog_table, sku, locations, effect)?);
+        }
+    }
+    if let Some((table, events)) = outbox {
+        let written_at = Utc::now();
+        for event in events {
+            actions.push(crate::outbox::outbox_put(table, event, written_at)?);
         }
     }
     Ok(actions)
@@ -276,6 +291,23 @@ impl DynamoOrders {
             client,
             orders_table: orders_table.into(),
             catalog_table: catalog_table.into(),
+            outbox_table: None,
+        }
+    }
+
+    /// Writes the events of `save_emitting` / `emit` into the outbox table `table`.
+    pub fn with_outbox(mut self, table: impl Into<String>) -> Self {
+        self.outbox_table = Some(table.into());
+        self
+    }
+
+    fn outbox_for(&self, events: &[OrderEvent]) -> Result<Option<&str>, StoreError> {
+        match (&self.outbox_table, events.is_empty()) {
+            (_, true) => Ok(None),
+            (Some(table), false) => Ok(Some(table)),
+            (None, false) => Err(StoreError::Unavailable(
+                "this function has no outbox table (OUTBOX_TABLE) to write order events to".into(),
+            )),
         }
     }
 
@@ -437,7 +469,13 @@ impl OrderStore for DynamoOrders {
         self.get(get_s(&mapping, "orderId")?).await
     }
 
-    async fn save(&self, order: &Order, effect: StockEffect) -> Result<SaveOutcome, StoreError> {
+    async fn save_emitting(
+        &self,
+        order: &Order,
+        effect: StockEffect,
+        events: &[OrderEvent],
+    ) -> Result<SaveOutcome, StoreError> {
+        let outbox = self.outbox_for(events)?.map(|table| (table, events));
         let holds = match effect {
             StockEffect::None => Vec::new(),
             StockEffect::Release | StockEffect::Ship => {
@@ -450,6 +488,7 @@ impl OrderStore for DynamoOrders {
             order,
             effect,
             &holds,
+            outbox,
         )?;
         for attempt in 0..MAX_ATTEMPTS {
             match self.transact(&actions).await? {
@@ -485,6 +524,17 @@ impl OrderStore for DynamoOrders {
             "save of order {} kept conflicting with concurrent writes",
             order.order_id
         )))
+    }
+
+    async fn emit(&self, events: &[OrderEvent]) -> Result<(), StoreError> {
+        let Some(table) = self.outbox_for(events)? else {
+            return Ok(());
+        };
+        let written_at = Utc::now();
+        for event in events {
+            crate::outbox::put_if_absent(&self.client, table, event, written_at).await?;
+        }
+        Ok(())
     }
 
     async fn expired_reservations(
@@ -614,6 +664,7 @@ mod tests {
             authorized: None,
             canceled: None,
             pending_cancellation: None,
+            seller_cancel: None,
             value: None,
             version: 0,
         }
@@ -664,7 +715,6 @@ mod tests {
         quantities.sort_by_key(|v| format!("{v:?}"));
         assert_eq!(quantities, vec![&n(1), &n(4)]);
         assert_placeholders_exact(&actions);
-            seller_cancel: None,
     }
 
     #[test]

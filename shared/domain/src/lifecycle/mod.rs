@@ -4,9 +4,10 @@
 //! Each operation has two halves. A pure decision over the stored order (`decide_*`, `plan_*`),
 //! tested without I/O, and an orchestration in [`Lifecycle`] that reads through the ports, writes
 //! with the store's optimistic version check, re-reads and re-decides on a
-//! [`SaveOutcome::Conflict`], appends to the order log and, once the state is saved, publishes the
-//! ERP event. Replays of a transition publish the event again (at-least-once; the ERP
-//! de-duplicates on the stable `event_id`).
+//! [`SaveOutcome::Conflict`] and appends to the order log. A transition's ERP event is written to
+//! the outbox in the same store write as its state ([`OrderStore::save_emitting`]); the outbox
+//! relay ([`crate::outbox::OutboxRelay`]) delivers it. Replays of a transition write the event
+//! again if none is pending (at-least-once; the ERP de-duplicates on the stable `event_id`).
 //!
 //! Business refusals are `Ok(outcome)`; `Err(StoreError)` is for infrastructure only.
 //! Nothing here logs customer data: tracing fields are ids, statuses and counts.
@@ -21,6 +22,7 @@ use crate::order::{
     Address, CanceledBy, Cancellation, Customer, DeliveryWindow, LineAdjustments, LogEntry, Order,
     OrderId, OrderLine, OrderStatus, OrderValue, Outcome, Receipt,
 };
+use crate::outbox::{Outbox, OutboxRelay};
 use crate::ports::{
     CatalogReader, OrderEvent, OrderEventKind, OrderEventLine, OrderEvents, OrderStore,
     PlaceOutcome, SaveOutcome, StockEffect, StoreError,

@@ -7,6 +7,8 @@ use super::*;
 pub struct Lifecycle {
     pub store: Arc<dyn OrderStore>,
     pub catalog: Arc<dyn CatalogReader>,
+    /// The ERP queue. The life cycle itself never sends to it: its events are written with the
+    /// state change and delivered by the outbox relay ([`Lifecycle::relay`]).
     pub events: Arc<dyn OrderEvents>,
     pub clock: Arc<dyn Clock>,
     pub ids: Arc<dyn IdGen>,
@@ -70,6 +72,12 @@ impl Lifecycle {
                     )
             })
             .map(|r| r.invoice.invoice_number))
+    }
+
+    /// The relay that delivers this life cycle's events from `outbox` (the order store's) to its
+    /// ERP queue.
+    pub fn relay(&self, outbox: Arc<dyn Outbox>) -> OutboxRelay {
+        OutboxRelay::new(outbox, self.events.clone(), self.clock.clone())
     }
 
     pub fn with_config(mut self, config: LifecycleConfig) -> Self {
@@ -246,7 +254,8 @@ impl Lifecycle {
         })
     }
 
-    /// Turns a reservation into an authorized order and tells the ERP (`order.authorized`).
+    /// Turns a reservation into an authorized order, owing the ERP `order.authorized` (written to the
+    /// outbox with the order).
     pub async fn fulfill(&self, req: FulfillRequest) -> Result<FulfillOutcome, StoreError> {
         for _ in 0..MAX_ATTEMPTS {
             let Some(order) = self.store.get(&req.order_id).await? else {
@@ -256,7 +265,12 @@ impl Lifecycle {
             let now = self.clock.now();
             match decide_fulfill(&order, &req, now, || self.ids.receipt()) {
                 FulfillDecision::Authorize(next) => {
-                    match self.store.save(&next, StockEffect::None).await? {
+                    let event = order_event(&next, OrderEventKind::Authorized);
+                    match self
+                        .store
+                        .save_emitting(&next, StockEffect::None, &[event])
+                        .await?
+                    {
                         SaveOutcome::Conflict => continue,
                         SaveOutcome::Saved(saved) => {
                             let receipt = receipt_of(&saved)?;
@@ -267,7 +281,6 @@ impl Lifecycle {
                                 format!("authorized; receipt {}", receipt.receipt),
                             )
                             .await?;
-                            self.publish(&saved, OrderEventKind::Authorized).await?;
                             tracing::info!(order_id = %saved.order_id, status = %saved.status, "order authorized");
                             return Ok(FulfillOutcome::Authorized {
                                 order: Box::new(saved),
@@ -285,7 +298,7 @@ impl Lifecycle {
                         format!("fulfill retry answered with receipt {}", receipt.receipt),
                     )
                     .await?;
-                    self.publish(&order, OrderEventKind::Authorized).await?;
+                    self.re_emit(&order, OrderEventKind::Authorized).await?;
                     return Ok(FulfillOutcome::Authorized {
                         order: Box::new(order),
                         receipt,
@@ -377,7 +390,11 @@ impl Lifecycle {
                     effect,
                 } => {
                     let from = order.status;
-                    match self.store.save(&next, effect).await? {
+                    let events: Vec<OrderEvent> = (next.status == OrderStatus::Canceled)
+                        .then(|| order_event(&next, OrderEventKind::Canceled))
+                        .into_iter()
+                        .collect();
+                    match self.store.save_emitting(&next, effect, &events).await? {
                         SaveOutcome::Conflict => continue,
                         SaveOutcome::Saved(saved) => {
                             let cancellation = saved.canceled.clone().ok_or_else(|| {
@@ -400,9 +417,6 @@ impl Lifecycle {
                                 ),
                             )
                             .await?;
-                            if saved.status == OrderStatus::Canceled {
-                                self.publish(&saved, OrderEventKind::Canceled).await?;
-                            }
                             tracing::info!(order_id = %saved.order_id, from = %from, status = %saved.status, "order canceled");
                             return Ok(CancelOutcome::Confirmed {
                                 order: saved,
@@ -424,7 +438,7 @@ impl Lifecycle {
                     )
                     .await?;
                     if order.status == OrderStatus::Canceled {
-                        self.publish(&order, OrderEventKind::Canceled).await?;
+                        self.re_emit(&order, OrderEventKind::Canceled).await?;
                     }
                     return Ok(CancelOutcome::Confirmed {
                         order,
@@ -546,7 +560,14 @@ impl Lifecycle {
             let Some(next) = decide_expiry(&order, now, || self.ids.receipt()) else {
                 return Ok(false);
             };
-            match self.store.save(&next, StockEffect::Release).await? {
+            let event = order_event(&next, OrderEventKind::Expired);
+            // The event is written with the expiry: once the order leaves the sweeper's index, the
+            // outbox is what still owes the ERP its `order.expired`.
+            match self
+                .store
+                .save_emitting(&next, StockEffect::Release, &[event])
+                .await?
+            {
                 SaveOutcome::Saved(saved) => {
                     self.log(
                         &saved.order_id,
@@ -558,18 +579,6 @@ impl Lifecycle {
                         ),
                     )
                     .await?;
-                    // The order is no longer in `expired_reservations`, so a failed publish cannot be
-                    // retried by the next sweep: leave a trace an operator can act on.
-                    if let Err(e) = self.publish(&saved, OrderEventKind::Expired).await {
-                        self.log(
-                            &saved.order_id,
-                            steps::EXPIRY,
-                            Outcome::Error,
-                            "order.expired event could not be published; republish it",
-                        )
-                        .await?;
-                        return Err(e);
-                    }
                     tracing::info!(order_id = %saved.order_id, "reservation expired");
                     return Ok(true);
                 }
@@ -582,10 +591,13 @@ impl Lifecycle {
         Err(too_contended(&order.order_id))
     }
 
-    async fn publish(&self, order: &Order, kind: OrderEventKind) -> Result<(), StoreError> {
+    /// A replayed transition owes its event again if it was never delivered: the record is
+    /// written unless one is pending (an order saved before the outbox existed, or whose record a
+    /// relay delivered and deleted; the queue's de-duplication absorbs a replay within its window).
+    async fn re_emit(&self, order: &Order, kind: OrderEventKind) -> Result<(), StoreError> {
         let event = order_event(order, kind);
-        self.events.publish(&event).await.inspect_err(|e| {
-            tracing::error!(order_id = %order.order_id, kind = event_kind_name(kind), error = %e, "event publish failed");
+        self.store.emit(&[event]).await.inspect_err(|e| {
+            tracing::error!(order_id = %order.order_id, kind = event_kind_name(kind), error = %e, "event re-emit failed");
         })
     }
 }

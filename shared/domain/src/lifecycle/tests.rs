@@ -233,6 +233,18 @@ impl World {
     async fn log(&self, id: &str) -> Vec<LogEntry> {
         self.store.read_log(id).await.unwrap()
     }
+
+    /// What the ERP has received once the outbox relay ran over everything pending.
+    async fn delivered(&self) -> Vec<OrderEvent> {
+        let report = self
+            .lc
+            .relay(Arc::new(self.store.clone()))
+            .drain()
+            .await
+            .unwrap();
+        assert!(report.failed.is_empty(), "{report:?}");
+        self.store.events()
+    }
 }
 
 // --- pure: ids, validation, locations, expiry --------------------------------------------------
@@ -640,7 +652,7 @@ async fn placement_reserves_stock_until_the_largest_lock_ttl() {
     assert_eq!(log[0].step, steps::PLACEMENT);
     assert_eq!(log[0].outcome, Outcome::Success);
     assert!(
-        w.store.events().is_empty(),
+        w.delivered().await.is_empty(),
         "placement tells the ERP nothing"
     );
 }
@@ -681,8 +693,16 @@ impl OrderStore for BlindLookup {
     async fn get_by_marketplace_id(&self, _: &str, _: &str) -> Result<Option<Order>, StoreError> {
         Ok(None)
     }
-    async fn save(&self, o: &Order, e: StockEffect) -> Result<SaveOutcome, StoreError> {
-        self.0.save(o, e).await
+    async fn save_emitting(
+        &self,
+        o: &Order,
+        e: StockEffect,
+        events: &[OrderEvent],
+    ) -> Result<SaveOutcome, StoreError> {
+        self.0.save_emitting(o, e, events).await
+    }
+    async fn emit(&self, events: &[OrderEvent]) -> Result<(), StoreError> {
+        self.0.emit(events).await
     }
     async fn expired_reservations(
         &self,
@@ -851,7 +871,7 @@ async fn fulfill_authorizes_publishes_and_repeats_the_same_receipt() {
     assert_eq!(authorized.marketplace_order_group.as_deref(), Some("grp-1"));
     // The reservation becomes the hold of the firm order: stock unchanged.
     assert_eq!(w.stock("sku-1", "wh-1").await.reserved, 2);
-    let events = w.store.events();
+    let events = w.delivered().await;
     assert_eq!(events.len(), 1);
     assert_eq!(events[0].kind, OrderEventKind::Authorized);
 
@@ -866,7 +886,7 @@ async fn fulfill_authorizes_publishes_and_repeats_the_same_receipt() {
     };
     assert!(replay);
     assert_eq!(again, receipt);
-    let events = w.store.events();
+    let events = w.delivered().await;
     assert_eq!(events.len(), 2, "a replay publishes again");
     assert_eq!(events[0], events[1], "with the same event");
     assert_eq!(w.order(&order.order_id).await.version, 1);
@@ -944,7 +964,7 @@ async fn cancel_of_a_reservation_confirms_releases_and_repeats_the_same_answer()
     assert!(!replay);
     assert_eq!(canceled.status, OrderStatus::Canceled);
     assert_eq!(w.stock("sku-1", "wh-1").await.reserved, 0);
-    let events = w.store.events();
+    let events = w.delivered().await;
     assert_eq!(events.len(), 1);
     assert_eq!(events[0].kind, OrderEventKind::Canceled);
     assert_eq!(events[0].reason.as_deref(), Some("Out of stock"));
@@ -967,8 +987,8 @@ async fn cancel_of_a_reservation_confirms_releases_and_repeats_the_same_answer()
     }
     assert_eq!(w.stock("sku-1", "wh-1").await.reserved, 0);
     assert!(
-        w.store
-            .events()
+        w.delivered()
+            .await
             .iter()
             .all(|e| e.event_id == events[0].event_id)
     );
@@ -1013,7 +1033,7 @@ async fn cancel_of_an_authorized_order_releases_its_stock() {
         CancelOutcome::Confirmed { replay: false, .. }
     ));
     assert_eq!(w.stock("sku-1", "wh-1").await.reserved, 0);
-    let kinds: Vec<_> = w.store.events().iter().map(|e| e.kind).collect();
+    let kinds: Vec<_> = w.delivered().await.iter().map(|e| e.kind).collect();
     assert_eq!(
         kinds,
         [OrderEventKind::Authorized, OrderEventKind::Canceled]
@@ -1054,7 +1074,7 @@ async fn cancel_of_an_invoiced_order_is_refused_and_recorded_once() {
         "fulfill, invoice, one recording of the request"
     );
     assert_eq!(w.stock("sku-1", "wh-1").await.reserved, 2);
-    assert_eq!(w.store.events().len(), 1, "only order.authorized");
+    assert_eq!(w.delivered().await.len(), 1, "only order.authorized");
     let alerts = w
         .log(&order.order_id)
         .await
@@ -1133,7 +1153,12 @@ impl OrderStore for Racing {
     async fn get_by_marketplace_id(&self, an: &str, id: &str) -> Result<Option<Order>, StoreError> {
         self.inner.get_by_marketplace_id(an, id).await
     }
-    async fn save(&self, o: &Order, e: StockEffect) -> Result<SaveOutcome, StoreError> {
+    async fn save_emitting(
+        &self,
+        o: &Order,
+        e: StockEffect,
+        events: &[OrderEvent],
+    ) -> Result<SaveOutcome, StoreError> {
         let interloper = self.interloper.lock().unwrap().take();
         if let Some(f) = interloper {
             let current = self.inner.get(&o.order_id).await?.unwrap();
@@ -1143,7 +1168,10 @@ impl OrderStore for Racing {
                 SaveOutcome::Saved(_)
             ));
         }
-        self.inner.save(o, e).await
+        self.inner.save_emitting(o, e, events).await
+    }
+    async fn emit(&self, events: &[OrderEvent]) -> Result<(), StoreError> {
+        self.inner.emit(events).await
     }
     async fn expired_reservations(
         &self,
@@ -1208,7 +1236,7 @@ async fn fulfill_that_loses_to_a_cancel_re_decides_and_refuses() {
             status: OrderStatus::Canceled
         }
     );
-    assert!(w.store.events().is_empty());
+    assert!(w.delivered().await.is_empty());
     assert_eq!(w.stock("sku-1", "wh-1").await.reserved, 0);
 }
 
@@ -1272,7 +1300,7 @@ async fn sweep_expires_lapsed_reservations_and_returns_their_stock() {
     let expired = w.order(&lapsing.order_id).await;
     assert_eq!(expired.status, OrderStatus::Expired);
     assert_eq!(w.order(&held.order_id).await.status, OrderStatus::Reserved);
-    let last = w.store.events().pop().unwrap();
+    let last = w.delivered().await.pop().unwrap();
     assert_eq!(last.kind, OrderEventKind::Expired);
     assert_eq!(last.order_id, lapsing.order_id);
     assert!(
@@ -1341,28 +1369,61 @@ impl OrderEvents for DownQueue {
 }
 
 #[tokio::test]
-async fn failed_publish_fails_the_fulfill_and_the_retry_publishes() {
+async fn a_down_queue_does_not_fail_the_fulfill_and_the_relay_delivers_once_it_is_back() {
     let w = world();
     let (order, _) = w
         .place_ok(placement("mkp-1", vec![line("sku-1", 1, Some("Normal"))]))
         .await;
     let mut down = w.lc.clone();
     down.events = Arc::new(DownQueue);
-    assert!(down.fulfill(fulfill_req(&order)).await.is_err());
+    assert!(matches!(
+        down.fulfill(fulfill_req(&order)).await.unwrap(),
+        FulfillOutcome::Authorized { replay: false, .. }
+    ));
+    let report = down.relay(Arc::new(w.store.clone())).drain().await.unwrap();
     assert_eq!(
-        w.order(&order.order_id).await.status,
-        OrderStatus::Authorized
+        report.failed,
+        vec![format!("{}:order.authorized", order.order_id)]
     );
     assert!(w.store.events().is_empty());
+    let events = w.delivered().await;
+    assert_eq!(events.len(), 1);
+    assert_eq!(
+        events[0],
+        order_event(&w.order(&order.order_id).await, OrderEventKind::Authorized)
+    );
+    assert!(w.delivered().await.len() == 1, "delivered once");
+}
+
+#[tokio::test]
+async fn a_fulfill_replay_re_emits_an_event_that_was_never_written() {
+    let w = world();
+    let (order, _) = w
+        .place_ok(placement("mkp-1", vec![line("sku-1", 1, Some("Normal"))]))
+        .await;
+    // Authorized by a version that saved without an event (or whose publish was lost).
+    let mut authorized = order.clone();
+    authorized.status = OrderStatus::Authorized;
+    authorized.authorized = Some(Receipt {
+        date: t0(),
+        receipt: "rcpt-old".into(),
+    });
+    w.store.save(&authorized, StockEffect::None).await.unwrap();
+    assert!(w.delivered().await.is_empty());
     assert!(matches!(
         w.lc.fulfill(fulfill_req(&order)).await.unwrap(),
         FulfillOutcome::Authorized { replay: true, .. }
     ));
-    assert_eq!(w.store.events().len(), 1);
+    let events = w.delivered().await;
+    assert_eq!(events.len(), 1);
+    assert_eq!(
+        events[0].event_id,
+        format!("{}:order.authorized", order.order_id)
+    );
 }
 
 #[tokio::test]
-async fn failed_expiry_publish_is_reported_and_logged() {
+async fn an_expiry_with_the_queue_down_keeps_its_event_until_the_relay_delivers_it() {
     let w = world();
     let (order, _) = w
         .place_ok(placement("mkp-1", vec![line("sku-1", 1, Some("Normal"))]))
@@ -1371,13 +1432,16 @@ async fn failed_expiry_publish_is_reported_and_logged() {
     let mut down = w.lc.clone();
     down.events = Arc::new(DownQueue);
     let report = down.sweep().await.unwrap();
-    assert_eq!(report.failed, vec![order.order_id.clone()]);
+    assert_eq!(report.expired, vec![order.order_id.clone()]);
     assert_eq!(w.stock("sku-1", "wh-1").await.reserved, 0);
-    assert!(
-        w.log(&order.order_id)
-            .await
-            .iter()
-            .any(|e| e.step == steps::EXPIRY && e.outcome == Outcome::Error)
+    assert!(down.relay(Arc::new(w.store.clone())).drain().await.is_ok());
+    assert!(w.store.events().is_empty());
+    // The order left the sweeper's index; the outbox still owes its event.
+    assert!(w.lc.sweep().await.unwrap().examined == 0);
+    let events = w.delivered().await;
+    assert_eq!(
+        events.iter().map(|e| e.kind).collect::<Vec<_>>(),
+        vec![OrderEventKind::Expired]
     );
 }
 
