@@ -84,3 +84,99 @@ pub async fn vtex_credentials<C, E: std::fmt::Display>(
         )),
     }
 }
+
+/// The marketplace credentials' secrets ([`domain::marketplaces::SecretSource`]), read from Secrets
+/// Manager by ARN or name and kept `ttl` (a rotation is picked up within it). A failed read is not
+/// cached. Values are never logged; errors never quote one.
+pub struct SecretsManagerSource {
+    client: aws_sdk_secretsmanager::Client,
+    ttl: std::time::Duration,
+    cache: std::sync::Mutex<
+        std::collections::HashMap<String, (std::time::Instant, secrecy::SecretString)>,
+    >,
+}
+
+impl SecretsManagerSource {
+    pub fn new(sdk: &aws_config::SdkConfig, ttl: std::time::Duration) -> Self {
+        SecretsManagerSource {
+            client: aws_sdk_secretsmanager::Client::new(sdk),
+            ttl,
+            cache: Default::default(),
+        }
+    }
+}
+
+#[async_trait::async_trait]
+impl domain::marketplaces::SecretSource for SecretsManagerSource {
+    async fn secret(&self, name: &str) -> Result<secrecy::SecretString, String> {
+        if let Some((at, value)) = self
+            .cache
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(name)
+            && at.elapsed() < self.ttl
+        {
+            return Ok(value.clone());
+        }
+        let out = self
+            .client
+            .get_secret_value()
+            .secret_id(name)
+            .send()
+            .await
+            .map_err(|e| {
+                format!(
+                    "reading secret failed: {}",
+                    aws_sdk_secretsmanager::error::DisplayErrorContext(&e)
+                )
+            })?;
+        let value = secrecy::SecretString::from(
+            out.secret_string()
+                .ok_or_else(|| "the secret has no string value".to_string())?
+                .to_string(),
+        );
+        self.cache
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(name.to_string(), (std::time::Instant::now(), value.clone()));
+        Ok(value)
+    }
+}
+
+/// Writes `value` as the secret `name`'s current version, creating the secret when there is none
+/// (the `marketplaces` CLI's `add` and `rotate-credentials`); returns the secret's ARN.
+pub async fn put_secret_value(
+    sdk: &aws_config::SdkConfig,
+    name: &str,
+    value: &str,
+) -> Result<String, String> {
+    let client = aws_sdk_secretsmanager::Client::new(sdk);
+    let describe = |e: &dyn std::fmt::Display| format!("writing secret failed: {e}");
+    match client
+        .put_secret_value()
+        .secret_id(name)
+        .secret_string(value)
+        .send()
+        .await
+    {
+        Ok(out) => Ok(out.arn().unwrap_or(name).to_string()),
+        Err(e)
+            if e.as_service_error()
+                .is_some_and(|s| s.is_resource_not_found_exception()) =>
+        {
+            let out = client
+                .create_secret()
+                .name(name)
+                .secret_string(value)
+                .send()
+                .await
+                .map_err(|e| {
+                    describe(&aws_sdk_secretsmanager::error::DisplayErrorContext(&e))
+                })?;
+            Ok(out.arn().unwrap_or(name).to_string())
+        }
+        Err(e) => Err(describe(
+            &aws_sdk_secretsmanager::error::DisplayErrorContext(&e),
+        )),
+    }
+}

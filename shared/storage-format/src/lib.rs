@@ -33,6 +33,7 @@ pub mod bookkeeping;
 pub mod catalog;
 pub mod import;
 pub mod invoice;
+pub mod marketplace;
 pub mod order;
 
 use serde::de::DeserializeOwned;

@@ -11,12 +11,22 @@
 //!   `pub fn routes() -> Router<Shared>` and its state behind a `Mutex` field of [`StandIn`], merged
 //!   in [`vtex_routes`].
 //! - Control (`/_standin/…`, no auth): `GET requests`, `POST faults`, `POST reset`, `POST orders`,
-//!   `POST catalog/known`, `GET catalog/suggestions`, `GET|POST fulfillment`.
+//!   `POST catalog/known`, `GET catalog/suggestions`, `GET|POST fulfillment`, `GET sellers`.
+//!
+//! # Several marketplace accounts
+//!
+//! [`StandInConfig::accounts`] are marketplace accounts, each with its own credentials: a call
+//! under `/{an}/…` (the connector's base URL template `http://127.0.0.1:PORT/{an}`) is VTEX's
+//! route `/…` of account `an`, checked against that account's credentials, and journaled with
+//! `account` set. A call without such a prefix is the single account of
+//! [`StandInConfig::credentials`] (`account` absent), as before. What the accounts hold (orders,
+//! notifications) is one shared state: the journal tells the accounts apart.
 
 pub mod catalog;
 pub mod fulfillment;
 pub mod oms;
 pub mod placed;
+pub mod sellers;
 
 use axum::body::{Body, Bytes, to_bytes};
 use axum::extract::{Request, State};
@@ -27,7 +37,7 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
-use std::collections::VecDeque;
+use std::collections::{BTreeMap, VecDeque};
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
@@ -43,16 +53,47 @@ pub const DEFAULT_APP_TOKEN: &str = "standin-token";
 
 #[derive(Debug, Clone)]
 pub struct StandInConfig {
+    /// The credentials of calls without an account prefix.
     pub credentials: AppCredentials,
+    /// Marketplace accounts served under `/{an}/…`, by account name.
+    pub accounts: BTreeMap<String, StandInAccount>,
+}
+
+/// One marketplace account of the stand-in.
+#[derive(Debug, Clone)]
+pub struct StandInAccount {
+    pub credentials: AppCredentials,
+    /// Whether its app key may register sellers (Seller Register's *Save Seller*); without it the
+    /// Seller Register answers 403.
+    pub may_register_sellers: bool,
 }
 
 impl Default for StandInConfig {
     fn default() -> Self {
         StandInConfig {
             credentials: AppCredentials::new(DEFAULT_APP_KEY, DEFAULT_APP_TOKEN),
+            accounts: BTreeMap::new(),
         }
     }
 }
+
+impl StandInConfig {
+    /// Adds the marketplace account `an` with its own credentials (allowed to register sellers).
+    pub fn with_account(mut self, an: &str, credentials: AppCredentials) -> Self {
+        self.accounts.insert(
+            an.to_string(),
+            StandInAccount {
+                credentials,
+                may_register_sellers: true,
+            },
+        );
+        self
+    }
+}
+
+/// The marketplace account a call was for (its `/{an}` prefix), as a request extension.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CalledAccount(pub String);
 
 /// Everything the stand-in knows. Each protocol area keeps its state behind its own lock.
 #[derive(Debug)]
@@ -63,6 +104,7 @@ pub struct StandIn {
     pub oms: Mutex<oms::OmsState>,
     pub catalog: Mutex<catalog::CatalogState>,
     pub fulfillment: Mutex<fulfillment::FulfillmentState>,
+    pub sellers: Mutex<sellers::SellersState>,
 }
 
 pub type Shared = Arc<StandIn>;
@@ -83,6 +125,9 @@ pub struct RecordedRequest {
     /// Answered by an injected fault: VTEX did not act on it.
     pub faulted: bool,
     pub authorized: bool,
+    /// The marketplace account of the call (its `/{an}` prefix); absent without one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub account: Option<String>,
 }
 
 impl RecordedRequest {
@@ -129,6 +174,7 @@ impl StandIn {
             oms: Mutex::new(oms::OmsState::default()),
             catalog: Mutex::new(catalog::CatalogState::default()),
             fulfillment: Mutex::new(fulfillment::FulfillmentState::default()),
+            sellers: Mutex::new(sellers::SellersState::default()),
         })
     }
 
@@ -168,6 +214,7 @@ impl StandIn {
         *lock(&self.oms) = oms::OmsState::default();
         *lock(&self.catalog) = catalog::CatalogState::default();
         *lock(&self.fulfillment) = fulfillment::FulfillmentState::default();
+        *lock(&self.sellers) = sellers::SellersState::default();
     }
 
     fn record(&self, mut r: RecordedRequest) {
@@ -210,6 +257,7 @@ pub fn vtex_routes(state: Shared) -> Router {
         .merge(oms::routes())
         .merge(catalog::routes())
         .merge(fulfillment::routes())
+        .merge(sellers::routes())
         .layer(middleware::from_fn_with_state(
             state.clone(),
             fulfillment::imported_orders,
@@ -218,8 +266,46 @@ pub fn vtex_routes(state: Shared) -> Router {
         .with_state(state)
 }
 
-/// The whole stand-in: VTEX routes plus `/_standin/…` control routes.
+/// The whole stand-in: VTEX routes plus `/_standin/…` control routes, with the accounts'
+/// `/{an}` prefixes taken off before routing ([`account_prefix`]).
 pub fn router(state: Shared) -> Router {
+    Router::new()
+        .fallback_service(unprefixed_router(state.clone()))
+        .layer(middleware::from_fn_with_state(state, account_prefix))
+}
+
+/// A call under `/{an}/…` for a configured account is the route `/…` of that account: the prefix
+/// is taken off and the account handed on as [`CalledAccount`]. The suggestions API already
+/// carries the account in its path (`/{an}/suggestions/…`), so its path is kept whole.
+async fn account_prefix(State(s): State<Shared>, mut req: Request, next: Next) -> Response {
+    let path = req.uri().path();
+    let (first, rest) = match path.strip_prefix('/').and_then(|p| p.split_once('/')) {
+        Some((first, rest)) => (first.to_string(), format!("/{rest}")),
+        None => return next.run(req).await,
+    };
+    if !s.config.accounts.contains_key(&first) {
+        return next.run(req).await;
+    }
+    if !rest.starts_with("/suggestions/") {
+        let path_and_query = match req.uri().query() {
+            Some(q) => format!("{rest}?{q}"),
+            None => rest,
+        };
+        let mut parts = req.uri().clone().into_parts();
+        match path_and_query.parse() {
+            Ok(pq) => parts.path_and_query = Some(pq),
+            Err(_) => return StatusCode::BAD_REQUEST.into_response(),
+        }
+        match axum::http::Uri::from_parts(parts) {
+            Ok(uri) => *req.uri_mut() = uri,
+            Err(_) => return StatusCode::BAD_REQUEST.into_response(),
+        }
+    }
+    req.extensions_mut().insert(CalledAccount(first));
+    next.run(req).await
+}
+
+fn unprefixed_router(state: Shared) -> Router {
     let control = Router::new()
         .route("/_standin/requests", get(list_requests))
         .route("/_standin/faults", post(set_faults))
@@ -232,6 +318,7 @@ pub fn router(state: Shared) -> Router {
         .merge(catalog_control)
         .merge(fulfillment_control)
         .merge(oms::control_routes().with_state(state.clone()))
+        .merge(sellers::control_routes().with_state(state.clone()))
         .merge(vtex_routes(state))
 }
 
@@ -260,8 +347,17 @@ async fn gate(State(s): State<Shared>, req: Request, next: Next) -> Response {
     let (parts, body) = req.into_parts();
     let bytes = to_bytes(body, MAX_BODY).await.unwrap_or_default();
     let header = |n: &str| parts.headers.get(n).and_then(|v| v.to_str().ok());
+    let account = parts
+        .extensions
+        .get::<CalledAccount>()
+        .map(|a| a.0.clone());
+    // Each account checks its own credentials: another account's key is refused (403).
+    let expected = account
+        .as_ref()
+        .and_then(|a| s.config.accounts.get(a))
+        .map_or(&s.config.credentials, |a| &a.credentials);
     let authorized = match (header("x-vtex-api-appkey"), header("x-vtex-api-apptoken")) {
-        (Some(k), Some(t)) => s.config.credentials.matches(k, t),
+        (Some(k), Some(t)) => expected.matches(k, t),
         _ => false,
     };
     let mut rec = RecordedRequest {
@@ -278,6 +374,7 @@ async fn gate(State(s): State<Shared>, req: Request, next: Next) -> Response {
         status: 0,
         faulted: false,
         authorized,
+        account,
     };
     let (fault, delay) = s.next_fault();
     if !delay.is_zero() {

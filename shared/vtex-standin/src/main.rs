@@ -27,6 +27,7 @@ async fn main() -> std::io::Result<()> {
     let token = std::env::var("VTEX_APP_TOKEN").unwrap_or_else(|_| DEFAULT_APP_TOKEN.into());
     let config = StandInConfig {
         credentials: AppCredentials::new(key, token),
+        ..StandInConfig::default()
     };
     let (local, _handle) = serve_with(addr, config).await?;
     println!("vtex-standin listening on http://{local}");

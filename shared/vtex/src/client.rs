@@ -264,6 +264,40 @@ impl VtexClient {
         })
     }
 
+    /// A client for one marketplace account: `base_url` (a template with `{an}`, or fixed) and that
+    /// account's credentials, sharing this client's connection pool, timeout and default account.
+    pub fn for_account(
+        &self,
+        base_url: &str,
+        creds: AppCredentials,
+    ) -> Result<VtexClient, ClientError> {
+        let base_url = base_url.trim().trim_end_matches('/').to_string();
+        Url::parse(&base_url.replace("{an}", "account"))
+            .map_err(|e| ClientError::Config(format!("invalid VTEX base URL: {e}")))?;
+        creds.headers()?;
+        Ok(VtexClient {
+            http: self.http.clone(),
+            base_url,
+            default_account: self.default_account.clone(),
+            creds,
+        })
+    }
+
+    /// The base URL template calls go to when a marketplace entry names none.
+    pub fn base_url_template(&self) -> &str {
+        &self.base_url
+    }
+
+    /// The credentials this client sends.
+    pub fn credentials(&self) -> &AppCredentials {
+        &self.creds
+    }
+
+    /// The account used when an order carries no `an`.
+    pub fn default_account(&self) -> Option<&str> {
+        self.default_account.as_deref()
+    }
+
     /// The account used when an order carries no `an` (endpoint registered without it).
     pub fn with_default_account(mut self, an: Option<String>) -> Self {
         self.default_account = an.filter(|a| !a.trim().is_empty());
