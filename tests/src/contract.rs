@@ -97,6 +97,7 @@ macro_rules! contract_tests {
             catalog_round_trip,
             get_skus_ignores_unknown_and_duplicates,
             get_skus_reads_hundreds_of_skus,
+            get_skus_shared_reads_what_get_skus_reads,
             upsert_keeps_reservations,
             set_on_hand_below_reserved_sells_nothing,
             set_prices_replaces_only_the_price_list,
@@ -407,6 +408,27 @@ pub async fn get_skus_ignores_unknown_and_duplicates(s: Subject) {
     assert_eq!(keys, HashSet::from(["a", "b"]));
     assert_eq!(got["b"].id, "b");
     assert!(s.reader.get_skus(&[]).await.unwrap().is_empty());
+}
+
+/// The shared read (what the simulation reads) answers what the owned one does, before and
+/// after a write, unknown and repeated ids included.
+pub async fn get_skus_shared_reads_what_get_skus_reads(s: Subject) {
+    s.writer.upsert_sku(&sku("a", &[(W1, 1)])).await.unwrap();
+    s.writer.upsert_sku(&sku("b", &[(W1, 2)])).await.unwrap();
+    let ids: Vec<String> = ["a", "x", "a", "b"].map(String::from).to_vec();
+    for on_hand in [None, Some(5)] {
+        if let Some(n) = on_hand {
+            assert!(s.writer.set_on_hand("a", W1, n).await.unwrap());
+        }
+        let owned = s.reader.get_skus(&ids).await.unwrap();
+        let shared = s.reader.get_skus_shared(&ids).await.unwrap();
+        let shared: std::collections::HashMap<String, Sku> = shared
+            .into_iter()
+            .map(|(id, sku)| (id, Sku::clone(&sku)))
+            .collect();
+        assert_eq!(shared, owned);
+        assert_eq!(shared["a"].stock[W1].on_hand, on_hand.unwrap_or(1));
+    }
 }
 
 /// More than one BatchGetItem's worth of keys, loaded through `load_catalog`.

@@ -2,7 +2,7 @@
 //! §Simulation).
 //!
 //! Parse (body, or the URL-encoded `purchaseContext` of a GET) → read the cart's SKUs with one
-//! batched [`CatalogReader::get_skus`] call and the shipping rules from an in-memory cache, both
+//! batched [`CatalogReader::get_skus_shared`] call and the shipping rules from an in-memory cache, both
 //! within a time budget → [`domain::simulation::simulate`] → the ESF response.
 //!
 //! VTEX gives a seller 2.5 s. If the store fails or is slower than the budget, the answer is still a
@@ -17,11 +17,12 @@
 use domain::clock::Clock;
 use domain::ports::CatalogReader;
 use domain::shipping::ShippingRules;
+use domain::simulation::SimulationRequest;
 use domain::simulation::{SimulationContext, simulate};
 use lambda_http::http::{HeaderValue, Method, StatusCode, header};
 use lambda_http::{Body, Request, Response};
 use lambda_kit::auth::{InboundAuth, RequestAuth};
-use lambda_kit::catalog_reads::{RulesCache, load};
+use lambda_kit::catalog_reads::{RulesCache, load_shared};
 use lambda_kit::config::{self, ConfigError, Inbound, Vars};
 use lambda_kit::metrics::{self, Unit};
 use lambda_kit::{ApiError, Route, body_bytes, cache_control, parse_json, query_param};
@@ -29,7 +30,7 @@ use serde::Deserialize;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tracing::Instrument;
-use vtex::simulation::SimulationRequestDto;
+use vtex::simulation::{BodyScope, SimulationRequestDto};
 
 pub mod wire;
 
@@ -229,28 +230,15 @@ async fn respond(deps: &Deps, req: &Request) -> Result<(Response<Body>, Quote), 
     // too).
     deps.config.auth.check(req)?;
     let limit = deps.config.max_body_bytes;
-    let dto: SimulationRequestDto = if method == Method::GET {
-        let context = query_param(req, "purchaseContext").ok_or_else(|| {
-            ApiError::bad_request(
-                "SIM002",
-                "GET needs a purchaseContext query parameter (the URL-encoded POST body)",
-            )
-        })?;
-        if context.len() > limit {
-            return Err(ApiError::bad_request(
-                "SIM002",
-                format!("purchaseContext is larger than the {limit}-byte limit"),
-            ));
-        }
-        serde_json::from_str(&context).map_err(|e| {
-            ApiError::bad_request("SIM002", format!("purchaseContext is not valid JSON: {e}"))
-        })?
-    } else {
-        parse_json(body_bytes(req), limit)?
+    let max_items = deps.config.max_items;
+    let body = body_bytes(req);
+    let usual = (method != Method::GET && body.len() <= limit)
+        .then(|| vtex::simulation::parse_usual_request(body, max_items))
+        .flatten();
+    let (request, body_scope) = match usual {
+        Some(parsed) => parsed,
+        None => tolerant_request(req, body, limit, max_items)?,
     };
-    let (request, body_scope) = dto
-        .into_domain(deps.config.max_items)
-        .map_err(|e| ApiError::bad_request("SIM001", e.0))?;
     // Query first, then body, then configuration (§Decisions C6).
     let pick = |name: &str, body: Option<String>, default: &Option<String>| {
         query_param(req, name)
@@ -263,7 +251,7 @@ async fn respond(deps: &Deps, req: &Request) -> Result<(Response<Body>, Quote), 
 
     let now = deps.clock.now();
     let ids = request.distinct_sku_ids();
-    let (skus, rules, failure) = load(
+    let (skus, rules, failure) = load_shared(
         deps.catalog.as_ref(),
         &deps.rules,
         &ids,
@@ -315,6 +303,37 @@ async fn respond(deps: &Deps, req: &Request) -> Result<(Response<Body>, Quote), 
         degraded,
     };
     Ok((response, quote))
+}
+
+/// The request as the tolerant DTO reads it: a GET's `purchaseContext`, or a body the usual-body
+/// parser left to it, with every refusal's message.
+fn tolerant_request(
+    req: &Request,
+    body: &[u8],
+    limit: usize,
+    max_items: usize,
+) -> Result<(SimulationRequest, BodyScope), ApiError> {
+    let dto: SimulationRequestDto = if req.method() == Method::GET {
+        let context = query_param(req, "purchaseContext").ok_or_else(|| {
+            ApiError::bad_request(
+                "SIM002",
+                "GET needs a purchaseContext query parameter (the URL-encoded POST body)",
+            )
+        })?;
+        if context.len() > limit {
+            return Err(ApiError::bad_request(
+                "SIM002",
+                format!("purchaseContext is larger than the {limit}-byte limit"),
+            ));
+        }
+        serde_json::from_str(&context).map_err(|e| {
+            ApiError::bad_request("SIM002", format!("purchaseContext is not valid JSON: {e}"))
+        })?
+    } else {
+        parse_json(body, limit)?
+    };
+    dto.into_domain(max_items)
+        .map_err(|e| ApiError::bad_request("SIM001", e.0))
 }
 
 #[cfg(test)]

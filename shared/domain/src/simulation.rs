@@ -106,11 +106,30 @@ impl SimulationRequest {
     }
 }
 
+/// The SKUs read for a request, by id (unknown ids simply absent): a map of owned SKUs, or of
+/// shared ones ([`crate::ports::CatalogReader::get_skus_shared`], what the simulation handler
+/// reads, so no SKU is copied per request).
+pub trait SkuLookup: std::fmt::Debug + Sync {
+    fn sku(&self, id: &str) -> Option<&Sku>;
+}
+
+impl SkuLookup for HashMap<SkuId, Sku> {
+    fn sku(&self, id: &str) -> Option<&Sku> {
+        self.get(id)
+    }
+}
+
+impl SkuLookup for HashMap<SkuId, Arc<Sku>> {
+    fn sku(&self, id: &str) -> Option<&Sku> {
+        self.get(id).map(Arc::as_ref)
+    }
+}
+
 /// What the engine needs besides the request: the SKUs read for it (unknown ids simply absent), the
 /// shipping rules, the scope (`an`, `sc`) and the time windows are computed from.
 #[derive(Debug, Clone, Copy)]
 pub struct SimulationContext<'a> {
-    pub skus: &'a HashMap<SkuId, Sku>,
+    pub skus: &'a dyn SkuLookup,
     pub rules: &'a ShippingRules,
     pub an: Option<&'a str>,
     pub sc: Option<&'a str>,
@@ -296,7 +315,7 @@ fn quote_item(
     ships_to: &[String],
     ctx: &SimulationContext<'_>,
 ) -> QuotedItem {
-    let sku = ctx.skus.get(&item.id);
+    let sku = ctx.skus.sku(&item.id);
     let price = sku.and_then(|s| s.price_at(ctx.an, ctx.sc, ctx.now));
     let (delivery_stock, pickup_stock, total) = sku.map_or((0, 0, 0), |s| channels.stock(s));
     let availability = match sku {

@@ -10,6 +10,7 @@ use domain::shipping::ShippingRules;
 use domain::store_support::merge_stock;
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 use std::collections::{BTreeMap, HashMap, HashSet};
+use std::sync::Arc;
 
 mod decoded;
 mod read_model;
@@ -52,6 +53,15 @@ pub(crate) fn sku_exists(conn: &Connection, sku_id: &str) -> Result<bool, StoreE
 #[async_trait]
 impl CatalogReader for EmbeddedStore {
     async fn get_skus(&self, ids: &[SkuId]) -> Result<HashMap<SkuId, Sku>, StoreError> {
+        let found = self.get_skus_shared(ids).await?;
+        Ok(found
+            .into_iter()
+            .map(|(id, sku)| (id, Arc::unwrap_or_clone(sku)))
+            .collect())
+    }
+
+    /// Answered from the read model without copying a SKU when the file is unchanged.
+    async fn get_skus_shared(&self, ids: &[SkuId]) -> Result<HashMap<SkuId, Arc<Sku>>, StoreError> {
         let mut seen = HashSet::new();
         let ids: Vec<SkuId> = ids
             .iter()
@@ -107,6 +117,8 @@ impl CatalogReader for EmbeddedStore {
                     }
                 }
                 tx.commit().map_err(sql_error)?;
+                let found: HashMap<SkuId, Arc<Sku>> =
+                    found.into_iter().map(|(id, s)| (id, Arc::new(s))).collect();
                 Ok((version, ids, found))
             })
             .await?;

@@ -112,12 +112,50 @@ pub async fn load(
     Option<Arc<ShippingRules>>,
     Option<String>,
 ) {
+    load_with(catalog.get_skus(ids), catalog, rules, ids, now, budget).await
+}
+
+/// [`load`], the SKUs shared ([`CatalogReader::get_skus_shared`]): what the simulation reads.
+pub async fn load_shared(
+    catalog: &dyn CatalogReader,
+    rules: &RulesCache,
+    ids: &[SkuId],
+    now: DateTime<Utc>,
+    budget: Duration,
+) -> (
+    HashMap<SkuId, Arc<Sku>>,
+    Option<Arc<ShippingRules>>,
+    Option<String>,
+) {
+    load_with(
+        catalog.get_skus_shared(ids),
+        catalog,
+        rules,
+        ids,
+        now,
+        budget,
+    )
+    .await
+}
+
+async fn load_with<T>(
+    read: impl Future<Output = Result<HashMap<SkuId, T>, StoreError>>,
+    catalog: &dyn CatalogReader,
+    rules: &RulesCache,
+    ids: &[SkuId],
+    now: DateTime<Utc>,
+    budget: Duration,
+) -> (
+    HashMap<SkuId, T>,
+    Option<Arc<ShippingRules>>,
+    Option<String>,
+) {
     let deadline = tokio::time::Instant::now() + budget;
     let skus = async {
         if ids.is_empty() {
             return Ok(Ok(HashMap::new()));
         }
-        tokio::time::timeout_at(deadline, catalog.get_skus(ids)).await
+        tokio::time::timeout_at(deadline, read).await
     };
     let rules = rules.get(catalog, now, deadline);
     let (skus, rules) = tokio::join!(skus, rules);

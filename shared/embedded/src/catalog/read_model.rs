@@ -2,7 +2,11 @@
 //! the shipping rules), answered without SQLite's blocking-pool round trip while the file is
 //! unchanged. A simulation through the local runner used to hand every request to the blocking
 //! pool and queue it behind the store's one connection; now it reads two counters on the calling
-//! thread and clones what it read last time.
+//! thread and hands out what it read last time (shared: [`CatalogReader::get_skus_shared`]
+//! copies nothing, [`CatalogReader::get_skus`] clones).
+//!
+//! [`CatalogReader::get_skus_shared`]: domain::ports::CatalogReader::get_skus_shared
+//! [`CatalogReader::get_skus`]: domain::ports::CatalogReader::get_skus
 //!
 //! Never stale: an entry is only answered at the [`FileVersion`] it was read at, and that version
 //! changes with every write to the file, by this store (SQLite's count of rows this connection
@@ -18,7 +22,7 @@ use domain::ports::StoreError;
 use domain::shipping::ShippingRules;
 use rusqlite::Connection;
 use std::collections::HashMap;
-use std::sync::{Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard};
 
 /// More SKUs than this and the model starts over (bounds what unknown ids can make it hold).
 const MAX_SKUS: usize = 20_000;
@@ -53,7 +57,7 @@ pub(crate) struct ReadModel {
 struct State {
     version: Option<FileVersion>,
     /// `None`: no such SKU.
-    skus: HashMap<SkuId, Option<Sku>>,
+    skus: HashMap<SkuId, Option<Arc<Sku>>>,
     /// Outer `None`: not read at this version; inner: no rules stored.
     rules: Option<Option<ShippingRules>>,
 }
@@ -76,7 +80,11 @@ impl ReadModel {
 
     /// The SKUs among `ids` as the file holds them at `version`; `None` unless every id was
     /// read at that version.
-    pub(crate) fn skus(&self, version: FileVersion, ids: &[SkuId]) -> Option<HashMap<SkuId, Sku>> {
+    pub(crate) fn skus(
+        &self,
+        version: FileVersion,
+        ids: &[SkuId],
+    ) -> Option<HashMap<SkuId, Arc<Sku>>> {
         let state = self.lock();
         if state.version != Some(version) {
             return None;
@@ -95,7 +103,7 @@ impl ReadModel {
         &self,
         version: FileVersion,
         ids: &[SkuId],
-        found: &HashMap<SkuId, Sku>,
+        found: &HashMap<SkuId, Arc<Sku>>,
     ) {
         let mut state = self.lock();
         state.at(version);
