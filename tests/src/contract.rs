@@ -17,6 +17,9 @@ use std::collections::HashSet;
 use std::path::PathBuf;
 use std::sync::Arc;
 
+mod stock_order;
+pub use stock_order::*;
+
 /// The adapters under test. One store may play all three roles ([`Subject::single`]); the
 /// DynamoDB adapters are two values sharing the catalog table.
 #[derive(Clone)]
@@ -112,6 +115,9 @@ macro_rules! contract_tests {
             expired_reservations_lists_due_only,
             log_reads_back_in_order,
             lookup_by_marketplace_id,
+            stock_counts_apply_in_as_of_order,
+            a_shipment_refuses_the_counts_taken_before_it,
+            concurrent_stock_counts_end_in_as_of_order,
         );
     };
     (@each $subject:expr; $($name:ident),* $(,)?) => {
@@ -143,15 +149,15 @@ macro_rules! invoice_store_contract_tests {
             create_once_writes_once,
             get_and_list_by_order,
             save_is_versioned,
+            create_once_refuses_past_the_limit,
+            release_and_claim_move_the_sums,
+            concurrent_creates_never_pass_the_limit,
         );
     };
 }
 
 /// See [`invoice_store_contract_tests!`].
 #[macro_export]
-            create_once_refuses_past_the_limit,
-            release_and_claim_move_the_sums,
-            concurrent_creates_never_pass_the_limit,
 macro_rules! sync_state_contract_tests {
     ($store:expr) => {
         $crate::port_contract_tests!(catalog_notify; $store;

@@ -6,8 +6,9 @@
 
 use aws_lambda_events::sqs::{SqsBatchResponse, SqsEvent};
 use domain::catalog_notify::Coalescing;
-use domain::catalog_sync::{CatalogSync, Received};
+use domain::catalog_sync::{CatalogSync, Received, SnapshotCounts};
 use lambda_kit::config::{ConfigError, Vars};
+use lambda_kit::metrics::{self, Unit};
 use lambda_kit::sqs;
 use serde::Deserialize;
 use std::time::Duration;
@@ -152,10 +153,28 @@ pub async fn handle(deps: &Deps, event: SqsEvent) -> SqsBatchResponse {
             body: d.body.as_bytes(),
         })
         .collect();
-    let outcomes = deps.process_batch(&batch).await;
+    let (outcomes, counts) = deps.process_batch_counted(&batch).await;
+    emit_snapshot_metrics(counts);
     let (queue, backoff) = (deps.queue.as_ref(), &deps.backoff);
     sqs::settle_all("catalog-sync", queue, backoff, &deliveries, outcomes).await
 }
+
+/// One EMF line per batch: the stock counts ignored as older than the stock, and those applied
+/// unordered (no `asOf`), zeros included so the sums and alarms see the quiet batches.
+fn emit_snapshot_metrics(counts: SnapshotCounts) {
+    metrics::emit_for(
+        "catalog-sync",
+        &[
+            (STALE_METRIC, f64::from(counts.stale), Unit::Count),
+            (UNORDERED_METRIC, f64::from(counts.unordered), Unit::Count),
+        ],
+    );
+}
+
+/// Stock counts ignored as older than the last applied count or a shipment since (issue 12).
+pub const STALE_METRIC: &str = "StockCountsStale";
+/// Stock counts without `asOf`, applied in arrival order.
+pub const UNORDERED_METRIC: &str = "StockCountsUnordered";
 
 #[cfg(test)]
 mod tests {

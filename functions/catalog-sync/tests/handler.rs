@@ -151,6 +151,9 @@ fn event(name: &str) -> SqsEvent {
         "sku-upsert" => include_str!("../../../events/catalog-sync.sku-upsert.json"),
         "price-changed" => include_str!("../../../events/catalog-sync.price-changed.json"),
         "stock-changed" => include_str!("../../../events/catalog-sync.stock-changed.json"),
+        "stock-changed-out-of-order" => {
+            include_str!("../../../events/catalog-sync.stock-changed-out-of-order.json")
+        }
         "batch-partial-failure" => {
             include_str!("../../../events/catalog-sync.batch-partial-failure.json")
         }
@@ -279,6 +282,32 @@ async fn sample_stock_event_keeps_reservations_and_never_sells_below_zero() {
     assert_eq!((level.on_hand, level.reserved, level.sellable()), (3, 5, 0));
     assert_eq!(w.notified("inventory", "2002495"), 1);
     assert_eq!(w.notified("price", "2002495"), 0);
+}
+
+#[tokio::test]
+async fn sample_counts_out_of_order_keep_the_newer_and_count_the_older_as_stale() {
+    let lines = Arc::new(Mutex::new(Vec::<String>::new()));
+    let sink = lines.clone();
+    lambda_kit::metrics::set_output(move |l| sink.lock().unwrap().push(l.to_string()));
+    let w = world().await;
+    // The newer count (08:50 -03:00, 4 units) came first; the older one (08:40, 9 units) second.
+    let r = handle(&w.deps, event("stock-changed-out-of-order")).await;
+    assert!(r.batch_item_failures.is_empty(), "{r:?}");
+    assert_eq!(w.sku("2002495").await.stock["cd-cajamar"].on_hand, 4);
+    assert_eq!(w.notified("inventory", "2002495"), 1);
+    // Redelivered (or re-driven), the same older count is ignored again.
+    let r = handle(&w.deps, event("stock-changed-out-of-order")).await;
+    assert!(r.batch_item_failures.is_empty(), "{r:?}");
+    assert_eq!(w.sku("2002495").await.stock["cd-cajamar"].on_hand, 4);
+    let stale: Vec<f64> = lines
+        .lock()
+        .unwrap()
+        .iter()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .filter_map(|v| v[catalog_sync::STALE_METRIC].as_f64())
+        .collect();
+    lambda_kit::metrics::reset_output();
+    assert!(stale.contains(&1.0), "one stale count per batch: {stale:?}");
 }
 
 #[tokio::test]

@@ -16,7 +16,11 @@
 //!
 //! Within one batch, once a message of a group fails, the group's later messages are left
 //! unprocessed, so a SKU's changes keep their order. Every value is absolute, so a message
-//! delivered again is harmless. VTEX refusing a notification for good (403, a 4xx on a
+//! delivered again is harmless; FIFO order is not enough for stock counts, though (a count
+//! re-driven from the DLQ, or taken before a shipment the connector already recorded, is absolute
+//! and wrong), so a `stock.changed` with `asOf` is written only if the store's marks for its
+//! location say it is newer than the stock ([`crate::ports::StockMarks`]), inside the write's own
+//! condition. An ignored count is logged and counted ([`SnapshotCounts`]). VTEX refusing a notification for good (403, a 4xx on a
 //! suggestion, a SKU that cannot be suggested) parks a `notify.due` message with the reason in the
 //! DLQ: re-driving it after the fix sends the notification, without replaying old data.
 
@@ -29,7 +33,9 @@ use crate::catalog_notify::{
 use crate::clock::Clock;
 use crate::erp::{DispatchQueue, QueuedMessage};
 use crate::outbound::{CallError, CatalogNotifier, CatalogOutcome};
-use crate::ports::{CatalogReader, CatalogWriter, StoreError};
+use crate::ports::{
+    CatalogReader, CatalogWriter, SnapshotOutcome, Stale, StockSnapshot, StoreError,
+};
 use crate::worker::{Attempt, Backoff, Disposition};
 use chrono::{DateTime, Utc};
 use std::collections::HashSet;
@@ -231,8 +237,33 @@ pub enum Applied {
     Changed(ChangeSet),
     /// Equal to what is stored: nothing written, nothing to notify.
     Unchanged,
-    /// Not written: it names a SKU the store does not have.
+    /// Not written: it names a SKU the store does not have, or cannot be ordered.
     Refused { code: &'static str, reason: String },
+    /// Not written: a stock count older than the location's stock (ignored, logged, counted).
+    Stale(Stale),
+}
+
+/// How far ahead of the connector's clock a count's `asOf` may be (clock skew between the ERP
+/// and AWS). Further ahead, the count is parked rather than applied: its mark would make every
+/// count the ERP takes until then look stale.
+pub const MAX_AS_OF_AHEAD: chrono::Duration = chrono::Duration::minutes(5);
+
+fn unknown_sku(id: &str) -> Applied {
+    Applied::Refused {
+        code: "UNKNOWN_SKU",
+        reason: format!(
+            "SKU {id} is not in the catalog: send its sku.upsert first (same message group)"
+        ),
+    }
+}
+
+/// What a batch did with stock counts, for the function's metrics.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct SnapshotCounts {
+    /// Counts ignored as older than the location's stock.
+    pub stale: u32,
+    /// Counts without `asOf`, applied unordered as before `asOf` existed.
+    pub unordered: u32,
 }
 
 impl CatalogSync {
@@ -240,7 +271,16 @@ impl CatalogSync {
     /// `None` when it was not processed because an earlier message of its group failed (it comes
     /// back as it is).
     pub async fn process_batch(&self, deliveries: &[Received<'_>]) -> Vec<Option<Disposition>> {
+        self.process_batch_counted(deliveries).await.0
+    }
+
+    /// [`CatalogSync::process_batch`], with what it did with stock counts.
+    pub async fn process_batch_counted(
+        &self,
+        deliveries: &[Received<'_>],
+    ) -> (Vec<Option<Disposition>>, SnapshotCounts) {
         let deps = self;
+        let mut counts = SnapshotCounts::default();
         let mut outcome = vec![Some(Disposition::Done); deliveries.len()];
         let mut blocked: HashSet<&str> = HashSet::new();
         let mut pending = Pending::default();
@@ -265,16 +305,53 @@ impl CatalogSync {
                 followups.push((i, due));
                 continue;
             }
-            // An unchanged value may still owe the notification of an earlier delivery that
+            let unordered = matches!(change, CatalogChange::StockChanged { as_of: None, .. });
+            // An unchanged value (or a stale count: its first delivery may have been written
+            // before a newer one) may still owe the notification of an earlier delivery that
             // crashed after its write; store trouble in either read is one retry below.
             let applied = match deps.apply(&change, &mut intended).await {
                 Ok(Applied::Unchanged) => deps
                     .owed(&change)
                     .await
                     .map(|owed| (Applied::Unchanged, owed)),
+                Ok(Applied::Stale(stale)) => deps
+                    .owed(&change)
+                    .await
+                    .map(|owed| (Applied::Stale(stale), owed)),
                 other => other.map(|a| (a, ChangeSet::default())),
             };
+            if unordered && matches!(applied, Ok((Applied::Changed(_) | Applied::Unchanged, _))) {
+                counts.unordered += 1;
+                tracing::warn!(
+                    message_id = d.attempt.message_id,
+                    erp_message_id = message.message_id.as_deref(),
+                    sku_id = change.sku_id(),
+                    "stock.changed without asOf: applied unordered (an older count delivered late \
+                     would overwrite a newer one; see shared/docs/messages.md)"
+                );
+            }
             match applied {
+                Ok((Applied::Stale(stale), owed)) => {
+                    counts.stale += 1;
+                    let (location, as_of) = match &change {
+                        CatalogChange::StockChanged {
+                            location, as_of, ..
+                        } => (location.as_str(), *as_of),
+                        _ => ("", None),
+                    };
+                    tracing::warn!(
+                        message_id = d.attempt.message_id,
+                        erp_message_id = message.message_id.as_deref(),
+                        sku_id = change.sku_id(),
+                        location,
+                        as_of = ?as_of,
+                        reason = %stale,
+                        "stock count older than the location's stock: ignored"
+                    );
+                    if !owed.is_empty() {
+                        pending.add(change.sku_id(), owed, i);
+                    }
+                }
                 Ok((Applied::Changed(set), _)) => {
                     tracing::info!(
                         message_id = d.attempt.message_id,
@@ -340,7 +417,7 @@ impl CatalogSync {
             outcome[*i] = Some(deps.followup(&deliveries[*i], due, &throttle).await);
         }
 
-        outcome
+        (outcome, counts)
     }
 
     /// Records the notifications a change calls for as owed, before its store write (intent, then
@@ -409,12 +486,7 @@ impl CatalogSync {
         change: &CatalogChange,
         intended: &mut Intended,
     ) -> Result<Applied, StoreError> {
-        let unknown = |id: &str| Applied::Refused {
-            code: "UNKNOWN_SKU",
-            reason: format!(
-                "SKU {id} is not in the catalog: send its sku.upsert first (same message group)"
-            ),
-        };
+        let unknown = unknown_sku;
         match change {
             CatalogChange::SkuUpsert(sku) => {
                 let old = self.catalog.get_sku(&sku.id).await?;
@@ -444,21 +516,76 @@ impl CatalogSync {
                 sku_id,
                 location,
                 on_hand,
+                as_of,
             } => {
-                let Some(old) = self.catalog.get_sku(sku_id).await? else {
-                    return Ok(unknown(sku_id));
+                let snapshot = StockSnapshot {
+                    sku_id: sku_id.clone(),
+                    location: location.clone(),
+                    on_hand: *on_hand,
+                    as_of: *as_of,
                 };
-                if old.stock.get(location).map_or(0, |l| l.on_hand) == *on_hand {
-                    return Ok(Applied::Unchanged);
-                }
-                self.intend(sku_id, ChangeSet::only(NotifyKind::Inventory), intended)
-                    .await?;
-                if !self.writer.set_on_hand(sku_id, location, *on_hand).await? {
-                    return Ok(unknown(sku_id));
-                }
-                Ok(Applied::Changed(ChangeSet::only(NotifyKind::Inventory)))
+                self.apply_snapshot(&snapshot, intended).await
             }
             CatalogChange::NotifyDue(_) => Ok(Applied::Unchanged),
+        }
+    }
+
+    /// A stock count: refused when its `asOf` is in the future (it would hold every later count
+    /// back), ignored when the location's marks say it is older than the stock, else written under
+    /// the store's own ordering condition. A count equal to the stored on-hand is still written
+    /// when it has an `asOf`, so that the mark moves and an older count arriving next is refused.
+    async fn apply_snapshot(
+        &self,
+        snapshot: &StockSnapshot,
+        intended: &mut Intended,
+    ) -> Result<Applied, StoreError> {
+        let sku_id = snapshot.sku_id.as_str();
+        if let Some(as_of) = snapshot.as_of {
+            let now = self.clock.now();
+            if as_of > now + MAX_AS_OF_AHEAD {
+                return Ok(Applied::Refused {
+                    code: "AS_OF_IN_FUTURE",
+                    reason: format!(
+                        "asOf {as_of} is more than {} minutes ahead of the connector's clock ({now}): \
+                         check the ERP's clock, then re-drive the message",
+                        MAX_AS_OF_AHEAD.num_minutes()
+                    ),
+                });
+            }
+        }
+        let Some(current) = self
+            .writer
+            .stock_location(sku_id, &snapshot.location)
+            .await?
+        else {
+            return Ok(unknown_sku(sku_id));
+        };
+        if let Some(stale) = snapshot.as_of.and_then(|at| current.marks.refuses(at)) {
+            return Ok(Applied::Stale(stale));
+        }
+        let changes = current.level.map_or(0, |l| l.on_hand) != snapshot.on_hand;
+        if !changes && snapshot.as_of.is_none() {
+            return Ok(Applied::Unchanged);
+        }
+        let inventory = ChangeSet::only(NotifyKind::Inventory);
+        if changes {
+            self.intend(sku_id, inventory, intended).await?;
+        }
+        match self.writer.apply_stock_snapshot(snapshot).await? {
+            // A newer count or a shipment landed since the read; what `intend` counted only costs
+            // one redundant "look again" to VTEX.
+            SnapshotOutcome::Stale(stale) => Ok(Applied::Stale(stale)),
+            SnapshotOutcome::UnknownSku => Ok(unknown_sku(sku_id)),
+            SnapshotOutcome::Applied { previous } => {
+                if previous.unwrap_or(0) == snapshot.on_hand {
+                    return Ok(Applied::Unchanged);
+                }
+                if !changes {
+                    // Another writer moved the on-hand between the read and this write.
+                    self.intend(sku_id, inventory, intended).await?;
+                }
+                Ok(Applied::Changed(inventory))
+            }
         }
     }
 

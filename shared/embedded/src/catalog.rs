@@ -1,16 +1,22 @@
 //! Catalog ports: `skus` holds each SKU without its stock (JSON), `stock` one row per
-//! (SKU, location) with the two counters, `settings` the shipping rules. Reads are answered from
+//! (SKU, location) with the two counters, `stock_marks` the location's ordering marks
+//! (`storage_format::catalog::StockMarksV1`, a table of its own so that files written before it
+//! need no migration), `settings` the shipping rules. Reads are answered from
 //! [`ReadModel`] while the file is unchanged since they were last read.
 
 use crate::{EmbeddedStore, decode, encode, sql_error};
 use async_trait::async_trait;
 use domain::catalog::{LocationId, PriceEntry, Sku, SkuId, StockLevel};
-use domain::ports::{CatalogReader, CatalogWriter, StoreError};
+use domain::ports::{
+    CatalogReader, CatalogWriter, LocationStock, SnapshotOutcome, StockMarks, StockSnapshot,
+    StoreError,
+};
 use domain::shipping::ShippingRules;
 use domain::store_support::merge_stock;
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Arc;
+use storage_format::catalog::{StockMarksV1, mark_time};
 
 mod decoded;
 mod read_model;
@@ -22,6 +28,23 @@ use read_model::file_version;
 const READ_CHUNK: usize = 500;
 
 const RULES_KEY: &str = "shipping_rules";
+
+fn read_level(
+    conn: &Connection,
+    sku_id: &str,
+    location: &str,
+) -> Result<Option<StockLevel>, StoreError> {
+    conn.prepare_cached("SELECT on_hand, reserved FROM stock WHERE sku_id = ?1 AND location = ?2")
+        .map_err(sql_error)?
+        .query_row([sku_id, location], |row| {
+            Ok(StockLevel {
+                on_hand: row.get(0)?,
+                reserved: row.get(1)?,
+            })
+        })
+        .optional()
+        .map_err(sql_error)
+}
 
 pub(crate) fn read_stock(
     conn: &Connection,
@@ -42,6 +65,43 @@ pub(crate) fn read_stock(
         })
         .map_err(sql_error)?;
     rows.collect::<Result<_, _>>().map_err(sql_error)
+}
+
+/// The ordering marks of one location (all `None` when it has no row).
+fn read_marks(conn: &Connection, sku_id: &str, location: &str) -> Result<StockMarks, StoreError> {
+    let shape = conn
+        .prepare_cached(
+            "SELECT as_of, shipped_at FROM stock_marks WHERE sku_id = ?1 AND location = ?2",
+        )
+        .map_err(sql_error)?
+        .query_row([sku_id, location], |row| {
+            Ok(StockMarksV1 {
+                as_of: row.get(0)?,
+                shipped_at: row.get(1)?,
+            })
+        })
+        .optional()
+        .map_err(sql_error)?
+        .unwrap_or_default();
+    shape.to_marks().map_err(|e| StoreError::Corrupt(e.0))
+}
+
+/// Records, inside the caller's transaction (the order save that ships), that a shipment left
+/// `location` at `at` (a [`storage_format::catalog::mark_time`]).
+pub(crate) fn record_shipment(
+    conn: &Connection,
+    sku_id: &str,
+    location: &str,
+    at: &str,
+) -> Result<(), StoreError> {
+    conn.prepare_cached(
+        "INSERT INTO stock_marks (sku_id, location, shipped_at) VALUES (?1, ?2, ?3)
+         ON CONFLICT (sku_id, location) DO UPDATE SET shipped_at = excluded.shipped_at",
+    )
+    .map_err(sql_error)?
+    .execute(params![sku_id, location, at])
+    .map_err(sql_error)?;
+    Ok(())
 }
 
 pub(crate) fn sku_exists(conn: &Connection, sku_id: &str) -> Result<bool, StoreError> {
@@ -181,6 +241,13 @@ impl CatalogWriter for EmbeddedStore {
                 )
                 .map_err(sql_error)?;
             }
+            // A location the upsert drops takes its marks with it, as in the other stores.
+            tx.execute(
+                "DELETE FROM stock_marks WHERE sku_id = ?1
+                 AND location NOT IN (SELECT location FROM stock WHERE sku_id = ?1)",
+                [&sku.id],
+            )
+            .map_err(sql_error)?;
             tx.commit().map_err(sql_error)
         })
         .await
@@ -208,6 +275,65 @@ impl CatalogWriter for EmbeddedStore {
             .map_err(sql_error)?;
             tx.commit().map_err(sql_error)?;
             Ok(true)
+        })
+        .await
+    }
+
+    async fn stock_location(
+        &self,
+        sku_id: &str,
+        location: &str,
+    ) -> Result<Option<LocationStock>, StoreError> {
+        let (sku_id, location) = (sku_id.to_string(), location.to_string());
+        self.with_conn(move |conn| {
+            let tx = conn.transaction().map_err(sql_error)?;
+            if !sku_exists(&tx, &sku_id)? {
+                return Ok(None);
+            }
+            let level = read_level(&tx, &sku_id, &location)?;
+            let marks = read_marks(&tx, &sku_id, &location)?;
+            tx.commit().map_err(sql_error)?;
+            Ok(Some(LocationStock { level, marks }))
+        })
+        .await
+    }
+
+    /// The marks are read and the stock written in one `BEGIN IMMEDIATE` transaction: no other
+    /// writer (a count, a shipment) comes between the test and the write.
+    async fn apply_stock_snapshot(
+        &self,
+        snapshot: &StockSnapshot,
+    ) -> Result<SnapshotOutcome, StoreError> {
+        let snapshot = snapshot.clone();
+        self.with_conn(move |conn| {
+            let tx = conn
+                .transaction_with_behavior(TransactionBehavior::Immediate)
+                .map_err(sql_error)?;
+            let (sku_id, location) = (&snapshot.sku_id, &snapshot.location);
+            if !sku_exists(&tx, sku_id)? {
+                return Ok(SnapshotOutcome::UnknownSku);
+            }
+            let marks = read_marks(&tx, sku_id, location)?;
+            if let Some(stale) = snapshot.as_of.and_then(|at| marks.refuses(at)) {
+                return Ok(SnapshotOutcome::Stale(stale));
+            }
+            let previous = read_level(&tx, sku_id, location)?.map(|l| l.on_hand);
+            tx.execute(
+                "INSERT INTO stock (sku_id, location, on_hand, reserved) VALUES (?1, ?2, ?3, 0)
+                 ON CONFLICT (sku_id, location) DO UPDATE SET on_hand = excluded.on_hand",
+                params![sku_id, location, snapshot.on_hand],
+            )
+            .map_err(sql_error)?;
+            if let Some(as_of) = snapshot.as_of {
+                tx.execute(
+                    "INSERT INTO stock_marks (sku_id, location, as_of) VALUES (?1, ?2, ?3)
+                     ON CONFLICT (sku_id, location) DO UPDATE SET as_of = excluded.as_of",
+                    params![sku_id, location, mark_time(as_of)],
+                )
+                .map_err(sql_error)?;
+            }
+            tx.commit().map_err(sql_error)?;
+            Ok(SnapshotOutcome::Applied { previous })
         })
         .await
     }

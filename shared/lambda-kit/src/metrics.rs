@@ -42,6 +42,8 @@
 //! | fulfillment | `OrdersFulfilled`, `FulfillRetries`, `FulfillsRefused` | Count | fulfill outcomes (refused: 404/409) |
 //! | fulfillment | `OrdersCanceled`, `CancelRetries`, `CancelsEvaluating`, `CancelsRefused` | Count | marketplace cancel outcomes (refused: invoiced/shipped, 404, 409) |
 //! | every HTTP function | `AuthFailures` | Count | requests refused with 401 |
+//! | catalog-sync | `StockCountsStale` | Count | `stock.changed` counts ignored: older than the last one applied or than a shipment since |
+//! | catalog-sync | `StockCountsUnordered` | Count | `stock.changed` counts without `asOf`, applied in arrival order |
 
 use serde_json::{Map, Value, json};
 use std::io::Write;

@@ -11,6 +11,7 @@ use domain::catalog::{
     Dimensions, Image, Offering, PriceEntry, ProductInfo, Sku, Specification, StockLevel,
 };
 use domain::money::Cents;
+use domain::ports::StockMarks;
 use domain::shipping::{
     Carrier, DeliveryWindowTemplate, FreightPrice, PickupAddress, PickupPoint, PostalCodeRange,
     ScheduledDelivery, ShippingRules, Warehouse, Zone,
@@ -72,6 +73,55 @@ pub struct StockLevelV1 {
     pub on_hand: i64,
     #[serde(default)]
     pub reserved: i64,
+}
+
+/// The ordering marks of one stock location ([`StockMarks`]) as both stores keep them beside the
+/// counters: DynamoDB as the `asOf` / `shippedAt` strings of the location's map in `stock`, SQLite
+/// as the columns of `stock_marks`. Added after version 1 of the stock: a location written before
+/// has neither (the shape read back is all `None`, and any count applies there).
+///
+/// Each is RFC 3339 in UTC with nanoseconds at a fixed width ([`mark_time`]), so that comparing the
+/// strings (a DynamoDB condition, SQLite's `<`) compares the instants.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct StockMarksV1 {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub as_of: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shipped_at: Option<String>,
+}
+
+/// The attribute (DynamoDB) names of [`StockMarksV1`] inside a stock location.
+pub const AS_OF: &str = "asOf";
+pub const SHIPPED_AT: &str = "shippedAt";
+
+/// `at` as a mark: `2026-12-02T11:55:00.000000000Z`, always this width (years 0–9999).
+pub fn mark_time(at: DateTime<Utc>) -> String {
+    at.format("%Y-%m-%dT%H:%M:%S%.9fZ").to_string()
+}
+
+/// A mark written by [`mark_time`].
+pub fn read_mark_time(s: &str) -> Result<DateTime<Utc>, FormatError> {
+    DateTime::parse_from_rfc3339(s)
+        .map(|at| at.with_timezone(&Utc))
+        .map_err(|e| FormatError(format!("stock mark {s:?} is not an RFC 3339 time: {e}")))
+}
+
+impl StockMarksV1 {
+    pub fn from_marks(m: &StockMarks) -> Self {
+        StockMarksV1 {
+            as_of: m.as_of.map(mark_time),
+            shipped_at: m.shipped_at.map(mark_time),
+        }
+    }
+
+    pub fn to_marks(&self) -> Result<StockMarks, FormatError> {
+        let read = |v: &Option<String>| v.as_deref().map(read_mark_time).transpose();
+        Ok(StockMarks {
+            as_of: read(&self.as_of)?,
+            shipped_at: read(&self.shipped_at)?,
+        })
+    }
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
@@ -626,6 +676,52 @@ mod golden {
     use super::*;
     use crate::testing::golden;
     use chrono::TimeZone;
+
+    /// One stock location as written before the ordering marks existed: DynamoDB's map in
+    /// `stock` (here as JSON) carried only the counters.
+    const LOCATION_BEFORE_MARKS: &str = r#"{"onHand": 12, "reserved": 2, "available": 10}"#;
+
+    #[test]
+    fn a_stock_location_written_before_the_marks_reads_with_none_and_any_count_applies() {
+        let shape: StockMarksV1 = serde_json::from_str(LOCATION_BEFORE_MARKS).unwrap();
+        assert_eq!(shape, StockMarksV1::default());
+        let marks = shape.to_marks().unwrap();
+        assert_eq!(marks, StockMarks::default());
+        let long_ago = Utc.with_ymd_and_hms(1990, 1, 1, 0, 0, 0).unwrap();
+        assert_eq!(marks.refuses(long_ago), None);
+        // No marks, nothing written: the old shape stays the old shape.
+        assert_eq!(serde_json::to_string(&shape).unwrap(), "{}");
+        let level: StockLevelV1 = serde_json::from_str(LOCATION_BEFORE_MARKS).unwrap();
+        assert_eq!((level.on_hand, level.reserved), (12, 2));
+    }
+
+    #[test]
+    fn stock_marks_round_trip_and_compare_as_strings_like_the_instants() {
+        let at = |s: &str| DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc);
+        let marks = StockMarks {
+            as_of: Some(at("2026-12-02T08:55:00.5-03:00")),
+            shipped_at: Some(at("2026-12-02T12:00:00Z")),
+        };
+        let shape = StockMarksV1::from_marks(&marks);
+        assert_eq!(
+            serde_json::to_string(&shape).unwrap(),
+            r#"{"asOf":"2026-12-02T11:55:00.500000000Z","shippedAt":"2026-12-02T12:00:00.000000000Z"}"#
+        );
+        assert_eq!(shape.to_marks().unwrap(), marks);
+        let times = [
+            "2026-12-02T11:55:00Z",
+            "2026-12-02T11:55:00.000000001Z",
+            "2026-12-02T11:55:00.1Z",
+            "2026-12-02T11:55:01Z",
+            "2027-01-01T00:00:00-03:00",
+        ];
+        for pair in times.windows(2) {
+            let (a, b) = (mark_time(at(pair[0])), mark_time(at(pair[1])));
+            assert!(a < b, "{a} < {b}");
+            assert_eq!(a.len(), b.len());
+        }
+        assert!(read_mark_time("yesterday").is_err());
+    }
 
     /// A SKU's `data` as the adapters wrote it before `schemaVersion` (stock cleared, kept apart).
     const SKU: &str = r#"

@@ -12,10 +12,14 @@ use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
 use aws_sdk_dynamodb::types::{AttributeValue, KeysAndAttributes};
 use domain::catalog::{LocationId, PriceEntry, Sku, SkuId, StockLevel};
-use domain::ports::{CatalogReader, CatalogWriter, StoreError};
+use domain::ports::{
+    CatalogReader, CatalogWriter, LocationStock, SnapshotOutcome, StockMarks, StockSnapshot,
+    StoreError,
+};
 use domain::shipping::ShippingRules;
 use domain::store_support::merge_stock;
 use std::collections::{BTreeMap, HashMap, HashSet};
+use storage_format::catalog::{AS_OF, SHIPPED_AT, StockMarksV1, mark_time};
 
 const RULES_PK: &str = "RULES";
 /// Attempts at unprocessed BatchGetItem keys (throttling) before giving up.
@@ -83,11 +87,9 @@ impl DynamoCatalog {
         ))
     }
 
-    /// The SKU item's `rev` and stock, read consistently; `None` if the SKU does not exist.
-    async fn read_stock(
-        &self,
-        sku_id: &str,
-    ) -> Result<Option<(i64, BTreeMap<LocationId, StockLevel>)>, StoreError> {
+    /// The SKU item's `rev`, stock and ordering marks, read consistently; `None` if the SKU does
+    /// not exist.
+    async fn read_stock(&self, sku_id: &str) -> Result<Option<StockRead>, StoreError> {
         let out = self
             .client
             .get_item()
@@ -109,8 +111,139 @@ impl DynamoCatalog {
         } else {
             0
         };
-        Ok(Some((rev, stock_from_item(&item)?)))
+        Ok(Some(StockRead {
+            rev,
+            stock: stock_from_item(&item)?,
+            marks: marks_from_item(&item)?,
+        }))
     }
+}
+
+/// The UpdateItem of a stock count over a location read as `level` (`None`: not there yet):
+/// `(update, condition, placeholders)`. The condition holds the ordering test (a count older
+/// than the location's `asOf`, or not after its `shippedAt`, fails it) beside the test that the
+/// read is still current (`reserved` unchanged, or the location still absent).
+fn snapshot_write(snapshot: &StockSnapshot, level: Option<&StockLevel>) -> (String, String, Expr) {
+    let location = snapshot.location.as_str();
+    let mut e = Expr::default();
+    let rev = e.name("rev");
+    let bump = format!(
+        "{rev} = if_not_exists({rev}, {}) + {}",
+        e.value(n(0)),
+        e.value(n(1))
+    );
+    let (mut sets, mut conditions) = match level {
+        Some(level) => {
+            let on_hand_path = e.path(&["stock", location, ON_HAND]);
+            let available_path = e.path(&["stock", location, AVAILABLE]);
+            let reserved_path = e.path(&["stock", location, RESERVED]);
+            (
+                vec![
+                    format!("{on_hand_path} = {}", e.value(n(snapshot.on_hand))),
+                    format!(
+                        "{available_path} = {}",
+                        e.value(n(snapshot.on_hand - level.reserved))
+                    ),
+                ],
+                vec![format!("{reserved_path} = {}", e.value(n(level.reserved)))],
+            )
+        }
+        None => {
+            let location_path = e.path(&["stock", location]);
+            let mut level = level_value(&StockLevel {
+                on_hand: snapshot.on_hand,
+                reserved: 0,
+            });
+            // A new location has no marks to test; it starts with the count's.
+            if let (AttributeValue::M(m), Some(at)) = (&mut level, snapshot.as_of) {
+                m.insert(AS_OF.to_string(), s(mark_time(at)));
+            }
+            (
+                vec![format!("{location_path} = {}", e.value(level))],
+                vec![format!(
+                    "attribute_exists({}) AND attribute_not_exists({location_path})",
+                    e.name("pk")
+                )],
+            )
+        }
+    };
+    // The ordering test, in the write: the marks of an existing location. (A new one has
+    // none; it starts with the count's, set above.)
+    if let Some(at) = snapshot.as_of.filter(|_| level.is_some()) {
+        let as_of = e.value(s(mark_time(at)));
+        let as_of_path = e.path(&["stock", location, AS_OF]);
+        let shipped_path = e.path(&["stock", location, SHIPPED_AT]);
+        conditions.push(format!(
+            "(attribute_not_exists({as_of_path}) OR {as_of_path} <= {as_of})"
+        ));
+        conditions.push(format!(
+            "(attribute_not_exists({shipped_path}) OR {shipped_path} < {as_of})"
+        ));
+        sets.push(format!("{as_of_path} = {as_of}"));
+    }
+    sets.push(bump);
+    (
+        format!("SET {}", sets.join(", ")),
+        conditions.join(" AND "),
+        e,
+    )
+}
+
+/// What [`DynamoCatalog::read_stock`] read of a SKU item.
+#[derive(Debug, Clone, Default)]
+struct StockRead {
+    rev: i64,
+    stock: BTreeMap<LocationId, StockLevel>,
+    /// Locations with at least one mark.
+    marks: BTreeMap<LocationId, StockMarks>,
+}
+
+/// The ordering marks kept in each location's map of `stock` (`asOf`, `shippedAt`; absent on
+/// locations written before them).
+fn marks_from_item(item: &Item) -> Result<BTreeMap<LocationId, StockMarks>, StoreError> {
+    let Some(AttributeValue::M(locations)) = item.get("stock") else {
+        return Ok(BTreeMap::new());
+    };
+    let mut out = BTreeMap::new();
+    for (loc, level) in locations {
+        let AttributeValue::M(level) = level else {
+            continue;
+        };
+        let text = |name: &str| match level.get(name) {
+            Some(AttributeValue::S(v)) => Ok(Some(v.clone())),
+            None => Ok(None),
+            Some(_) => Err(StoreError::Corrupt(format!(
+                "stock mark {name} of location {loc} is not a string"
+            ))),
+        };
+        let shape = StockMarksV1 {
+            as_of: text(AS_OF)?,
+            shipped_at: text(SHIPPED_AT)?,
+        };
+        if shape != StockMarksV1::default() {
+            let marks = shape.to_marks().map_err(|e| StoreError::Corrupt(e.0))?;
+            out.insert(loc.clone(), marks);
+        }
+    }
+    Ok(out)
+}
+
+/// `stock` as [`stock_value`] writes it, each location's marks kept beside its counters.
+fn stock_value_with_marks(
+    stock: &BTreeMap<LocationId, StockLevel>,
+    marks: &BTreeMap<LocationId, StockMarks>,
+) -> AttributeValue {
+    let AttributeValue::M(mut locations) = stock_value(stock) else {
+        unreachable!("stock_value builds a map")
+    };
+    for (loc, m) in marks {
+        if let Some(AttributeValue::M(level)) = locations.get_mut(loc) {
+            let shape = StockMarksV1::from_marks(m);
+            level.extend(shape.as_of.map(|v| (AS_OF.to_string(), s(v))));
+            level.extend(shape.shipped_at.map(|v| (SHIPPED_AT.to_string(), s(v))));
+        }
+    }
+    AttributeValue::M(locations)
 }
 
 /// Distinct ids in chunks BatchGetItem accepts: ⌈distinct / 100⌉ requests.
@@ -177,11 +310,16 @@ impl CatalogWriter for DynamoCatalog {
         let data = encode(&data)?;
         for attempt in 0..MAX_ATTEMPTS {
             let current = self.read_stock(&sku.id).await?;
-            let (rev, old_stock) = current.clone().unwrap_or_default();
+            let exists = current.is_some();
+            let StockRead {
+                rev,
+                stock: old_stock,
+                marks,
+            } = current.unwrap_or_default();
             let mut e = Expr::default();
-            let condition = match current {
-                None => format!("attribute_not_exists({})", e.name("pk")),
-                Some(_) => {
+            let condition = match exists {
+                false => format!("attribute_not_exists({})", e.name("pk")),
+                true => {
                     // Holds taken since the read change `reserved` without touching `rev`.
                     let rev_name = e.name("rev");
                     let rev_value = e.value(n(rev));
@@ -203,7 +341,7 @@ impl CatalogWriter for DynamoCatalog {
                 ("data".to_string(), s(data.clone())),
                 (
                     "stock".to_string(),
-                    stock_value(&merge_stock(&sku.stock, &old_stock)),
+                    stock_value_with_marks(&merge_stock(&sku.stock, &old_stock), &marks),
                 ),
                 ("rev".to_string(), n(rev + 1)),
             ]);
@@ -226,7 +364,7 @@ impl CatalogWriter for DynamoCatalog {
         on_hand: i64,
     ) -> Result<bool, StoreError> {
         for attempt in 0..MAX_ATTEMPTS {
-            let Some((_, stock)) = self.read_stock(sku_id).await? else {
+            let Some(StockRead { stock, .. }) = self.read_stock(sku_id).await? else {
                 return Ok(false);
             };
             let mut e = Expr::default();
@@ -291,6 +429,66 @@ impl CatalogWriter for DynamoCatalog {
         }
         Err(StoreError::Unavailable(format!(
             "stock update of SKU {sku_id} kept conflicting with concurrent writes"
+        )))
+    }
+
+    async fn stock_location(
+        &self,
+        sku_id: &str,
+        location: &str,
+    ) -> Result<Option<LocationStock>, StoreError> {
+        Ok(self.read_stock(sku_id).await?.map(|read| LocationStock {
+            level: read.stock.get(location).copied(),
+            marks: read.marks.get(location).copied().unwrap_or_default(),
+        }))
+    }
+
+    /// Consistent read, then one UpdateItem whose condition carries the ordering test
+    /// (`asOf` not after the count's, `shippedAt` before it) beside the `reserved` test of
+    /// [`CatalogWriter::set_on_hand`]. A failed condition re-reads: a mark that makes the count
+    /// stale never moves back, so refusing on that read is final; anything else (a hold taken
+    /// meanwhile) is tried again.
+    async fn apply_stock_snapshot(
+        &self,
+        snapshot: &StockSnapshot,
+    ) -> Result<SnapshotOutcome, StoreError> {
+        let (sku_id, location) = (snapshot.sku_id.as_str(), snapshot.location.as_str());
+        for attempt in 0..MAX_ATTEMPTS {
+            let Some(read) = self.read_stock(sku_id).await? else {
+                return Ok(SnapshotOutcome::UnknownSku);
+            };
+            let marks = read.marks.get(location).copied().unwrap_or_default();
+            if let Some(stale) = snapshot.as_of.and_then(|at| marks.refuses(at)) {
+                return Ok(SnapshotOutcome::Stale(stale));
+            }
+            let previous = read.stock.get(location).map(|l| l.on_hand);
+            let (update, condition, e) = snapshot_write(snapshot, read.stock.get(location));
+            let result = self
+                .client
+                .update_item()
+                .table_name(&self.table)
+                .set_key(Some(sku_key(sku_id)))
+                .update_expression(update)
+                .condition_expression(condition)
+                .set_expression_attribute_names(e.names())
+                .set_expression_attribute_values(e.values())
+                .send()
+                .await;
+            match result {
+                Ok(_) => return Ok(SnapshotOutcome::Applied { previous }),
+                Err(err)
+                    if matches!(
+                        err.as_service_error(),
+                        Some(UpdateItemError::ConditionalCheckFailedException(_))
+                    ) =>
+                {
+                    backoff(attempt).await
+                }
+                Err(err) => return Err(sdk_error("UpdateItem", err)),
+            }
+        }
+        Err(StoreError::Unavailable(format!(
+            "stock count of SKU {sku_id} kept conflicting with concurrent writes"
         )))
     }
 
@@ -394,6 +592,65 @@ mod tests {
         let all: HashSet<&SkuId> = chunks.iter().flatten().collect();
         assert_eq!(all.len(), 250);
         assert_eq!(chunks.iter().map(Vec::len).sum::<usize>(), 250);
+    }
+
+    #[test]
+    fn a_stock_count_write_defines_exactly_the_placeholders_it_uses() {
+        let at = chrono::DateTime::parse_from_rfc3339("2026-12-02T08:55:00-03:00")
+            .unwrap()
+            .to_utc();
+        let level = StockLevel {
+            on_hand: 4,
+            reserved: 1,
+        };
+        for as_of in [None, Some(at)] {
+            for current in [None, Some(&level)] {
+                let snapshot = StockSnapshot {
+                    sku_id: "a".into(),
+                    location: "w1".into(),
+                    on_hand: 7,
+                    as_of,
+                };
+                let (update, condition, e) = snapshot_write(&snapshot, current);
+                let problems = super::super::expr::placeholder_problems(
+                    &[Some(&update), Some(&condition)],
+                    e.names().as_ref(),
+                    e.values().as_ref(),
+                );
+                assert!(problems.is_empty(), "{as_of:?} {current:?}: {problems:?}");
+                let ordered = as_of.is_some() && current.is_some();
+                assert_eq!(condition.contains("<="), ordered, "{condition}");
+            }
+        }
+    }
+
+    #[test]
+    fn marks_survive_a_stock_rewrite_and_an_item_without_them_reads_none() {
+        let stock = BTreeMap::from([
+            (
+                "w1".to_string(),
+                StockLevel {
+                    on_hand: 2,
+                    reserved: 1,
+                },
+            ),
+            ("w2".to_string(), StockLevel::default()),
+        ]);
+        let old = HashMap::from([("stock".to_string(), stock_value(&stock))]);
+        assert!(marks_from_item(&old).unwrap().is_empty());
+        let at = chrono::DateTime::parse_from_rfc3339("2026-12-02T12:00:00Z")
+            .unwrap()
+            .to_utc();
+        let marks = BTreeMap::from([(
+            "w1".to_string(),
+            StockMarks {
+                as_of: Some(at),
+                shipped_at: None,
+            },
+        )]);
+        let item = HashMap::from([("stock".to_string(), stock_value_with_marks(&stock, &marks))]);
+        assert_eq!(marks_from_item(&item).unwrap(), marks);
+        assert_eq!(stock_from_item(&item).unwrap(), stock);
     }
 
     #[test]

@@ -293,3 +293,78 @@ async fn unchanged_values_write_and_notify_nothing() {
     assert!(all_done(&r), "{r:?}");
     assert!(w.vtex.calls().is_empty());
 }
+
+fn count_at(on_hand: i64, as_of: &str) -> Value {
+    json!({"type": "stock.changed", "version": 1, "skuId": "2002495", "location": "cd-cajamar",
+           "onHand": on_hand, "asOf": as_of})
+}
+
+#[tokio::test]
+async fn an_older_count_in_the_same_batch_is_ignored_and_counted_stale() {
+    let w = world_with(&sample(), FakeCatalog::default());
+    let bodies = [
+        count_at(8, "2026-03-02T11:50:00Z"),
+        count_at(20, "2026-03-02T11:40:00Z"),
+        stock("2002495", "cd-cajamar", 9),
+    ];
+    let texts: Vec<String> = bodies.iter().map(Value::to_string).collect();
+    let received: Vec<Received<'_>> = texts
+        .iter()
+        .map(|body| Received {
+            attempt: Attempt {
+                message_id: "m",
+                receive_count: 1,
+            },
+            group_id: Some("2002495"),
+            body: body.as_bytes(),
+        })
+        .collect();
+    let (r, counts) = w.sync.process_batch_counted(&received).await;
+    assert!(all_done(&r), "{r:?}");
+    assert_eq!(
+        counts,
+        SnapshotCounts {
+            stale: 1,
+            unordered: 1
+        }
+    );
+    // The unordered count applies as it always did.
+    assert_eq!(w.sku("2002495").await.stock["cd-cajamar"].on_hand, 9);
+}
+
+#[tokio::test]
+async fn a_count_equal_to_the_stock_still_moves_the_mark_so_an_older_one_is_refused_next() {
+    let w = world_with(&sample(), FakeCatalog::default());
+    let on_hand = w.sku("2002495").await.stock["cd-cajamar"].on_hand;
+    assert!(all_done(
+        &w.send(&[count_at(on_hand, "2026-03-02T11:50:00Z")]).await
+    ));
+    assert!(all_done(
+        &w.send(&[count_at(on_hand + 30, "2026-03-02T11:45:00Z")])
+            .await
+    ));
+    assert_eq!(w.sku("2002495").await.stock["cd-cajamar"].on_hand, on_hand);
+    assert!(w.vtex.calls().is_empty(), "{:?}", w.vtex.calls());
+}
+
+#[tokio::test]
+async fn a_count_from_the_future_is_parked_not_applied() {
+    let w = world_with(&sample(), FakeCatalog::default());
+    let before = w.sku("2002495").await.stock["cd-cajamar"].on_hand;
+    // Five minutes of skew are tolerated; the clock reads 12:00.
+    assert!(all_done(
+        &w.send(&[count_at(before + 1, "2026-03-02T12:04:00Z")])
+            .await
+    ));
+    let r = w
+        .send(&[count_at(before + 2, "2026-03-02T12:06:00Z")])
+        .await;
+    assert!(
+        matches!(&r[0], Some(Disposition::DeadLetter { code, .. }) if code == "AS_OF_IN_FUTURE"),
+        "{r:?}"
+    );
+    assert_eq!(
+        w.sku("2002495").await.stock["cd-cajamar"].on_hand,
+        before + 1
+    );
+}

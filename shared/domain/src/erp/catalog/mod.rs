@@ -5,17 +5,23 @@
 //! ```json
 //! { "type": "sku.upsert",    "version": 1, "messageId": "optional", "sku": { …catalog-file SKU… } }
 //! { "type": "price.changed", "version": 1, "skuId": "2002495", "prices": [ { "price": 9990, "listPrice": 12990 } ] }
-//! { "type": "stock.changed", "version": 1, "skuId": "2002495", "location": "cd-cajamar", "onHand": 12 }
+//! { "type": "stock.changed", "version": 1, "skuId": "2002495", "location": "cd-cajamar", "onHand": 12,
+//!   "asOf": "2026-12-02T08:55:00-03:00" }
 //! { "type": "notify.due",    "version": 1, "skuId": "2002495", "kind": "inventory", "due": "…" }  (internal)
 //! ```
 //!
 //! Every value is absolute (the SKU's whole price list, a location's whole on-hand count), so a
-//! replayed message is harmless. Money is integer cents: a JSON number with a fraction (`99.90`,
+//! replayed message is harmless, except a stock count that is older than the stock: `asOf` (when
+//! the ERP counted, RFC 3339 with an offset) orders them, and a count older than the last one
+//! applied or than a shipment recorded since is ignored ([`crate::ports::StockMarks`]). `asOf`
+//! is optional so that today's ERPs keep working; a count without it applies as it always did
+//! (unordered, logged and counted as such). Money is integer cents: a JSON number with a fraction (`99.90`,
 //! even `99.0`) is refused as a price in the wrong unit. Unknown fields are ignored. A message is
 //! checked completely before anything is written, and every problem found is reported at once.
 
 use crate::catalog::{CatalogFile, LocationId, PriceEntry, Sku, SkuId};
 use crate::catalog_notify::{NotifyDue, NotifyKind};
+use chrono::{DateTime, Utc};
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 use std::collections::{BTreeSet, HashSet};
@@ -45,11 +51,14 @@ pub enum CatalogChange {
         sku_id: SkuId,
         prices: Vec<PriceEntry>,
     },
-    /// Sets one location's absolute on-hand stock (reservations are kept).
+    /// Sets one location's absolute on-hand stock (reservations are kept), unless the count is
+    /// older than the location's stock.
     StockChanged {
         sku_id: SkuId,
         location: LocationId,
         on_hand: i64,
+        /// When the ERP counted (`asOf`); `None`: unordered.
+        as_of: Option<DateTime<Utc>>,
     },
     /// Internal: a coalesced VTEX notification that is due (see [`crate::catalog_notify`]).
     NotifyDue(NotifyDue),
@@ -90,9 +99,18 @@ impl CatalogMessage {
                 sku_id,
                 location,
                 on_hand,
-            } => serde_json::json!({
-                "type": "stock.changed", "skuId": sku_id, "location": location, "onHand": on_hand
-            }),
+                as_of,
+            } => {
+                let mut v = serde_json::json!({
+                    "type": "stock.changed", "skuId": sku_id, "location": location, "onHand": on_hand
+                });
+                if let Some(at) = as_of {
+                    v["asOf"] = at
+                        .to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true)
+                        .into();
+                }
+                v
+            }
             CatalogChange::NotifyDue(due) => return due.to_json(),
         };
         v["version"] = CURRENT_VERSION.into();
@@ -177,6 +195,8 @@ mod tests {
         let samples = [
             json!({"type":"price.changed","version":1,"skuId":"1","prices":[{"price":"100","listPrice":100}]}),
             json!({"type":"stock.changed","version":1,"skuId":"1","location":"w1","onHand":0}),
+            json!({"type":"stock.changed","version":1,"skuId":"1","location":"w1","onHand":3,
+                   "asOf":"2026-12-02T08:55:00.123456789-03:00"}),
             json!({"type":"notify.due","version":1,"skuId":"1","kind":"inventory","due":"2026-01-01T00:00:00Z"}),
         ];
         for s in samples {
@@ -249,6 +269,42 @@ mod tests {
         let mut s = sku_json();
         s["stock"]["cd-cajamar"]["onHand"] = json!(-1);
         assert_eq!(codes(&upsert(s)), vec!["NEGATIVE_STOCK"]);
+    }
+
+    #[test]
+    fn stock_as_of_is_read_in_utc_and_must_carry_an_offset() {
+        let body = |as_of: Value| {
+            json!({"type":"stock.changed","version":1,"skuId":"1","location":"w","onHand":4,"asOf":as_of})
+                .to_string()
+                .into_bytes()
+        };
+        let m = parse(&body(json!("2026-12-02T08:55:00-03:00"))).unwrap();
+        let CatalogChange::StockChanged { as_of, .. } = m.change else {
+            panic!("not a stock change")
+        };
+        assert_eq!(
+            as_of,
+            Some(chrono::TimeZone::with_ymd_and_hms(&Utc, 2026, 12, 2, 11, 55, 0).unwrap())
+        );
+        let unordered =
+            json!({"type":"stock.changed","version":1,"skuId":"1","location":"w","onHand":4});
+        let m = parse(unordered.to_string().as_bytes()).unwrap();
+        assert!(matches!(
+            m.change,
+            CatalogChange::StockChanged { as_of: None, .. }
+        ));
+        for bad in [
+            json!("2026-12-02T08:55:00"),
+            json!("yesterday"),
+            json!(1764676500),
+        ] {
+            let v = violations(&body(bad.clone()));
+            assert_eq!(v.len(), 1, "{bad}");
+            assert_eq!(
+                (v[0].field.as_str(), v[0].code),
+                ("asOf", ViolationCode::InvalidValue)
+            );
+        }
     }
 
     #[test]

@@ -151,12 +151,35 @@ pub(super) fn parse_stock_changed(value: &Value) -> Parsed {
             None
         }
     };
+    let as_of = match value.get("asOf") {
+        None | Some(Value::Null) => None,
+        Some(Value::String(s)) => match DateTime::parse_from_rfc3339(s.trim()) {
+            Ok(at) => Some(at.with_timezone(&Utc)),
+            Err(_) => {
+                violations.push(Violation::new(
+                    "asOf",
+                    ViolationCode::InvalidValue,
+                    "must be an RFC 3339 date-time with an offset, e.g. 2026-12-02T08:55:00-03:00",
+                ));
+                None
+            }
+        },
+        Some(_) => {
+            violations.push(Violation::new(
+                "asOf",
+                ViolationCode::InvalidValue,
+                "must be a string: an RFC 3339 date-time with an offset",
+            ));
+            None
+        }
+    };
     match (sku_id, location, on_hand) {
         (Some(sku_id), Some(location), Some(on_hand)) if violations.is_empty() => {
             Ok(CatalogChange::StockChanged {
                 sku_id,
                 location,
                 on_hand,
+                as_of,
             })
         }
         _ => Err(violations),
