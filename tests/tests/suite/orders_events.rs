@@ -124,6 +124,8 @@ async fn published_events_have_the_samples_fields() {
     .unwrap();
     clock.advance(chrono::Duration::hours(2));
     lc.sweep().await.unwrap();
+    // The outbox relay delivers what the transitions wrote.
+    lc.relay(Arc::new(store.clone())).drain().await.unwrap();
 
     let published = store.events();
     assert_eq!(published.len(), 3);

@@ -50,17 +50,22 @@ struct System {
     store: Arc<dyn OrderStore>,
     erp: Box<dyn ErpQueue>,
     clock: Arc<ManualClock>,
+    /// Delivers the outbox to the ERP queue, as the outbox relay does in production.
+    relay: domain::outbox::OutboxRelay,
 }
 
 fn system(
     store: Arc<dyn OrderStore>,
     catalog: Arc<dyn CatalogReader>,
     events: Arc<dyn OrderEvents>,
+    outbox: Arc<dyn domain::outbox::Outbox>,
     erp: Box<dyn ErpQueue>,
     clock: Arc<ManualClock>,
 ) -> System {
     let c: Arc<dyn Clock> = clock.clone();
+    let relay = domain::outbox::OutboxRelay::new(outbox, events.clone(), c.clone());
     System {
+        relay,
         placement: order_placement::Deps::new(
             store.clone(),
             catalog.clone(),
@@ -126,6 +131,7 @@ async fn embedded() -> System {
     system(
         shared.clone(),
         shared.clone(),
+        shared.clone(),
         shared,
         Box::new(LocalErp(store)),
         clock,
@@ -177,7 +183,13 @@ async fn in_moto() -> Option<System> {
     load_catalog(&catalog as &dyn CatalogWriter, &sample())
         .await
         .unwrap();
-    let orders = aws_adapters::dynamo::DynamoOrders::new(client, orders_table, catalog_table);
+    let outbox = aws_env::unique_name("outbox");
+    aws_adapters::schema::create_outbox_table(&client, &outbox)
+        .await
+        .unwrap();
+    let orders =
+        aws_adapters::dynamo::DynamoOrders::new(client.clone(), orders_table, catalog_table)
+            .with_outbox(&outbox);
     let sqs = aws_sdk_sqs::Client::new(&config);
     let url = aws_env::fifo_queue(&sqs, "order-events").await;
     let events = aws_adapters::sqs::SqsOrderEvents::new(sqs.clone(), &url);
@@ -185,6 +197,7 @@ async fn in_moto() -> Option<System> {
         Arc::new(orders),
         Arc::new(catalog),
         Arc::new(events),
+        Arc::new(aws_adapters::outbox::DynamoOutbox::new(client, outbox)),
         Box::new(SqsErp { client: sqs, url }),
         Arc::new(ManualClock::new(t0())),
     ))
@@ -296,6 +309,7 @@ async fn place_fulfill_cancel_with_retries(s: System) {
     );
 
     // The ERP heard of the authorization and the cancellation, each once (replays de-duplicated).
+    s.relay.drain().await.unwrap();
     let kinds: Vec<_> = s.erp.drain().await.into_iter().map(|e| e.kind).collect();
     assert_eq!(
         kinds,
@@ -417,6 +431,7 @@ async fn expiry_returns_the_stock(s: System) {
         before.reserved + 1
     );
 
+    s.relay.drain().await.unwrap();
     let events = s.erp.drain().await;
     let expired: Vec<_> = events
         .iter()
