@@ -262,3 +262,89 @@ async fn two_groups_racing_on_dynamodb_and_sqs_bill_the_order_once() {
     let parked = b.drain_dlq().await.len();
     assert_billed_once(&b.standin, b.status(ORDER_ID).await, parked);
 }
+
+/// An order whose invoice records were written before the totals item existed: the first write
+/// derives the sums from its records, so the old ones count toward the limit, and the totals item
+/// written then holds them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn on_dynamodb_an_order_invoiced_before_the_totals_item_gets_it_derived_from_its_records() {
+    use domain::invoice_store::contract::worth;
+    let Some(config) = connector_tests::aws_env::moto().await else {
+        return;
+    };
+    let dynamo = aws_sdk_dynamodb::Client::new(&config);
+    let table = connector_tests::aws_env::unique_name("invoices");
+    aws_adapters::invoices::create_invoices_table(&dynamo, &table)
+        .await
+        .unwrap();
+    let store = aws_adapters::invoices::DynamoInvoices::new(dynamo.clone(), &table);
+    // As the previous version wrote it: the record's item alone.
+    let old = worth("SO-OLD", "NFe-1", Output, 8000);
+    let mut item = std::collections::HashMap::from([
+        (
+            "orderId".to_string(),
+            aws_sdk_dynamodb::types::AttributeValue::S("SO-OLD".into()),
+        ),
+        (
+            "invoiceNumber".to_string(),
+            aws_sdk_dynamodb::types::AttributeValue::S("NFe-1".into()),
+        ),
+        (
+            "version".to_string(),
+            aws_sdk_dynamodb::types::AttributeValue::N("0".into()),
+        ),
+    ]);
+    item.insert(
+        "data".into(),
+        // The record as serde wrote it then: no schemaVersion.
+        aws_sdk_dynamodb::types::AttributeValue::S(serde_json::to_string(&old).unwrap()),
+    );
+    dynamo
+        .put_item()
+        .table_name(&table)
+        .set_item(Some(item))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(store.invoiced("SO-OLD").await.unwrap().output, Cents(8000));
+    let too_much = worth("SO-OLD", "NFe-2", Output, 3081);
+    assert_eq!(
+        store.create_once(&too_much, Cents(VALUE)).await.unwrap(),
+        CreateOutcome::OverLimit {
+            invoiced: Cents(8000),
+            limit: Cents(VALUE)
+        }
+    );
+    let fits = worth("SO-OLD", "NFe-2", Output, 3080);
+    assert!(matches!(
+        store.create_once(&fits, Cents(VALUE)).await.unwrap(),
+        CreateOutcome::Created(_)
+    ));
+    let totals = dynamo
+        .get_item()
+        .table_name(&table)
+        .key(
+            "orderId",
+            aws_sdk_dynamodb::types::AttributeValue::S("SO-OLD".into()),
+        )
+        .key(
+            "invoiceNumber",
+            aws_sdk_dynamodb::types::AttributeValue::S(aws_adapters::invoices::TOTALS_SK.into()),
+        )
+        .consistent_read(true)
+        .send()
+        .await
+        .unwrap()
+        .item
+        .expect("the totals item was written with the first new record");
+    assert_eq!(
+        totals["output"],
+        aws_sdk_dynamodb::types::AttributeValue::N(VALUE.to_string())
+    );
+    // The totals item is not a record.
+    let listed = store.list_by_order("SO-OLD").await.unwrap();
+    assert_eq!(
+        listed.iter().map(|r| r.number()).collect::<Vec<_>>(),
+        ["NFe-1", "NFe-2"]
+    );
+}
