@@ -3,6 +3,7 @@
 //! names, and the catalog sync's ports over the embedded store.
 
 pub mod event_source;
+pub mod outbox;
 
 use domain::clock::Clock;
 use embedded_store::{EmbeddedStore, LocalQueue};

@@ -207,6 +207,7 @@ async fn run() -> Result<(), String> {
     );
     tracing::info!("operator console: http://127.0.0.1:{}/console/", cfg.port);
     workers::spawn(app.clone(), &cfg);
+    local::outbox::spawn(&store, clock.clone());
     // Answers are written whole, so Nagle's algorithm only delays their last segment behind the
     // client's delayed ACK (tens of ms on a keep-alive connection); VTEX's 2.5 s budget is ours.
     let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
