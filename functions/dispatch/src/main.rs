@@ -1,6 +1,7 @@
-//! Composition root of the dispatch Lambda: configuration, VTEX credentials (Secrets Manager, or
-//! `VTEX_APP_KEY`/`VTEX_APP_TOKEN` for local use), the DynamoDB stores, the SQS queue port, then
-//! the runtime loop over SQS batches. Credentials are never logged.
+//! Composition root of the dispatch Lambda: configuration, the marketplace registry (every call
+//! goes out with the credentials of the order's own account, read from Secrets Manager and cached;
+//! an unregistered or disabled account is parked with the reason), the DynamoDB stores, the SQS
+//! queue port, then the runtime loop over SQS batches. Credentials are never logged.
 
 use aws_adapters::dispatch_queue::SqsDispatchQueue;
 use aws_adapters::dynamo::DynamoOrders;
@@ -8,23 +9,11 @@ use aws_adapters::invoices::DynamoInvoices;
 use aws_lambda_events::sqs::SqsEvent;
 use dispatch::{Config, Deps, Resources, handle};
 use domain::clock::SystemClock;
-use lambda_kit::config::Vars;
+use lambda_kit::config::{Marketplaces, PLAIN_CREDENTIALS_SECRET, Vars};
 use lambda_runtime::{Error, LambdaEvent, run, service_fn};
 use std::sync::Arc;
-use vtex::client::{AppCredentials, VtexClient};
-
-/// The secret named by `VTEX_CREDENTIALS_SECRET_ARN`, else the two plain variables (local runs).
-async fn credentials() -> Result<AppCredentials, String> {
-    aws_adapters::secrets::vtex_credentials(
-        lambda_kit::config::credential_source(
-            &lambda_kit::config::Vars::env(),
-            "VTEX_CREDENTIALS_SECRET_ARN",
-        ),
-        AppCredentials::from_secret_json,
-        AppCredentials::new,
-    )
-    .await
-}
+use vtex::accounts::AccountClients;
+use vtex::client::VtexClient;
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
@@ -33,12 +22,26 @@ async fn main() -> Result<(), Error> {
     let config = Config::from_vars(&vars)?;
     let r: Resources = vars.load()?;
     let sdk = aws_adapters::sdk_config().await;
-    let vtex = VtexClient::with_timeout(
-        config.vtex_base_url.clone(),
-        credentials().await?,
-        config.vtex_timeout,
-    )?
-    .with_default_account(config.default_an.clone());
+    let marketplaces = Marketplaces::from_vars(&vars)?;
+    let registry = aws_adapters::marketplaces::cached_registry(
+        &sdk,
+        marketplaces.table.clone(),
+        marketplaces.builtin.clone(),
+        marketplaces.cache_ttl,
+    );
+    let secrets = aws_adapters::marketplaces::marketplace_secrets(
+        &sdk,
+        marketplaces.cache_ttl,
+        marketplaces
+            .plain_credentials
+            .map(|v| (PLAIN_CREDENTIALS_SECRET, v)),
+    );
+    let vtex = AccountClients::new(
+        registry,
+        secrets,
+        VtexClient::without_credentials(config.vtex_base_url.clone(), config.vtex_timeout)?
+            .with_default_account(config.default_an.clone()),
+    );
     let dynamo = aws_sdk_dynamodb::Client::new(&sdk);
     let deps = Arc::new(Deps {
         orders: Arc::new(DynamoOrders::new(

@@ -156,3 +156,37 @@ impl MarketplaceRegistry for DynamoRegistry {
         }
     }
 }
+
+/// The registry a function reads: the table `table` (none: only `builtin`) under the built-in
+/// entry, the list kept `ttl` ([`domain::marketplaces::CachedRegistry`]).
+pub fn cached_registry(
+    sdk: &aws_config::SdkConfig,
+    table: Option<String>,
+    builtin: Option<Marketplace>,
+    ttl: std::time::Duration,
+) -> std::sync::Arc<domain::marketplaces::CachedRegistry> {
+    let inner: std::sync::Arc<dyn MarketplaceRegistry> = match table {
+        Some(t) => std::sync::Arc::new(DynamoRegistry::new(Client::new(sdk), t)),
+        None => std::sync::Arc::new(domain::marketplaces::NoTable),
+    };
+    std::sync::Arc::new(domain::marketplaces::CachedRegistry::new(
+        inner, builtin, ttl,
+    ))
+}
+
+/// The secrets the registry's entries name: Secrets Manager (kept `ttl`), after the plain
+/// credentials of a local run under `plain_name` when given.
+pub fn marketplace_secrets(
+    sdk: &aws_config::SdkConfig,
+    ttl: std::time::Duration,
+    plain: Option<(&str, String)>,
+) -> std::sync::Arc<dyn domain::marketplaces::SecretSource> {
+    let first = domain::marketplaces::StaticSecrets::new();
+    if let Some((name, value)) = plain {
+        first.set(name, value);
+    }
+    std::sync::Arc::new(domain::marketplaces::FallbackSecrets {
+        first,
+        then: std::sync::Arc::new(crate::secrets::SecretsManagerSource::new(sdk, ttl)),
+    })
+}

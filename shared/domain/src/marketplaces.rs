@@ -398,6 +398,49 @@ impl SecretSource for StaticSecrets {
     }
 }
 
+/// The registry of a stack without a marketplaces table: nothing stored, writes refused. With
+/// [`CachedRegistry`]'s built-in entry it is the single-marketplace deployment.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct NoTable;
+
+#[async_trait]
+impl MarketplaceRegistry for NoTable {
+    async fn get(&self, _: &AccountName) -> Result<Option<Marketplace>, StoreError> {
+        Ok(None)
+    }
+
+    async fn list(&self) -> Result<Vec<Marketplace>, StoreError> {
+        Ok(Vec::new())
+    }
+
+    async fn put(&self, _: &Marketplace) -> Result<(), StoreError> {
+        Err(StoreError::Unavailable(
+            "this stack has no marketplaces table (MARKETPLACES_TABLE)".into(),
+        ))
+    }
+
+    async fn disable(&self, _: &AccountName) -> Result<bool, StoreError> {
+        Ok(false)
+    }
+}
+
+/// Secrets given at start first (the built-in entry's plain `VTEX_APP_KEY` / `VTEX_APP_TOKEN` on
+/// a local run), then `then` (Secrets Manager).
+pub struct FallbackSecrets {
+    pub first: StaticSecrets,
+    pub then: Arc<dyn SecretSource>,
+}
+
+#[async_trait]
+impl SecretSource for FallbackSecrets {
+    async fn secret(&self, name: &str) -> Result<secrecy::SecretString, String> {
+        match self.first.secret(name).await {
+            Ok(v) => Ok(v),
+            Err(_) => self.then.secret(name).await,
+        }
+    }
+}
+
 #[cfg(any(test, feature = "test-support"))]
 mod memory {
     use super::*;
@@ -564,7 +607,10 @@ mod tests {
             Some(builtin.clone()),
             Duration::from_secs(3600),
         );
-        assert_eq!(cached.get(&an("home")).await.unwrap(), Some(builtin.clone()));
+        assert_eq!(
+            cached.get(&an("home")).await.unwrap(),
+            Some(builtin.clone())
+        );
         // A write behind the cache's back is not seen until the list is read again.
         table
             .put(&Marketplace::new(an("second"), "2", "s2"))

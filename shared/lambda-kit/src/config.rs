@@ -261,6 +261,81 @@ pub fn lifecycle(vars: &Vars) -> Result<LifecycleConfig, ConfigError> {
     })
 }
 
+/// The name under which the built-in entry's plain `VTEX_APP_KEY` / `VTEX_APP_TOKEN` (local runs
+/// and tools only; the template never sets them) are handed to the secret source.
+pub const PLAIN_CREDENTIALS_SECRET: &str = "env:VTEX_APP_KEY+VTEX_APP_TOKEN";
+
+/// The marketplace registry of a function that calls or accepts marketplace accounts
+/// ([`domain::marketplaces`]):
+/// - `MARKETPLACES_TABLE`: the registry table; unset, only the built-in entry is registered;
+/// - `MARKETPLACE_CACHE_SECONDS` (`60`): how long the list (and each secret) is kept;
+/// - the built-in entry, from the single-marketplace variables: the account `VTEX_ACCOUNT`, else
+///   `DEFAULT_AN`; `VTEX_SELLER_ID`; the secret `VTEX_CREDENTIALS_SECRET_ARN` (else, outside the
+///   template, `VTEX_APP_KEY` + `VTEX_APP_TOKEN`); `VTEX_BASE_URL`. No account, or no
+///   credentials: no built-in entry.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Marketplaces {
+    pub table: Option<String>,
+    pub cache_ttl: Duration,
+    pub builtin: Option<domain::marketplaces::Marketplace>,
+    /// `VTEX_APP_KEY` / `VTEX_APP_TOKEN` as the secret [`PLAIN_CREDENTIALS_SECRET`]'s JSON value.
+    pub plain_credentials: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct MarketplacesEnv {
+    marketplaces_table: Option<String>,
+    marketplace_cache_seconds: Option<u64>,
+    vtex_account: Option<String>,
+    default_an: Option<String>,
+    vtex_seller_id: Option<String>,
+    vtex_credentials_secret_arn: Option<String>,
+    vtex_app_key: Option<String>,
+    vtex_app_token: Option<String>,
+    vtex_base_url: Option<String>,
+}
+
+impl Marketplaces {
+    pub fn from_vars(vars: &Vars) -> Result<Self, ConfigError> {
+        use domain::marketplaces::{AccountName, Marketplace};
+        let e: MarketplacesEnv = vars.load()?;
+        let plain_credentials = match (&e.vtex_app_key, &e.vtex_app_token) {
+            (Some(k), Some(t)) => {
+                Some(serde_json::json!({ "appKey": k, "appToken": t }).to_string())
+            }
+            _ => None,
+        };
+        let secret = e.vtex_credentials_secret_arn.clone().or_else(|| {
+            plain_credentials
+                .as_ref()
+                .map(|_| PLAIN_CREDENTIALS_SECRET.into())
+        });
+        let (account_var, account) = match (&e.vtex_account, &e.default_an) {
+            (Some(a), _) => ("VTEX_ACCOUNT", Some(a)),
+            (None, Some(a)) => ("DEFAULT_AN", Some(a)),
+            (None, None) => ("DEFAULT_AN", None),
+        };
+        let builtin = match (account, secret) {
+            (Some(account), Some(secret)) => {
+                let account = AccountName::parse(account)
+                    .map_err(|why| ConfigError(format!("{account_var} {why}")))?;
+                let mut m = Marketplace::new(account, e.vtex_seller_id.unwrap_or_default(), secret);
+                m.base_url = e.vtex_base_url;
+                Some(m)
+            }
+            _ => None,
+        };
+        Ok(Marketplaces {
+            table: e.marketplaces_table,
+            cache_ttl: e
+                .marketplace_cache_seconds
+                .map_or(domain::marketplaces::DEFAULT_CACHE_TTL, Duration::from_secs),
+            builtin,
+            plain_credentials,
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -401,6 +476,57 @@ mod tests {
         ] {
             assert!(lifecycle(&Vars::from_pairs([(k, v)])).is_err());
         }
+    }
+
+    #[test]
+    fn the_single_marketplace_variables_are_the_built_in_registry_entry() {
+        let m = Marketplaces::from_vars(&Vars::from_pairs([
+            ("DEFAULT_AN", "MarketplaceDemo"),
+            ("VTEX_SELLER_ID", "seller1"),
+            (
+                "VTEX_CREDENTIALS_SECRET_ARN",
+                "arn:aws:secretsmanager:r:1:secret:x",
+            ),
+            ("MARKETPLACE_CACHE_SECONDS", "5"),
+        ]))
+        .unwrap();
+        let b = m.builtin.unwrap();
+        assert_eq!(b.account.as_str(), "marketplacedemo");
+        assert_eq!(b.seller_id, "seller1");
+        assert_eq!(b.credentials_secret, "arn:aws:secretsmanager:r:1:secret:x");
+        assert!(b.enabled && b.notify_catalog && b.base_url.is_none());
+        assert_eq!(m.cache_ttl, Duration::from_secs(5));
+        assert_eq!(m.table, None);
+        // VTEX_ACCOUNT wins over DEFAULT_AN; plain keys stand in for the secret locally.
+        let m = Marketplaces::from_vars(&Vars::from_pairs([
+            ("DEFAULT_AN", "a"),
+            ("VTEX_ACCOUNT", "b"),
+            ("VTEX_APP_KEY", "k"),
+            ("VTEX_APP_TOKEN", "t"),
+            ("MARKETPLACES_TABLE", "tbl"),
+        ]))
+        .unwrap();
+        assert_eq!(m.builtin.as_ref().unwrap().account.as_str(), "b");
+        assert_eq!(
+            m.builtin.unwrap().credentials_secret,
+            PLAIN_CREDENTIALS_SECRET
+        );
+        assert!(m.plain_credentials.unwrap().contains("\"appKey\":\"k\""));
+        assert_eq!(m.table.as_deref(), Some("tbl"));
+        // No credentials: no built-in entry; a bad account names its variable.
+        assert!(
+            Marketplaces::from_vars(&Vars::from_pairs([("DEFAULT_AN", "a")]))
+                .unwrap()
+                .builtin
+                .is_none()
+        );
+        let e = Marketplaces::from_vars(&Vars::from_pairs([
+            ("VTEX_ACCOUNT", "evil.com/x"),
+            ("VTEX_APP_KEY", "k"),
+            ("VTEX_APP_TOKEN", "t"),
+        ]))
+        .unwrap_err();
+        assert!(e.0.contains("VTEX_ACCOUNT"), "{e}");
     }
 
     #[test]

@@ -11,6 +11,7 @@ pub mod config;
 pub mod correlation;
 pub mod error;
 pub mod http_util;
+pub mod marketplaces;
 pub mod metrics;
 pub mod routes;
 pub mod sqs;

@@ -302,9 +302,7 @@ impl SellerRegistration {
                         id,
                         name: format!("Sales channel {id}"),
                     })
-                    .map_err(|_| {
-                        "a sales channel is not a trade policy id (a number)".to_string()
-                    })
+                    .map_err(|_| "a sales channel is not a trade policy id (a number)".to_string())
             })
             .collect::<Result<Vec<_>, _>>()?;
         let main = channels
@@ -478,8 +476,14 @@ mod tests {
 
     #[test]
     fn a_registration_needs_numeric_sales_channels() {
-        let r = SellerRegistration::new("s1", "Acme", "https://x/vtex/p", &["1".into(), "3".into()], "")
-            .unwrap();
+        let r = SellerRegistration::new(
+            "s1",
+            "Acme",
+            "https://x/vtex/p",
+            &["1".into(), "3".into()],
+            "",
+        )
+        .unwrap();
         assert_eq!(r.sales_channel, "1");
         assert_eq!(r.available_sales_channels.len(), 2);
         let v = serde_json::to_value(&r).unwrap();

@@ -264,6 +264,16 @@ impl VtexClient {
         })
     }
 
+    /// The connection pool and defaults of [`crate::accounts::AccountClients`]: it makes no call
+    /// itself (its credentials are empty; VTEX would refuse them); every call goes through a
+    /// [`VtexClient::for_account`] client with the account's own credentials.
+    pub fn without_credentials(
+        base_url: impl Into<String>,
+        timeout: Duration,
+    ) -> Result<Self, ClientError> {
+        Self::with_timeout(base_url, AppCredentials::new("", ""), timeout)
+    }
+
     /// A client for one marketplace account: `base_url` (a template with `{an}`, or fixed) and that
     /// account's credentials, sharing this client's connection pool, timeout and default account.
     pub fn for_account(

@@ -75,9 +75,7 @@ pub async fn put_replaces(registry: &dyn MarketplaceRegistry) -> Result<(), Stri
 }
 
 /// `list` returns every entry, disabled ones too, sorted by account.
-pub async fn list_is_sorted_and_complete(
-    registry: &dyn MarketplaceRegistry,
-) -> Result<(), String> {
+pub async fn list_is_sorted_and_complete(registry: &dyn MarketplaceRegistry) -> Result<(), String> {
     check(
         store(registry.list().await)?.is_empty(),
         "a fresh registry lists nothing",
@@ -101,7 +99,10 @@ pub async fn list_is_sorted_and_complete(
 pub async fn disable_keeps_the_entry(registry: &dyn MarketplaceRegistry) -> Result<(), String> {
     let m = sample("mkp");
     store(registry.put(&m).await)?;
-    check(store(registry.disable(&m.account).await)?, "disable finds it")?;
+    check(
+        store(registry.disable(&m.account).await)?,
+        "disable finds it",
+    )?;
     check(
         store(registry.disable(&m.account).await)?,
         "disabling twice still finds it",
