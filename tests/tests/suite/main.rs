@@ -36,5 +36,6 @@ mod outbound_hygiene;
 mod outbox_contract;
 mod parse_errors;
 mod promotion_flow;
+mod reconcile;
 mod simulation_bench;
 mod simulation_schema;
