@@ -98,6 +98,13 @@ const EXPECTED: &[(&str, Expect)] = &[
         "reservation-sweeper.scheduled",
         Expect::Json(&["examined", "expired", "failed", "skipped"]),
     ),
+    // The outbox relay: the stream sample names the placed order's events (fulfill and cancel wrote
+    // them above), delivered to the ERP queue; the re-drive leaves them (younger than a minute).
+    ("outbox-relay.stream", Expect::Batch(&[])),
+    (
+        "outbox-relay.scheduled",
+        Expect::Json(&["delivered", "failed"]),
+    ),
     // Dispatch: the samples name orders this stack never placed (account luxstore): each record
     // is parked in the DLQ as a rule break, none is returned for a retry.
     ("dispatch.invoice-output", Expect::Batch(&[])),

@@ -58,6 +58,12 @@ fn every_event_parses_as_what_its_function_receives() {
                 serde_json::from_str::<aws_lambda_events::sqs::SqsEvent>(&text)
                     .is_ok_and(|e| !e.records.is_empty())
             }
+            "outbox-relay" if name.ends_with(".scheduled.json") => {
+                serde_json::from_str::<aws_lambda_events::eventbridge::EventBridgeEvent>(&text)
+                    .is_ok()
+            }
+            "outbox-relay" => serde_json::from_str::<outbox_relay::StreamEvent>(&text)
+                .is_ok_and(|e| !e.records.is_empty()),
             "reservation-sweeper" | "reconciler" => {
                 serde_json::from_str::<aws_lambda_events::eventbridge::EventBridgeEvent>(&text)
                     .is_ok()
