@@ -130,6 +130,8 @@ pub struct Deps {
     pub clock: Arc<dyn Clock>,
     pub config: Config,
     pub rules: RulesCache,
+    /// The answer's SLA tails already written ([`wire::TailCache`]).
+    pub tails: wire::TailCache,
 }
 
 impl Deps {
@@ -140,6 +142,7 @@ impl Deps {
             clock,
             config,
             rules,
+            tails: wire::TailCache::default(),
         }
     }
 }
@@ -286,7 +289,8 @@ async fn respond(deps: &Deps, req: &Request) -> Result<(Response<Body>, Quote), 
         "simulation"
     );
     // The bytes serde_json would write for SimulationResponse::from_result (tests/wire_bytes.rs).
-    let body = wire::response_json(&result, deps.config.merchant_name.as_deref());
+    let body =
+        wire::response_json_cached(&result, deps.config.merchant_name.as_deref(), &deps.tails);
     let mut response = Response::new(Body::Text(body));
     response.headers_mut().insert(
         header::CONTENT_TYPE,

@@ -14,13 +14,31 @@ use domain::shipping::{DeliveryWindowSlot, PickupPoint};
 use domain::simulation::{QuotedItem, SimulationResult, Sla};
 use serde::Serialize;
 use std::io::Write as _;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 /// The JSON answer for `result`; `merchant_name` as in `SimulationResponse::from_result`.
 pub fn response_json(result: &SimulationResult, merchant_name: Option<&str>) -> String {
+    write_response(result, merchant_name, None)
+}
+
+/// [`response_json`], reusing the SLA tails earlier answers wrote (the same bytes).
+pub fn response_json_cached(
+    result: &SimulationResult,
+    merchant_name: Option<&str>,
+    cache: &TailCache,
+) -> String {
+    write_response(result, merchant_name, Some(cache))
+}
+
+fn write_response(
+    result: &SimulationResult,
+    merchant_name: Option<&str>,
+    cache: Option<&TailCache>,
+) -> String {
     let mut w = Writer {
         out: Vec::with_capacity(256 + result.items.len() * 1536),
         tails: Vec::new(),
+        cache,
     };
     w.raw("{\"country\":");
     w.opt_str(result.country.as_deref());
@@ -51,15 +69,57 @@ struct Tail {
     windows: *const DeliveryWindowSlot,
     windows_len: usize,
     pickup: *const PickupPoint,
-    bytes: Vec<u8>,
+    bytes: Arc<[u8]>,
 }
 
-struct Writer {
+struct Writer<'c> {
     out: Vec<u8>,
     tails: Vec<Tail>,
+    cache: Option<&'c TailCache>,
 }
 
-impl Writer {
+/// SLA tails of earlier answers, by the values they were written from: a scheduled carrier offers
+/// the same windows to every request until one of them starts or the day turns, and a pickup
+/// point's address only changes with the rules, yet formatting them (two RFC 3339 dates per
+/// window, an escaped address) was most of a small cart's answer. A lookup compares the values
+/// themselves, so whatever changed is written again; bounded, shared by every request.
+#[derive(Default)]
+pub struct TailCache {
+    entries: Mutex<Vec<CachedTail>>,
+}
+
+struct CachedTail {
+    windows: Vec<DeliveryWindowSlot>,
+    pickup: Option<PickupPoint>,
+    bytes: Arc<[u8]>,
+}
+
+/// More distinct tails than this (windows move through the day) and the cache starts over.
+const MAX_CACHED_TAILS: usize = 64;
+
+impl TailCache {
+    fn tail(&self, windows: &[DeliveryWindowSlot], pickup: Option<&PickupPoint>) -> Arc<[u8]> {
+        let mut entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(hit) = entries
+            .iter()
+            .find(|t| t.windows == windows && t.pickup.as_ref() == pickup)
+        {
+            return hit.bytes.clone();
+        }
+        let bytes: Arc<[u8]> = sla_tail(windows, pickup).into();
+        if entries.len() >= MAX_CACHED_TAILS {
+            entries.clear();
+        }
+        entries.push(CachedTail {
+            windows: windows.to_vec(),
+            pickup: pickup.cloned(),
+            bytes: bytes.clone(),
+        });
+        bytes
+    }
+}
+
+impl Writer<'_> {
     fn raw(&mut self, s: &str) {
         self.out.extend_from_slice(s.as_bytes());
     }
@@ -204,11 +264,15 @@ impl Writer {
         let index = match known {
             Some(index) => index,
             None => {
+                let bytes = match self.cache {
+                    Some(cache) => cache.tail(&s.delivery_windows, s.pickup_point.as_deref()),
+                    None => sla_tail(&s.delivery_windows, s.pickup_point.as_deref()).into(),
+                };
                 self.tails.push(Tail {
                     windows,
                     windows_len: len,
                     pickup,
-                    bytes: sla_tail(&s.delivery_windows, s.pickup_point.as_deref()),
+                    bytes,
                 });
                 self.tails.len() - 1
             }
@@ -223,6 +287,7 @@ fn sla_tail(windows: &[DeliveryWindowSlot], pickup: Option<&PickupPoint>) -> Vec
     let mut w = Writer {
         out: Vec::new(),
         tails: Vec::new(),
+        cache: None,
     };
     w.raw(",\"availableDeliveryWindows\":[");
     for (n, window) in windows.iter().enumerate() {

@@ -8,7 +8,7 @@ use chrono::{DateTime, TimeZone, Utc};
 use domain::catalog::{CatalogFile, Offering, Sku, SkuId};
 use domain::money::Cents;
 use domain::simulation::{RequestedItem, SimulationContext, SimulationRequest, simulate};
-use simulation::wire::response_json;
+use simulation::wire::{TailCache, response_json, response_json_cached};
 use std::collections::HashMap;
 use vtex::simulation::SimulationResponse;
 
@@ -86,6 +86,8 @@ fn check(file: &CatalogFile, seed: u64, carts: usize) {
         (Some("parceiromkp"), Some("1")),
     ];
     let merchants = [None, Some("Loja \"Centro\" \\ ✓")];
+    // One cache for every cart, as one handler keeps it for every request.
+    let cache = TailCache::default();
     let mut rng = Lcg(seed);
     for n in 0..carts {
         let len = 1 + rng.next(if n % 5 == 0 { 60 } else { 6 });
@@ -126,6 +128,12 @@ fn check(file: &CatalogFile, seed: u64, carts: usize) {
             first_difference(&got, &want),
             excerpt(&got, first_difference(&got, &want)),
             excerpt(&want, first_difference(&got, &want)),
+        );
+        let cached = response_json_cached(&result, merchant, &cache);
+        assert!(
+            cached == want,
+            "cart {n}, tails from the cache: first difference at byte {}",
+            first_difference(&cached, &want)
         );
     }
 }

@@ -34,7 +34,7 @@
 //! - `listPrice` is never below `price` (a catalog with a lower list price is answered with
 //!   `listPrice = price`).
 
-use crate::catalog::{LocationId, Offering, Sku, SkuId};
+use crate::catalog::{Offering, Sku, SkuId};
 use crate::duration::VtexDuration;
 use crate::money::Cents;
 use crate::shipping::{DeliveryWindowSlot, PickupPoint, ShippingRules, Zone, zone_for};
@@ -185,9 +185,10 @@ pub struct ChannelStock {
 /// One delivery option for one item line.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Sla {
-    /// The carrier or pickup point id; VTEX returns it as `selectedSla`.
-    pub id: String,
-    pub name: String,
+    /// The carrier or pickup point id; VTEX returns it as `selectedSla`. The texts of an SLA are
+    /// the same for every line it is offered to, so shared rather than copied per line.
+    pub id: Arc<str>,
+    pub name: Arc<str>,
     pub channel: DeliveryChannel,
     /// Freight of the whole item line, in cents.
     pub price: Cents,
@@ -198,7 +199,7 @@ pub struct Sla {
     /// The pickup point, for `pickup-in-point` SLAs; shared by every line it is offered to.
     pub pickup_point: Option<Arc<PickupPoint>>,
     /// Where the line's stock would be reserved.
-    pub location_id: LocationId,
+    pub location_id: Arc<str>,
 }
 
 /// The answer for one requested item: the `items[i]` and `logisticsInfo[i]` of the response.
@@ -220,7 +221,8 @@ pub struct QuotedItem {
     /// Sellable stock over the channels we serve, not clamped; `0` when unavailable.
     pub stock_balance: i64,
     pub delivery_channels: Vec<ChannelStock>,
-    pub ships_to: Vec<String>,
+    /// The rules' `shipsTo`, the same for every line.
+    pub ships_to: Arc<[String]>,
     pub slas: Vec<Sla>,
 }
 
@@ -279,17 +281,7 @@ pub fn simulate(request: &SimulationRequest, ctx: &SimulationContext<'_>) -> Sim
         .items
         .iter()
         .enumerate()
-        .map(|(index, item)| {
-            quote_item(
-                index,
-                item,
-                mode,
-                &channels,
-                &offers,
-                ships_to.as_ref(),
-                ctx,
-            )
-        })
+        .map(|(index, item)| quote_item(index, item, mode, &channels, &offers, &ships_to, ctx))
         .collect();
     let (country, postal_code) = match mode {
         Mode::Indexation => (None, None),
@@ -312,7 +304,7 @@ fn quote_item(
     mode: Mode,
     channels: &Channels<'_>,
     offers: &Offers<'_>,
-    ships_to: &[String],
+    ships_to: &Arc<[String]>,
     ctx: &SimulationContext<'_>,
 ) -> QuotedItem {
     let sku = ctx.skus.sku(&item.id);
@@ -347,7 +339,7 @@ fn quote_item(
             channel: DeliveryChannel::Delivery,
             stock_balance: 0,
         }],
-        ships_to: ships_to.to_vec(),
+        ships_to: ships_to.clone(),
         slas: Vec::new(),
     };
     let Some(sku) = sku.filter(|_| availability == Availability::Available) else {
@@ -373,11 +365,11 @@ fn quote_item(
 /// point, the zone that covers the destination and, for scheduled delivery, the windows on offer.
 /// What depends only on the request (zones, windows) is worked out once here, not per line.
 struct Offer<'a> {
-    id: &'a str,
-    name: &'a str,
+    id: Arc<str>,
+    name: Arc<str>,
     channel: DeliveryChannel,
     zone: &'a Zone,
-    location: &'a str,
+    location: Arc<str>,
     delivery_windows: Arc<[DeliveryWindowSlot]>,
     pickup_point: Option<Arc<PickupPoint>>,
 }
@@ -412,11 +404,11 @@ impl<'a> Offers<'a> {
                 None => Arc::new([]),
             };
             offers.push(Offer {
-                id: &carrier.id,
-                name: &carrier.name,
+                id: carrier.id.as_str().into(),
+                name: carrier.name.as_str().into(),
                 channel: DeliveryChannel::Delivery,
                 zone,
-                location: &carrier.warehouse_id,
+                location: carrier.warehouse_id.as_str().into(),
                 delivery_windows,
                 pickup_point: None,
             });
@@ -425,12 +417,13 @@ impl<'a> Offers<'a> {
             let Some(zone) = zone_for(&point.serves, country, postal) else {
                 continue;
             };
+            let id: Arc<str> = point.id.as_str().into();
             offers.push(Offer {
-                id: &point.id,
-                name: &point.name,
+                id: id.clone(),
+                name: point.name.as_str().into(),
                 channel: DeliveryChannel::PickupInPoint,
                 zone,
-                location: &point.id,
+                location: id,
                 delivery_windows: Arc::new([]),
                 pickup_point: Some(Arc::new(point.clone())),
             });
@@ -445,18 +438,18 @@ impl<'a> Offers<'a> {
             .iter()
             .filter(|o| {
                 // The line must fit in the single location it would be reserved at.
-                let here = sku.sellable_at(o.location);
+                let here = sku.sellable_at(&o.location);
                 here > 0 && here >= quantity
             })
             .map(|o| Sla {
-                id: o.id.to_string(),
-                name: o.name.to_string(),
+                id: o.id.clone(),
+                name: o.name.clone(),
                 channel: o.channel,
                 price: o.zone.price.for_line(quantity, weight),
                 shipping_estimate: o.zone.shipping_estimate,
                 delivery_windows: o.delivery_windows.clone(),
                 pickup_point: o.pickup_point.clone(),
-                location_id: o.location.to_string(),
+                location_id: o.location.clone(),
             })
             .collect()
     }

@@ -487,7 +487,7 @@ fn logistics(i: &QuotedItem) -> LogisticsInfo {
         item_index: i.request_index,
         quantity: i.quantity,
         stock_balance: i.stock_balance,
-        ships_to: i.ships_to.clone(),
+        ships_to: i.ships_to.to_vec(),
         slas: i.slas.iter().map(sla).collect(),
         delivery_channels: i
             .delivery_channels
@@ -504,9 +504,9 @@ fn sla(s: &Sla) -> SlaDto {
     let window_time =
         |t: chrono::DateTime<chrono::Utc>| t.to_rfc3339_opts(SecondsFormat::Secs, false);
     SlaDto {
-        id: s.id.clone(),
+        id: s.id.to_string(),
         delivery_channel: s.channel.as_str().to_string(),
-        name: s.name.clone(),
+        name: s.name.to_string(),
         shipping_estimate: s.shipping_estimate,
         price: s.price,
         available_delivery_windows: s

@@ -174,7 +174,7 @@ fn run(
 }
 
 fn sla_ids(item: &QuotedItem) -> Vec<&str> {
-    item.slas.iter().map(|s| s.id.as_str()).collect()
+    item.slas.iter().map(|s| &*s.id).collect()
 }
 
 fn assert_zeroed(item: &QuotedItem, index: usize) {
@@ -189,7 +189,7 @@ fn assert_zeroed(item: &QuotedItem, index: usize) {
             stock_balance: 0
         }]
     );
-    assert_eq!(item.ships_to, vec!["BRA".to_string()]);
+    assert_eq!(*item.ships_to, ["BRA".to_string()]);
 }
 
 // Quantity --------------------------------------------------------------------------------
@@ -576,7 +576,7 @@ fn pickup_is_offered_only_with_stock_at_the_point() {
     let pickup = &r.items[0].slas[1];
     assert_eq!(pickup.channel, DeliveryChannel::PickupInPoint);
     assert_eq!(pickup.price, Cents(0));
-    assert_eq!(pickup.location_id, "loja-rio");
+    assert_eq!(&*pickup.location_id, "loja-rio");
     assert_eq!(
         pickup
             .pickup_point
