@@ -22,7 +22,7 @@ async fn main() -> Result<(), Error> {
     let config = Config::from_vars(&vars)?;
     let r: Resources = vars.load()?;
     let sdk = aws_adapters::sdk_config().await;
-    let marketplaces = Marketplaces::from_vars(&vars)?;
+    let marketplaces = Marketplaces::from_vars(&vars)?.require_credentials()?;
     let registry = aws_adapters::marketplaces::cached_registry(
         &sdk,
         marketplaces.table.clone(),

@@ -42,9 +42,28 @@ async fn main() -> Result<(), Error> {
         )));
     }
     let deps = Arc::new(deps);
+    // A call for a marketplace account this stack does not serve is refused before it reserves
+    // or changes anything (lambda_kit::marketplaces).
+    let marketplaces = lambda_kit::config::Marketplaces::from_vars(&vars)?;
+    let registry = aws_adapters::marketplaces::cached_registry(
+        &sdk,
+        marketplaces.table,
+        marketplaces.builtin,
+        marketplaces.cache_ttl,
+    );
+    let default_an = vars.get("DEFAULT_AN").map(str::to_string);
     run(service_fn(move |req: Request| {
-        let deps = Arc::clone(&deps);
-        async move { Ok::<_, Infallible>(handle(&deps, req).await) }
+        let (deps, registry, default_an) =
+            (Arc::clone(&deps), Arc::clone(&registry), default_an.clone());
+        async move {
+            if let Some(refusal) =
+                lambda_kit::marketplaces::refuse_unregistered(registry.as_ref(), &default_an, &req)
+                    .await
+            {
+                return Ok::<_, Infallible>(refusal);
+            }
+            Ok::<_, Infallible>(handle(&deps, req).await)
+        }
     }))
     .await
 }

@@ -296,6 +296,22 @@ struct MarketplacesEnv {
 }
 
 impl Marketplaces {
+    /// For the functions that call VTEX: refuses to start when nothing could ever be sent (no
+    /// table, and a built-in entry without credentials), naming what to set.
+    pub fn require_credentials(self) -> Result<Self, ConfigError> {
+        let builtin_has_secret = self
+            .builtin
+            .as_ref()
+            .is_some_and(|b| !b.credentials_secret.trim().is_empty());
+        if self.table.is_none() && !builtin_has_secret {
+            return Err(ConfigError(
+                "set VTEX_CREDENTIALS_SECRET_ARN (or VTEX_APP_KEY and VTEX_APP_TOKEN locally) with DEFAULT_AN, or MARKETPLACES_TABLE"
+                    .into(),
+            ));
+        }
+        Ok(self)
+    }
+
     pub fn from_vars(vars: &Vars) -> Result<Self, ConfigError> {
         use domain::marketplaces::{AccountName, Marketplace};
         let e: MarketplacesEnv = vars.load()?;
@@ -315,15 +331,20 @@ impl Marketplaces {
             (None, Some(a)) => ("DEFAULT_AN", Some(a)),
             (None, None) => ("DEFAULT_AN", None),
         };
-        let builtin = match (account, secret) {
-            (Some(account), Some(secret)) => {
+        // The inbound functions only ask whether the account is served; they get no secret.
+        let builtin = match account {
+            Some(account) => {
                 let account = AccountName::parse(account)
                     .map_err(|why| ConfigError(format!("{account_var} {why}")))?;
-                let mut m = Marketplace::new(account, e.vtex_seller_id.unwrap_or_default(), secret);
+                let mut m = Marketplace::new(
+                    account,
+                    e.vtex_seller_id.unwrap_or_default(),
+                    secret.unwrap_or_default(),
+                );
                 m.base_url = e.vtex_base_url;
                 Some(m)
             }
-            _ => None,
+            None => None,
         };
         Ok(Marketplaces {
             table: e.marketplaces_table,
@@ -513,13 +534,17 @@ mod tests {
         );
         assert!(m.plain_credentials.unwrap().contains("\"appKey\":\"k\""));
         assert_eq!(m.table.as_deref(), Some("tbl"));
-        // No credentials: no built-in entry; a bad account names its variable.
+        // No credentials: the built-in entry still answers inbound, but nothing can be sent.
+        let m = Marketplaces::from_vars(&Vars::from_pairs([("DEFAULT_AN", "a")])).unwrap();
+        assert_eq!(m.builtin.as_ref().unwrap().credentials_secret, "");
+        assert!(m.require_credentials().is_err());
         assert!(
-            Marketplaces::from_vars(&Vars::from_pairs([("DEFAULT_AN", "a")]))
+            Marketplaces::from_vars(&Vars::default())
                 .unwrap()
                 .builtin
                 .is_none()
         );
+        // A bad account names its variable.
         let e = Marketplaces::from_vars(&Vars::from_pairs([
             ("VTEX_ACCOUNT", "evil.com/x"),
             ("VTEX_APP_KEY", "k"),

@@ -46,6 +46,10 @@ pub struct App {
     pub mse: mse::Deps,
     /// The VTEX stand-in, when it plays VTEX: it learns each order placed through the runner.
     pub standin: Option<vtex_standin::Shared>,
+    /// The marketplace registry: a placement, fulfill or cancel for another account is refused.
+    pub registry: Arc<dyn domain::marketplaces::MarketplaceRegistry>,
+    /// The account of calls naming none.
+    pub default_an: Option<String>,
 }
 
 #[tokio::main]
@@ -86,7 +90,7 @@ async fn run() -> Result<(), String> {
         tracing::info!(skus = n, file = %cfg.catalog_file.display(), "sample catalog loaded");
     }
 
-    let (vtex, standin_handle) = vtex::start(&cfg).await?;
+    let (vtex, standin_handle) = vtex::start(&cfg, &store).await?;
     let dispatch_queue = store
         .queue(workers::DISPATCH_QUEUE)
         .with_max_receives(workers::MAX_RECEIVES);
@@ -96,7 +100,7 @@ async fn run() -> Result<(), String> {
         invoices: Arc::new(
             embedded_store::invoices::SqliteInvoices::new(&store).map_err(|e| e.to_string())?,
         ),
-        vtex: Arc::new(vtex.client(dispatch_config.vtex_timeout)?),
+        vtex: Arc::new(vtex.marketplace_oms(dispatch_config.vtex_timeout)?),
         queue: Arc::new(dispatch_queue.clone()),
         clock: clock.clone(),
         default_an: dispatch_config.default_an.clone(),
@@ -184,6 +188,8 @@ async fn run() -> Result<(), String> {
         import_queue,
         mse,
         standin: standin_handle.as_ref().map(|h| h.state().clone()),
+        registry: vtex.registry.clone(),
+        default_an: vtex.default_an.clone(),
     });
     if app.auth.is_open() {
         tracing::warn!(
@@ -263,6 +269,12 @@ async fn protocol(State(app): State<Arc<App>>, req: axum::extract::Request) -> R
     };
     if let Err(e) = app.auth.check(&req) {
         return bridge::from_lambda(e.into_response());
+    }
+    if let Some(refusal) =
+        lambda_kit::marketplaces::refuse_unregistered(app.registry.as_ref(), &app.default_an, &req)
+            .await
+    {
+        return bridge::from_lambda(refusal);
     }
     let resp = match route {
         Route::Simulation => simulation::handle(&app.simulation, req).await,

@@ -6,7 +6,6 @@ use connector_tests::aws_env;
 use connector_tests::contract::TempPath;
 
 mod on_memory {
-    use super::*;
     connector_tests::port_contract_tests!(marketplaces; async {
         Some((domain::marketplaces::MemoryRegistry::new(), ()))
     };
