@@ -113,6 +113,20 @@ const EXPECTED: &[(&str, Expect)] = &[
     ("dispatch.tracking-delivered", Expect::Batch(&[])),
     ("dispatch.seller-cancel", Expect::Batch(&[])),
     ("dispatch.batch-partial-failure", Expect::Batch(&[])),
+    // Reconciliation: no order is open and older than the minimum age here (the placed one was
+    // canceled above, and is minutes old): a run that reads nothing and answers its report.
+    (
+        "reconciler.scheduled",
+        Expect::Json(&[
+            "checked",
+            "drifted",
+            "healed",
+            "unhealed",
+            "throttled",
+            "errors",
+            "stop",
+        ]),
+    ),
     // Catalog sync: changes applied and notified; in the mixed batch the follow-up not yet due
     // comes back.
     ("catalog-sync.sku-upsert", Expect::Batch(&[])),

@@ -1,7 +1,8 @@
-//! Composition root of the reconciler (run by an EventBridge schedule): configuration, VTEX
-//! credentials (Secrets Manager, or `VTEX_APP_KEY`/`VTEX_APP_TOKEN` for local use), the DynamoDB
-//! listing, stores and cursor, then the runtime loop. Each invocation reads until its own deadline
-//! less `RECONCILE_MARGIN_SECS`. Credentials are never logged.
+//! Composition root of the reconciler (run by an EventBridge schedule): configuration, the
+//! marketplace registry (each order is read at its own account with that account's credentials,
+//! from Secrets Manager and cached; an unregistered or disabled account's orders are not read),
+//! the DynamoDB listing, stores and cursor, then the runtime loop. Each invocation reads until its
+//! own deadline less `RECONCILE_MARGIN_SECS`. Credentials are never logged.
 
 use aws_adapters::dynamo::DynamoOrders;
 use aws_adapters::dynamo::listing::DynamoListing;
@@ -9,21 +10,12 @@ use aws_adapters::dynamo::reconcile::DynamoReconcileProgress;
 use aws_adapters::invoices::DynamoInvoices;
 use aws_lambda_events::eventbridge::EventBridgeEvent;
 use domain::clock::SystemClock;
-use lambda_kit::config::Vars;
+use lambda_kit::config::{Marketplaces, PLAIN_CREDENTIALS_SECRET, Vars};
 use lambda_runtime::{Error, LambdaEvent, run, service_fn};
 use reconciler::{Config, Deps, Resources, Sleep, handle, invocation_deadline};
 use std::sync::Arc;
-use vtex::client::{AppCredentials, VtexClient};
-
-/// The secret named by `VTEX_CREDENTIALS_SECRET_ARN`, else the two plain variables (local runs).
-async fn credentials() -> Result<AppCredentials, String> {
-    aws_adapters::secrets::vtex_credentials(
-        lambda_kit::config::credential_source(&Vars::env(), "VTEX_CREDENTIALS_SECRET_ARN"),
-        AppCredentials::from_secret_json,
-        AppCredentials::new,
-    )
-    .await
-}
+use vtex::accounts::AccountClients;
+use vtex::client::VtexClient;
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
@@ -32,12 +24,26 @@ async fn main() -> Result<(), Error> {
     let config = Config::from_vars(&vars)?;
     let r: Resources = vars.load()?;
     let sdk = aws_adapters::sdk_config().await;
-    let vtex = VtexClient::with_timeout(
-        config.vtex_base_url.clone(),
-        credentials().await?,
-        config.vtex_timeout,
-    )?
-    .with_default_account(config.default_an.clone());
+    let marketplaces = Marketplaces::from_vars(&vars)?;
+    let registry = aws_adapters::marketplaces::cached_registry(
+        &sdk,
+        marketplaces.table.clone(),
+        marketplaces.builtin.clone(),
+        marketplaces.cache_ttl,
+    );
+    let secrets = aws_adapters::marketplaces::marketplace_secrets(
+        &sdk,
+        marketplaces.cache_ttl,
+        marketplaces
+            .plain_credentials
+            .map(|v| (PLAIN_CREDENTIALS_SECRET, v)),
+    );
+    let vtex = AccountClients::new(
+        registry,
+        secrets,
+        VtexClient::without_credentials(config.vtex_base_url.clone(), config.vtex_timeout)?
+            .with_default_account(config.default_an.clone()),
+    );
     let dynamo = aws_sdk_dynamodb::Client::new(&sdk);
     let deps = Arc::new(Deps {
         listing: Arc::new(DynamoListing::new(dynamo.clone(), r.orders_table.clone())),

@@ -8,7 +8,11 @@
 //! Answers: 200 → the view (an unreadable body is *unavailable*: a proxy's page is not an order);
 //! 404 → not found; 429 → throttled with its `Retry-After`; 5xx, 408, timeouts → unavailable;
 //! any other status → refused (403: the key lacks OMS › View orders).
+//!
+//! Implemented by [`VtexClient`] (one account's credentials) and by [`AccountClients`] (each
+//! order's own marketplace, from the registry), as the dispatcher's calls are.
 
+use crate::accounts::{AccountClient, AccountClients};
 use crate::client::{ClientError, RawAnswer, VtexClient, check_segments, refusal_excerpt};
 use async_trait::async_trait;
 use domain::invoicing::InvoiceType;
@@ -138,6 +142,28 @@ impl OmsOrders for VtexClient {
         marketplace_order_id: &str,
     ) -> Result<OmsRead, ClientError> {
         self.read_oms_order(an, marketplace_order_id).await
+    }
+}
+
+/// Per account: the read goes out with the order's own marketplace credentials and base URL
+/// ([`AccountClients::client_for`]). An account that is not registered, or disabled, is a
+/// [`ClientError`] (that order is not read, never with another account's key); a registry or
+/// secret outage is *unavailable*.
+#[async_trait]
+impl OmsOrders for AccountClients {
+    async fn get_order(
+        &self,
+        an: &str,
+        marketplace_order_id: &str,
+    ) -> Result<OmsRead, ClientError> {
+        match self.client_for(an).await? {
+            AccountClient::Later(reason) => Ok(OmsRead::Unavailable { reason }),
+            AccountClient::Ready(m, client) => {
+                client
+                    .read_oms_order(m.account.as_str(), marketplace_order_id)
+                    .await
+            }
+        }
     }
 }
 
