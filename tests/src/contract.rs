@@ -17,6 +17,8 @@ use std::collections::HashSet;
 use std::path::PathBuf;
 use std::sync::Arc;
 
+mod holds;
+pub use holds::*;
 mod stock_order;
 pub use stock_order::*;
 
@@ -118,6 +120,8 @@ macro_rules! contract_tests {
             stock_counts_apply_in_as_of_order,
             a_shipment_refuses_the_counts_taken_before_it,
             concurrent_stock_counts_end_in_as_of_order,
+            a_hold_of_zero_or_fewer_units_is_refused_by_the_store_writing_nothing,
+            a_release_or_shipment_of_zero_or_fewer_units_is_refused_writing_nothing,
         );
     };
     (@each $subject:expr; $($name:ident),* $(,)?) => {
