@@ -10,10 +10,10 @@
 //! (two RFC 3339 dates per window) and escaped again for every line.
 
 use chrono::SecondsFormat;
+use domain::VtexDuration;
 use domain::shipping::{DeliveryWindowSlot, PickupPoint};
-use domain::simulation::{QuotedItem, SimulationResult, Sla};
-use serde::Serialize;
-use std::io::Write as _;
+use domain::simulation::{DeliveryChannel, QuotedItem, SimulationResult, Sla};
+use std::fmt::Write as _;
 use std::sync::{Arc, Mutex};
 
 /// The JSON answer for `result`; `merchant_name` as in `SimulationResponse::from_result`.
@@ -36,7 +36,8 @@ fn write_response(
     cache: Option<&TailCache>,
 ) -> String {
     let mut w = Writer {
-        out: Vec::with_capacity(256 + result.items.len() * 1536),
+        out: String::with_capacity(256 + result.items.len() * 1536),
+        heads: Vec::new(),
         tails: Vec::new(),
         cache,
     };
@@ -59,8 +60,7 @@ fn write_response(
         w.logistics(item);
     }
     w.raw("],\"allowMultipleDeliveries\":true}");
-    // Every piece is UTF-8 (literals, and serde_json's output), so this never falls back.
-    String::from_utf8(w.out).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
+    w.out
 }
 
 /// The part of an SLA after its price (windows and pickup point), keyed by the shared values it
@@ -69,11 +69,15 @@ struct Tail {
     windows: *const DeliveryWindowSlot,
     windows_len: usize,
     pickup: *const PickupPoint,
-    bytes: Arc<[u8]>,
+    bytes: Arc<str>,
 }
 
+/// What identifies an SLA's head: its shared texts (by address) and the rest of its values.
+type HeadKey = (*const u8, *const u8, DeliveryChannel, VtexDuration);
+
 struct Writer<'c> {
-    out: Vec<u8>,
+    out: String,
+    heads: Vec<(HeadKey, String)>,
     tails: Vec<Tail>,
     cache: Option<&'c TailCache>,
 }
@@ -91,14 +95,14 @@ pub struct TailCache {
 struct CachedTail {
     windows: Vec<DeliveryWindowSlot>,
     pickup: Option<PickupPoint>,
-    bytes: Arc<[u8]>,
+    bytes: Arc<str>,
 }
 
 /// More distinct tails than this (windows move through the day) and the cache starts over.
 const MAX_CACHED_TAILS: usize = 64;
 
 impl TailCache {
-    fn tail(&self, windows: &[DeliveryWindowSlot], pickup: Option<&PickupPoint>) -> Arc<[u8]> {
+    fn tail(&self, windows: &[DeliveryWindowSlot], pickup: Option<&PickupPoint>) -> Arc<str> {
         let mut entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
         if let Some(hit) = entries
             .iter()
@@ -106,7 +110,7 @@ impl TailCache {
         {
             return hit.bytes.clone();
         }
-        let bytes: Arc<[u8]> = sla_tail(windows, pickup).into();
+        let bytes: Arc<str> = sla_tail(windows, pickup).into();
         if entries.len() >= MAX_CACHED_TAILS {
             entries.clear();
         }
@@ -121,12 +125,12 @@ impl TailCache {
 
 impl Writer<'_> {
     fn raw(&mut self, s: &str) {
-        self.out.extend_from_slice(s.as_bytes());
+        self.out.push_str(s);
     }
 
     /// A JSON string, escaped exactly as serde_json escapes it.
     fn str(&mut self, s: &str) {
-        json_into(&mut self.out, s);
+        escaped_into(&mut self.out, s);
     }
 
     fn opt_str(&mut self, s: Option<&str>) {
@@ -140,13 +144,13 @@ impl Writer<'_> {
     /// answer holds ~700 of them).
     fn int(&mut self, n: i64) {
         if n < 0 {
-            self.out.push(b'-');
+            self.out.push('-');
         }
         self.uint(n.unsigned_abs());
     }
 
     fn uint(&mut self, mut n: u64) {
-        let mut digits = [0u8; 20];
+        let mut digits = [b'0'; 20];
         let mut at = digits.len();
         loop {
             at -= 1;
@@ -156,7 +160,9 @@ impl Writer<'_> {
                 break;
             }
         }
-        self.out.extend_from_slice(&digits[at..]);
+        // ASCII digits only.
+        self.out
+            .push_str(std::str::from_utf8(&digits[at..]).unwrap_or_default());
     }
 
     fn item(&mut self, i: &QuotedItem, merchant_name: Option<&str>) {
@@ -237,18 +243,34 @@ impl Writer<'_> {
     }
 
     fn sla(&mut self, s: &Sla) {
-        self.raw("{\"id\":");
-        self.str(&s.id);
-        self.raw(",\"deliveryChannel\":");
-        self.str(s.channel.as_str());
-        self.raw(",\"name\":");
-        self.str(&s.name);
-        // Digits and a unit letter: nothing to escape.
-        let _ = write!(
-            self.out,
-            ",\"shippingEstimate\":\"{}\"",
-            s.shipping_estimate
+        // The same offer (carrier or pickup point) shares its texts with every line it is
+        // offered to: its head is escaped once per answer.
+        let key = (
+            Arc::as_ptr(&s.id).cast::<u8>(),
+            Arc::as_ptr(&s.name).cast::<u8>(),
+            s.channel,
+            s.shipping_estimate,
         );
+        match self.heads.iter().position(|(k, _)| *k == key) {
+            Some(index) => self.out.push_str(&self.heads[index].1),
+            None => {
+                let from = self.out.len();
+                self.raw("{\"id\":");
+                self.str(&s.id);
+                self.raw(",\"deliveryChannel\":");
+                self.str(s.channel.as_str());
+                self.raw(",\"name\":");
+                self.str(&s.name);
+                // Digits and a unit letter: nothing to escape.
+                let _ = write!(
+                    self.out,
+                    ",\"shippingEstimate\":\"{}\"",
+                    s.shipping_estimate
+                );
+                let head = self.out[from..].to_string();
+                self.heads.push((key, head));
+            }
+        }
         self.raw(",\"price\":");
         self.int(s.price.0);
         let windows = s.delivery_windows.as_ptr();
@@ -277,15 +299,16 @@ impl Writer<'_> {
                 self.tails.len() - 1
             }
         };
-        self.out.extend_from_slice(&self.tails[index].bytes);
+        self.out.push_str(&self.tails[index].bytes);
     }
 }
 
 /// `,"availableDeliveryWindows":[…],"pickupStoreInfo":…}` of one SLA.
-fn sla_tail(windows: &[DeliveryWindowSlot], pickup: Option<&PickupPoint>) -> Vec<u8> {
+fn sla_tail(windows: &[DeliveryWindowSlot], pickup: Option<&PickupPoint>) -> String {
     let time = |t: chrono::DateTime<chrono::Utc>| t.to_rfc3339_opts(SecondsFormat::Secs, false);
     let mut w = Writer {
-        out: Vec::new(),
+        out: String::new(),
+        heads: Vec::new(),
         tails: Vec::new(),
         cache: None,
     };
@@ -329,7 +352,8 @@ fn sla_tail(windows: &[DeliveryWindowSlot], pickup: Option<&PickupPoint>) -> Vec
             w.raw(",\"reference\":");
             w.opt_str(a.reference.as_deref());
             w.raw(",\"geoCoordinates\":");
-            json_into(&mut w.out, &a.geo_coordinates);
+            // serde_json's float format (and `null` for a non-finite one).
+            w.raw(&serde_json::to_string(&a.geo_coordinates).unwrap_or_default());
             w.raw("},\"additionalInfo\":");
             w.str(&p.additional_info);
             w.raw("}");
@@ -339,8 +363,32 @@ fn sla_tail(windows: &[DeliveryWindowSlot], pickup: Option<&PickupPoint>) -> Vec
     w.out
 }
 
-/// Appends `value` as serde_json writes it (strings escaped, floats formatted, non-finite `null`).
-fn json_into<T: Serialize + ?Sized>(out: &mut Vec<u8>, value: &T) {
-    // Writing to a Vec cannot fail, and these values (strings, numbers) always serialize.
-    let _ = serde_json::to_writer(&mut *out, value);
+/// Appends `s` as a JSON string exactly as serde_json writes one: `"` and `\` escaped, the
+/// control characters below U+0020 as `\b`, `\t`, `\n`, `\f`, `\r` or `\u00xx` (lower-case hex),
+/// everything else (non-ASCII, `/`, DEL) as it is.
+fn escaped_into(out: &mut String, s: &str) {
+    out.push('"');
+    let mut start = 0;
+    for (i, b) in s.bytes().enumerate() {
+        let short = match b {
+            b'"' => "\\\"",
+            b'\\' => "\\\\",
+            b'\n' => "\\n",
+            b'\r' => "\\r",
+            b'\t' => "\\t",
+            0x08 => "\\b",
+            0x0c => "\\f",
+            0x00..=0x1f => "",
+            _ => continue,
+        };
+        out.push_str(&s[start..i]);
+        if short.is_empty() {
+            let _ = write!(out, "\\u{b:04x}");
+        } else {
+            out.push_str(short);
+        }
+        start = i + 1;
+    }
+    out.push_str(&s[start..]);
+    out.push('"');
 }

@@ -16,10 +16,12 @@ fn sample() -> CatalogFile {
     serde_json::from_str(include_str!("../../../shared/sample/catalog.json")).unwrap()
 }
 
-/// The sample catalog with texts JSON must escape: quotes, backslashes, control characters,
-/// non-ASCII, in SKU, offering and pickup-point fields.
+/// The sample catalog with texts JSON must escape: quotes, backslashes, every kind of control
+/// character (short forms and `\u00xx`) and what must not be escaped (non-ASCII, DEL, `/`), in
+/// SKU, offering and pickup-point fields.
 fn awkward(mut file: CatalogFile) -> CatalogFile {
-    let odd = "Caf\u{e9} \"Ñandú\" \\ tab\t nl\n \u{1} ✓ </script>";
+    let odd =
+        "Caf\u{e9} \"Ñandú\" \\ tab\t nl\n cr\r \u{1}\u{8}\u{c}\u{1f}\u{7f} ✓ </script> / \u{2028}";
     for (n, sku) in file.skus.iter_mut().enumerate().step_by(3) {
         sku.measurement_unit = format!("un{odd}");
         sku.offerings.push(Offering {
