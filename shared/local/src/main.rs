@@ -11,6 +11,7 @@
 mod bridge;
 mod config;
 mod queues;
+mod reconcile;
 mod vtex;
 mod workers;
 
@@ -213,6 +214,7 @@ async fn run() -> Result<(), String> {
     );
     tracing::info!("operator console: http://127.0.0.1:{}/console/", cfg.port);
     workers::spawn(app.clone(), &cfg);
+    reconcile::spawn(&store, &vtex, clock.clone())?;
     local::outbox::spawn(&store, clock.clone());
     // Answers are written whole, so Nagle's algorithm only delays their last segment behind the
     // client's delayed ACK (tens of ms on a keep-alive connection); VTEX's 2.5 s budget is ours.
