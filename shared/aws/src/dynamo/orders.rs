@@ -749,12 +749,12 @@ mod tests {
             .collect();
         let o = order(lines);
         assert!(matches!(
-            save_actions("o", "c", &o, StockEffect::Release, &holds(&o)),
+            save_actions("o", "c", &o, StockEffect::Release, &holds(&o), None),
             Err(StoreError::Limit(_))
         ));
         let o = order(o.lines[..99].to_vec());
         assert_eq!(
-            save_actions("o", "c", &o, StockEffect::Release, &holds(&o))
+            save_actions("o", "c", &o, StockEffect::Release, &holds(&o), None)
                 .unwrap()
                 .len(),
             100
@@ -765,11 +765,48 @@ mod tests {
     fn save_expressions_define_exactly_what_they_use() {
         let o = order(vec![line(0, "a", "w1", 1), line(1, "a", "w2", 2)]);
         for effect in [StockEffect::None, StockEffect::Release, StockEffect::Ship] {
-            let actions = save_actions("o", "c", &o, effect, &holds(&o)).unwrap();
+            let actions = save_actions("o", "c", &o, effect, &holds(&o), None).unwrap();
             let expected = if effect == StockEffect::None { 1 } else { 2 };
             assert_eq!(actions.len(), expected);
             assert_placeholders_exact(&actions);
         }
+    }
+
+    #[test]
+    fn the_outbox_put_rides_in_the_save_transaction_and_counts_towards_its_limit() {
+        let event = |kind| domain::lifecycle::order_event(&order(vec![]), kind);
+        let events = [event(domain::ports::OrderEventKind::Canceled)];
+        let o = order(vec![line(0, "a", "w1", 1)]);
+        for effect in [StockEffect::None, StockEffect::Release] {
+            let actions =
+                save_actions("o", "c", &o, effect, &holds(&o), Some(("x", &events))).unwrap();
+            let put = actions
+                .last()
+                .and_then(|a| a.put())
+                .expect("the outbox Put");
+            assert_eq!(put.table_name(), "x");
+            assert_eq!(put.item()["pk"], s("o-1:order.canceled"));
+            assert!(
+                put.condition_expression().is_none(),
+                "replaces a pending record"
+            );
+            assert_eq!(actions[0].put().map(|p| p.table_name()), Some("o"));
+        }
+        let lines: Vec<OrderLine> = (0..99)
+            .map(|i| line(i, &format!("sku-{i}"), "w1", 1))
+            .collect();
+        let full = order(lines);
+        assert!(matches!(
+            save_actions(
+                "o",
+                "c",
+                &full,
+                StockEffect::Release,
+                &holds(&full),
+                Some(("x", &events))
+            ),
+            Err(StoreError::Limit(_))
+        ));
     }
 
     #[test]
