@@ -307,5 +307,34 @@ mod tests {
             CreateOutcome::Created(_)
         ));
         assert_eq!(inv.invoiced("SO-OLD").await.unwrap().output, Cents(11080));
+
+        // A refusal of an old record, before any row: the row written holds what is left.
+        let mut refused = inv.get("SO-OLD", "NFe-1").await.unwrap().unwrap();
+        let before = refused.clone();
+        refused.mark_rejected(refused.created_at);
+        let store2 = EmbeddedStore::open_in_memory().unwrap();
+        let inv2 = SqliteInvoices::new(&store2).unwrap();
+        let data = encode(&before).unwrap();
+        store2
+            .with_conn(move |conn| {
+                conn.execute(
+                    "INSERT INTO invoices (order_id, invoice_number, version, data)
+                     VALUES ('SO-OLD', 'NFe-1', 0, ?1)",
+                    [data],
+                )
+                .map_err(sql_error)
+            })
+            .await
+            .unwrap();
+        assert!(matches!(
+            inv2.save(&refused, Tally::of(&before, &refused, Cents(11080)))
+                .await
+                .unwrap(),
+            RecordSave::Saved(_)
+        ));
+        assert_eq!(
+            inv2.invoiced("SO-OLD").await.unwrap(),
+            InvoicedSums::default()
+        );
     }
 }

@@ -341,10 +341,50 @@ async fn on_dynamodb_an_order_invoiced_before_the_totals_item_gets_it_derived_fr
         totals["output"],
         aws_sdk_dynamodb::types::AttributeValue::N(VALUE.to_string())
     );
+    // A refusal of an old record before any totals item: the item written holds what is left.
+    let old2 = worth("SO-OLD2", "NFe-1", Output, 8000);
+    let mut item2 = legacy_item("SO-OLD2", "NFe-1");
+    item2.insert(
+        "data".into(),
+        aws_sdk_dynamodb::types::AttributeValue::S(serde_json::to_string(&old2).unwrap()),
+    );
+    dynamo
+        .put_item()
+        .table_name(&table)
+        .set_item(Some(item2))
+        .send()
+        .await
+        .unwrap();
+    let mut refused = old2.clone();
+    refused.mark_rejected(old2.created_at);
+    assert!(matches!(
+        store
+            .save(&refused, Tally::of(&old2, &refused, Cents(VALUE)))
+            .await
+            .unwrap(),
+        RecordSave::Saved(_)
+    ));
+    assert_eq!(
+        store.invoiced("SO-OLD2").await.unwrap(),
+        InvoicedSums::default()
+    );
     // The totals item is not a record.
     let listed = store.list_by_order("SO-OLD").await.unwrap();
     assert_eq!(
         listed.iter().map(|r| r.number()).collect::<Vec<_>>(),
         ["NFe-1", "NFe-2"]
     );
+}
+
+/// The key and version of a record's item as the previous version wrote it.
+fn legacy_item(
+    order_id: &str,
+    number: &str,
+) -> std::collections::HashMap<String, aws_sdk_dynamodb::types::AttributeValue> {
+    use aws_sdk_dynamodb::types::AttributeValue as A;
+    std::collections::HashMap::from([
+        ("orderId".to_string(), A::S(order_id.into())),
+        ("invoiceNumber".to_string(), A::S(number.into())),
+        ("version".to_string(), A::N("0".into())),
+    ])
 }

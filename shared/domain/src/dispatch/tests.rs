@@ -598,3 +598,27 @@ impl InvoiceStore for RaceAfterRead {
         self.inner.invoiced(order_id).await
     }
 }
+
+#[tokio::test]
+async fn an_invoice_vtex_refused_no_longer_counts_so_a_corrected_one_is_sent() {
+    let w = world(FakeOms::answering(vec![CallOutcome::Rejected {
+        status: 400,
+        body: "invalid invoice".into(),
+    }]))
+    .await;
+    let first = w.dispatcher.process(attempt(1), INVOICE.as_bytes()).await;
+    assert!(matches!(first.disposition, Disposition::DeadLetter { .. }));
+    assert_eq!(
+        w.invoices.invoiced("123543123").await.unwrap().output,
+        Cents::ZERO,
+        "the refusal moved the sum back"
+    );
+    let corrected = INVOICE.replace("NFe-00001", "NFe-00002");
+    let again = w.dispatcher.process(attempt(1), corrected.as_bytes()).await;
+    assert_eq!(again.disposition, Disposition::Done, "{again:?}");
+    assert_eq!(w.order().await.status, OrderStatus::Invoiced);
+    assert_eq!(
+        w.invoices.invoiced("123543123").await.unwrap().output,
+        Cents(11080)
+    );
+}
