@@ -11,7 +11,7 @@
 //!
 //! | item  | `pk`         | other attributes |
 //! |-------|--------------|------------------|
-//! | SKU   | `SKU#{id}`   | `data` (S): the SKU without stock, JSON; `stock` (M): `{ "<location>": { "onHand": N, "reserved": N, "available": N } }`; `rev` (N) |
+//! | SKU   | `SKU#{id}`   | `data` (S): the SKU without stock, JSON; `stock` (M): `{ "<location>": { "onHand": N, "reserved": N, "available": N, "asOf"?: S, "shippedAt"?: S } }`; `rev` (N) |
 //! | rules | `RULES`      | `data` (S): the shipping rules, JSON |
 //! | sync  | `SYNC#{id}`  | `data` (S): the SKU's notification state (`domain::catalog_notify::SyncState`), JSON; `version` (N) |
 //!
@@ -34,8 +34,10 @@
 //!   chunks in parallel (⌈N/100⌉ round trips), unprocessed keys retried with back-off; eventually
 //!   consistent (a simulation may be a second stale; placement re-checks under a condition).
 //! - simulation: `shipping_rules` → GetItem `RULES`.
-//! - ERP sync: `upsert_sku`, `set_on_hand`, `set_prices` → consistent GetItem, then conditional
-//!   Put / Update; `get_sku` → consistent GetItem; sync state → consistent GetItem `SYNC#`, then
+//! - ERP sync: `upsert_sku`, `set_on_hand`, `set_prices`, `apply_stock_snapshot` → consistent
+//!   GetItem, then conditional Put / Update (a stock count's condition also tests the location's
+//!   `asOf` / `shippedAt` marks, RFC 3339 UTC strings of fixed width that compare as instants:
+//!   `storage_format::catalog::StockMarksV1`; a shipment sets `shippedAt` in its save); `get_sku` → consistent GetItem; sync state → consistent GetItem `SYNC#`, then
 //!   Put conditioned on `version`.
 //! - placement, cancel, expiry, invoicing: `Update` of `stock.<loc>` inside the order transactions
 //!   (see below).
