@@ -28,6 +28,58 @@ use async_trait::async_trait;
 use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
 
+/// One notification sent to every marketplace that sells the SKU ([`crate::marketplaces`]), as one
+/// outcome for the coalescing above: accepted when every marketplace took it (or none sells the
+/// SKU); retryable when any one must be tried again (after the longest `Retry-After` any gave);
+/// else refused when any refused, each refusal named by its account. The marketplaces that took
+/// it are not asked again on the retry while their own window lasts (the fan-out remembers them).
+pub fn combine_marketplaces(
+    outcomes: Vec<(String, crate::outbound::CatalogOutcome)>,
+) -> crate::outbound::CatalogOutcome {
+    use crate::outbound::CatalogOutcome;
+    let mut retry: Option<(Option<std::time::Duration>, Vec<String>)> = None;
+    let mut refused: Vec<(u16, String)> = Vec::new();
+    let mut accepted = None;
+    for (account, outcome) in outcomes {
+        match outcome {
+            CatalogOutcome::Accepted { status } => accepted = accepted.or(Some(status)),
+            CatalogOutcome::Retryable {
+                retry_after,
+                reason,
+            } => {
+                let (after, reasons) = retry.get_or_insert((None, Vec::new()));
+                *after = (*after).max(retry_after);
+                reasons.push(format!("{account}: {reason}"));
+            }
+            CatalogOutcome::NotFound { body } => {
+                refused.push((404, format!("{account}: 404 {body}")));
+            }
+            CatalogOutcome::Rejected { status, body } => {
+                refused.push((status, format!("{account}: {status} {body}")));
+            }
+        }
+    }
+    if let Some((retry_after, reasons)) = retry {
+        return CatalogOutcome::Retryable {
+            retry_after,
+            reason: reasons.join("; "),
+        };
+    }
+    if let Some((status, _)) = refused.first() {
+        return CatalogOutcome::Rejected {
+            status: *status,
+            body: refused
+                .iter()
+                .map(|(_, b)| b.as_str())
+                .collect::<Vec<_>>()
+                .join("; "),
+        };
+    }
+    CatalogOutcome::Accepted {
+        status: accepted.unwrap_or(204),
+    }
+}
+
 /// Which VTEX notification.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -595,5 +647,59 @@ mod tests {
             serde_json::from_str::<SyncState>("{}").unwrap(),
             SyncState::default()
         );
+    }
+}
+
+#[cfg(test)]
+mod marketplaces_tests {
+    use super::combine_marketplaces;
+    use crate::outbound::CatalogOutcome;
+    use std::time::Duration;
+
+    fn retry(secs: u64) -> CatalogOutcome {
+        CatalogOutcome::Retryable {
+            retry_after: Some(Duration::from_secs(secs)),
+            reason: "429".into(),
+        }
+    }
+
+    #[test]
+    fn every_marketplace_must_take_it_and_one_retry_retries_after_the_longest_wait() {
+        let ok = CatalogOutcome::Accepted { status: 202 };
+        assert_eq!(
+            combine_marketplaces(vec![]),
+            CatalogOutcome::Accepted { status: 204 }
+        );
+        assert_eq!(
+            combine_marketplaces(vec![("a".into(), ok.clone()), ("b".into(), ok.clone())]),
+            ok
+        );
+        let refused = CatalogOutcome::Rejected {
+            status: 403,
+            body: "no".into(),
+        };
+        let CatalogOutcome::Retryable {
+            retry_after,
+            reason,
+        } = combine_marketplaces(vec![
+            ("a".into(), retry(3)),
+            ("b".into(), refused.clone()),
+            ("c".into(), retry(9)),
+        ])
+        else {
+            panic!("a retry wins over a refusal")
+        };
+        assert_eq!(retry_after, Some(Duration::from_secs(9)));
+        assert!(
+            reason.contains("a: 429") && reason.contains("c: 429"),
+            "{reason}"
+        );
+        let CatalogOutcome::Rejected { status, body } =
+            combine_marketplaces(vec![("a".into(), ok), ("b".into(), refused)])
+        else {
+            panic!("a refusal is a refusal")
+        };
+        assert_eq!(status, 403);
+        assert!(body.starts_with("b: 403"), "{body}");
     }
 }

@@ -109,14 +109,19 @@ async fn run() -> Result<(), String> {
     };
 
     let catalog_queue = store.queue(local::CATALOG_QUEUE).with_max_receives(10);
-    let catalog_sync = local::catalog_sync_deps(
+    let catalog_config = vtex.catalog_config()?;
+    let mut catalog_sync = local::catalog_sync_deps(
         &store,
         &catalog_queue,
-        &vtex.catalog_config()?,
+        &catalog_config,
         vtex.credentials.clone(),
         clock.clone(),
     )
     .map_err(|e| e.to_string())?;
+    // Every registered marketplace that wants catalog changes hears of them, as its own seller.
+    if let Some(fan_out) = vtex.marketplace_catalogs(&catalog_config, Arc::new(store.clone()))? {
+        catalog_sync.notifier.vtex = Arc::new(fan_out);
+    }
 
     let auth = Inbound::from_vars(&Vars::env())
         .map_err(|e| e.to_string())?

@@ -20,7 +20,8 @@ use embedded_store::marketplaces::SqliteRegistry;
 use lambda_kit::config::{Marketplaces, PLAIN_CREDENTIALS_SECRET, Vars};
 use std::sync::Arc;
 use std::time::Duration;
-use vtex::accounts::AccountClients;
+use vtex::accounts::{AccountClients, MarketplaceCatalogs};
+use vtex::catalog::CatalogClient;
 use vtex::client::{AppCredentials, VtexClient};
 
 /// The marketplaces the runner registers against its stand-in: `(an, our seller id there, app
@@ -55,6 +56,9 @@ pub struct Outbound {
     pub marketplace_base_url: String,
     /// The marketplace registry, as the functions read it.
     pub registry: Arc<dyn MarketplaceRegistry>,
+    /// The same, listable: the marketplaces catalog changes go to (`None`: the single target of
+    /// [`Outbound::catalog_config`]).
+    pub catalog_registry: Option<Arc<CachedRegistry>>,
     /// The secrets the registry's entries name.
     pub secrets: Arc<dyn SecretSource>,
     /// `DEFAULT_AN`, else [`LOCAL_DEFAULT_AN`] when the stand-in plays VTEX.
@@ -102,6 +106,38 @@ impl Outbound {
             .map_err(|e| e.to_string())
     }
 
+    /// The catalog notifier over every notifying marketplace (each its own seller id and key), or
+    /// `None` when the runner has a single target.
+    pub fn marketplace_catalogs(
+        &self,
+        config: &catalog_sync::Config,
+        catalog: Arc<dyn domain::ports::CatalogReader>,
+    ) -> Result<Option<MarketplaceCatalogs>, String> {
+        let Some(registry) = self.catalog_registry.clone() else {
+            return Ok(None);
+        };
+        let pool = CatalogClient::new(
+            &config.endpoints(),
+            AppCredentials::new("", ""),
+            config.vtex_timeout,
+        )
+        .map_err(|e| e.to_string())?;
+        Ok(Some(MarketplaceCatalogs::new(
+            registry,
+            self.secrets.clone(),
+            catalog,
+            pool,
+            self.marketplace_base_url.clone(),
+            Some(config.suggestions_base_url.clone()),
+            config.suggestion_settings(),
+            config
+                .coalescing
+                .window
+                .to_std()
+                .unwrap_or(Duration::from_secs(60)),
+        )))
+    }
+
     /// The marketplaces' OMS, each call with the credentials of the order's own account.
     pub fn marketplace_oms(&self, timeout: Duration) -> Result<AccountClients, String> {
         let base = VtexClient::without_credentials(self.marketplace_base_url.clone(), timeout)
@@ -146,17 +182,19 @@ pub async fn start(
                 base_url: base_url.clone(),
             })
         };
+        let cached = m
+            .builtin
+            .map(|b| Arc::new(CachedRegistry::new(inner.clone(), Some(b), LOCAL_CACHE_TTL)));
         return Ok((
             Outbound {
                 base_url: base_url.clone(),
                 credentials,
                 marketplace_base_url: base_url,
-                registry: match m.builtin {
-                    Some(builtin) => {
-                        Arc::new(CachedRegistry::new(inner, Some(builtin), LOCAL_CACHE_TTL))
-                    }
+                registry: match &cached {
+                    Some(c) => c.clone(),
                     None => inner,
                 },
+                catalog_registry: cached,
                 secrets: Arc::new(FallbackSecrets {
                     first: plain,
                     then: Arc::new(table),
@@ -183,16 +221,18 @@ pub async fn start(
         .map_err(|e| format!("cannot register the local marketplaces: {e}"))?;
     tracing::info!(url = %base_url, "VTEX stand-in running; see what it received at {base_url}/_standin/requests");
     let credentials = handle.credentials();
+    let registry = Arc::new(CachedRegistry::new(
+        Arc::new(table.clone()),
+        None,
+        LOCAL_CACHE_TTL,
+    ));
     Ok((
         Outbound {
             base_url,
             credentials,
             marketplace_base_url,
-            registry: Arc::new(CachedRegistry::new(
-                Arc::new(table.clone()),
-                None,
-                LOCAL_CACHE_TTL,
-            )),
+            registry: registry.clone(),
+            catalog_registry: Some(registry),
             secrets: Arc::new(table),
             default_an: default_an.or_else(|| Some(LOCAL_DEFAULT_AN.to_string())),
         },

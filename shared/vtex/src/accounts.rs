@@ -196,9 +196,13 @@ pub fn catalog_endpoints(
     default_base: &str,
     default_suggestions: Option<&str>,
 ) -> CatalogEndpoints {
+    // An entry's own base (a stand-in, a proxy) serves the suggestions too; the production host
+    // does not (they are on api.vtex.com).
     let (base_url, suggestions_base_url) = match &marketplace.base_url {
-        Some(b) => (b.clone(), b.clone()),
-        None => (
+        Some(b) if b.trim_end_matches('/') != default_base.trim_end_matches('/') => {
+            (b.clone(), b.clone())
+        }
+        _ => (
             default_base.to_string(),
             default_suggestions
                 .unwrap_or(PRODUCTION_SUGGESTIONS_BASE_URL)
@@ -233,6 +237,230 @@ pub fn catalog_notifier(
         client: catalog_client(endpoints, creds, timeout)?,
         suggestion,
     })
+}
+
+/// The catalog notifier of a stack that sells on several marketplaces: each notification goes to
+/// every enabled marketplace that wants catalog changes and sells the SKU (its sales channels meet
+/// the SKU's), each with its own seller id, base URL and credentials; a change notification a
+/// marketplace answers 404 is followed by the SKU suggestion to that marketplace only. The
+/// outcomes are combined by [`domain::catalog_notify::combine_marketplaces`]. A marketplace that
+/// accepted a notification is not sent the same one again within `window` (a retry caused by
+/// another marketplace's 429 reaches only the ones still owed it; kept per warm instance).
+pub struct MarketplaceCatalogs {
+    registry: Arc<domain::marketplaces::CachedRegistry>,
+    secrets: Arc<dyn SecretSource>,
+    catalog: Arc<dyn domain::ports::CatalogReader>,
+    /// Connection pool and timeout of every marketplace's client.
+    pool: CatalogClient,
+    default_base: String,
+    default_suggestions: Option<String>,
+    suggestion: crate::catalog::SuggestionSettings,
+    window: Duration,
+    accepted: std::sync::Mutex<
+        std::collections::HashMap<
+            (String, domain::catalog_notify::NotifyKind, String),
+            std::time::Instant,
+        >,
+    >,
+}
+
+impl MarketplaceCatalogs {
+    /// `pool` lends its connection pool and timeout; `default_base` / `default_suggestions` are
+    /// the stack's URLs for entries that name none.
+    #[allow(clippy::too_many_arguments)]
+    pub fn new(
+        registry: Arc<domain::marketplaces::CachedRegistry>,
+        secrets: Arc<dyn SecretSource>,
+        catalog: Arc<dyn domain::ports::CatalogReader>,
+        pool: CatalogClient,
+        default_base: impl Into<String>,
+        default_suggestions: Option<String>,
+        suggestion: crate::catalog::SuggestionSettings,
+        window: Duration,
+    ) -> Self {
+        MarketplaceCatalogs {
+            registry,
+            secrets,
+            catalog,
+            pool,
+            default_base: default_base.into(),
+            default_suggestions,
+            suggestion,
+            window,
+            accepted: Default::default(),
+        }
+    }
+
+    fn recently_accepted(
+        &self,
+        key: &(String, domain::catalog_notify::NotifyKind, String),
+    ) -> bool {
+        let mut map = self.accepted.lock().unwrap_or_else(|e| e.into_inner());
+        map.retain(|_, at| at.elapsed() < self.window);
+        map.contains_key(key)
+    }
+
+    fn remember(&self, key: (String, domain::catalog_notify::NotifyKind, String)) {
+        self.accepted
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(key, std::time::Instant::now());
+    }
+
+    /// The client of `m`, or its outcome when none can be had.
+    async fn client_of(
+        &self,
+        m: &Marketplace,
+    ) -> Result<CatalogClient, domain::outbound::CatalogOutcome> {
+        use domain::outbound::CatalogOutcome;
+        let creds = match credentials_of(self.secrets.as_ref(), m).await {
+            Ok(Ok(c)) => c,
+            Ok(Err(reason)) => {
+                return Err(CatalogOutcome::Retryable {
+                    retry_after: None,
+                    reason,
+                });
+            }
+            Err(e) => {
+                return Err(CatalogOutcome::Rejected {
+                    status: 0,
+                    body: e.to_string(),
+                });
+            }
+        };
+        let endpoints =
+            catalog_endpoints(m, &self.default_base, self.default_suggestions.as_deref());
+        self.pool
+            .for_marketplace(&endpoints, creds)
+            .map_err(|e| CatalogOutcome::Rejected {
+                status: 0,
+                body: e.to_string(),
+            })
+    }
+
+    /// The enabled, notifying marketplaces that sell `sku` (all of them when it is not stored).
+    async fn targets(
+        &self,
+        sku: Option<&domain::catalog::Sku>,
+    ) -> Result<Vec<Marketplace>, domain::outbound::CatalogOutcome> {
+        let all = self.registry.notifying().await.map_err(|e| {
+            domain::outbound::CatalogOutcome::Retryable {
+                retry_after: None,
+                reason: format!("marketplace registry unavailable: {e}"),
+            }
+        })?;
+        Ok(all
+            .into_iter()
+            .filter(|m| sku.is_none_or(|s| m.sells_on(&s.sales_channels)))
+            .collect())
+    }
+
+    async fn sku(
+        &self,
+        sku_id: &str,
+    ) -> Result<Option<domain::catalog::Sku>, domain::outbound::CatalogOutcome> {
+        self.catalog.get_sku(sku_id).await.map_err(|e| {
+            domain::outbound::CatalogOutcome::Retryable {
+                retry_after: None,
+                reason: format!("reading the SKU: {e}"),
+            }
+        })
+    }
+
+    async fn suggest_to(
+        &self,
+        m: &Marketplace,
+        client: &CatalogClient,
+        sku: Option<&domain::catalog::Sku>,
+    ) -> Result<domain::outbound::CatalogOutcome, CallError> {
+        use domain::outbound::CatalogOutcome;
+        let Some(sku) = sku else {
+            return Ok(CatalogOutcome::Rejected {
+                status: 404,
+                body: "unknown to the marketplace and not in the catalog store".into(),
+            });
+        };
+        // The suggestion names the seller and the marketplace it is made in.
+        let settings = crate::catalog::SuggestionSettings {
+            seller_id: m.seller_id.clone(),
+            account: m.account.to_string(),
+            ..self.suggestion.clone()
+        };
+        match crate::catalog::SuggestionRequest::from_sku(sku, &settings) {
+            Ok(body) => client.put_suggestion(&sku.id, &body).await,
+            Err(reason) => Ok(CatalogOutcome::Rejected {
+                status: 404,
+                body: format!("unknown to the marketplace and it cannot be suggested: {reason}"),
+            }),
+        }
+    }
+}
+
+#[async_trait]
+impl domain::outbound::CatalogNotifier for MarketplaceCatalogs {
+    async fn notify(
+        &self,
+        kind: domain::catalog_notify::NotifyKind,
+        sku_id: &str,
+    ) -> Result<domain::outbound::CatalogOutcome, CallError> {
+        use domain::catalog_notify::NotifyKind;
+        use domain::outbound::CatalogOutcome;
+        crate::client::check_segment(sku_id)?;
+        let sku = match self.sku(sku_id).await {
+            Ok(s) => s,
+            Err(outcome) => return Ok(outcome),
+        };
+        let targets = match self.targets(sku.as_ref()).await {
+            Ok(t) => t,
+            Err(outcome) => return Ok(outcome),
+        };
+        let mut outcomes = Vec::with_capacity(targets.len());
+        for m in targets {
+            let key = (m.account.to_string(), kind, sku_id.to_string());
+            if self.recently_accepted(&key) {
+                continue;
+            }
+            let client = match self.client_of(&m).await {
+                Ok(c) => c,
+                Err(outcome) => {
+                    outcomes.push((key.0, outcome));
+                    continue;
+                }
+            };
+            let mut outcome = client.notify(kind, sku_id).await?;
+            if kind == NotifyKind::Catalog && matches!(outcome, CatalogOutcome::NotFound { .. }) {
+                outcome = self.suggest_to(&m, &client, sku.as_ref()).await?;
+            }
+            if matches!(outcome, CatalogOutcome::Accepted { .. }) {
+                self.remember(key.clone());
+            }
+            tracing::info!(account = %key.0, kind = kind.as_str(), outcome = ?outcome, "catalog notification");
+            outcomes.push((key.0, outcome));
+        }
+        Ok(domain::catalog_notify::combine_marketplaces(outcomes))
+    }
+
+    async fn suggest(
+        &self,
+        sku: &domain::catalog::Sku,
+    ) -> Result<Result<domain::outbound::CatalogOutcome, String>, CallError> {
+        if let Err(reason) = crate::catalog::SuggestionRequest::from_sku(sku, &self.suggestion) {
+            return Ok(Err(reason));
+        }
+        let targets = match self.targets(Some(sku)).await {
+            Ok(t) => t,
+            Err(outcome) => return Ok(Ok(outcome)),
+        };
+        let mut outcomes = Vec::with_capacity(targets.len());
+        for m in targets {
+            let outcome = match self.client_of(&m).await {
+                Ok(client) => self.suggest_to(&m, &client, Some(sku)).await?,
+                Err(outcome) => outcome,
+            };
+            outcomes.push((m.account.to_string(), outcome));
+        }
+        Ok(Ok(domain::catalog_notify::combine_marketplaces(outcomes)))
+    }
 }
 
 /// What the marketplace's Seller Register needs to add us as a seller (`POST

@@ -102,6 +102,36 @@ impl CatalogClient {
         })
     }
 
+    /// A client for another marketplace (its endpoints, seller id and credentials) sharing this
+    /// client's connection pool and timeout.
+    pub fn for_marketplace(
+        &self,
+        endpoints: &CatalogEndpoints,
+        creds: AppCredentials,
+    ) -> Result<Self, ClientError> {
+        let account = endpoints.account.trim();
+        if account.is_empty()
+            || !account
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-')
+        {
+            return Err(ClientError::Config(format!(
+                "marketplace account {account:?} is not a valid host label"
+            )));
+        }
+        if endpoints.seller_id.trim().is_empty() {
+            return Err(ClientError::Config("seller id is empty".into()));
+        }
+        creds.headers()?;
+        Ok(CatalogClient {
+            http: self.http.clone(),
+            base: base_url(&endpoints.base_url, account, "VTEX")?,
+            suggestions_base: base_url(&endpoints.suggestions_base_url, account, "suggestions")?,
+            seller_id: endpoints.seller_id.trim().to_string(),
+            creds,
+        })
+    }
+
     /// With the default timeout.
     pub fn with_defaults(
         endpoints: &CatalogEndpoints,
