@@ -3,7 +3,20 @@
 //!
 //! Per message: parse ([`crate::erp`]) → resolve the order → decide ([`crate::invoicing`]) →
 //! record *Pending* → call VTEX → record *Sent* (or undo *Pending* on a refusal) → bring the order
-//! status in line → log ([`Journal::send`]). The outcome is a [`Disposition`]:
+//! status in line → log ([`Journal::send`]).
+//!
+//! The decision is taken from records read before the write, so two messages for one order in two
+//! FIFO groups can both decide to send: the store settles it. A new invoice record is created only
+//! while the order's invoiced sum of its kind stays within [`invoicing::invoice_limit`] (the order's
+//! value; for returns, what was invoiced), in the same atomic write as the sum; the loser is not
+//! sent and decides again on its next delivery. A refusal by VTEX takes the record's value off the
+//! sum in the write that records it refused.
+//!
+//! A seller cancellation is written on the order ([`Order::seller_cancel`]) before VTEX is called
+//! and cleared by the save that cancels it (stock released). A delivery that finds it and meets a
+//! refusal reads the order at OMS: canceled there, the cancel is completed here, not parked.
+//!
+//! The outcome is a [`Disposition`]:
 //! - done: the message may be deleted;
 //! - retry (429 / 5xx / timeout / store trouble): back after the back-off (VTEX's `Retry-After`
 //!   when given);
@@ -433,7 +446,13 @@ impl Ctx<'_> {
             let records = self.d.invoices.list_by_order(&order.order_id).await?;
             match invoicing::decide_cancel(&order, &records, reason) {
                 Decision::Send(()) => {}
-                other => return Ok(Err(self.not_sent(&order, steps::CANCEL, other).await?)),
+                other => {
+                    if order.status == OrderStatus::Canceled {
+                        // Canceled meanwhile (the marketplace's cancel): no seller cancel pending.
+                        self.clear_cancel_pending(order.clone()).await?;
+                    }
+                    return Ok(Err(self.not_sent(&order, steps::CANCEL, other).await?));
+                }
             }
             if let Some(p) = order.seller_cancel.clone() {
                 return Ok(Ok((order, p)));

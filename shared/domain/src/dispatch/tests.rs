@@ -622,3 +622,41 @@ async fn an_invoice_vtex_refused_no_longer_counts_so_a_corrected_one_is_sent() {
         Cents(11080)
     );
 }
+
+#[tokio::test]
+async fn a_return_racing_another_full_return_is_not_sent_past_what_was_invoiced() {
+    let w = world(FakeOms::default()).await;
+    assert_eq!(
+        w.dispatcher
+            .process(attempt(1), INVOICE.as_bytes())
+            .await
+            .disposition,
+        Disposition::Done
+    );
+    // A full return from another group, recorded after this message read the records.
+    let mut other = w.record_of("RET-OTHER");
+    other.invoice.kind = crate::invoicing::InvoiceType::Input;
+    assert!(matches!(
+        w.invoices.create_once(&other, Cents(11080)).await.unwrap(),
+        CreateOutcome::Created(_)
+    ));
+    let mut d = w.dispatcher.clone();
+    d.invoices = Arc::new(RaceAfterRead {
+        inner: w.invoices.clone(),
+        hidden: "RET-OTHER",
+    });
+    let ret = INVOICE
+        .replace(r#""type": "Output""#, r#""type": "Input""#)
+        .replace("NFe-00001", "RET-00001");
+    let done = d.process(attempt(1), ret.as_bytes()).await;
+    assert!(
+        matches!(done.disposition, Disposition::Retry { .. }),
+        "{done:?}"
+    );
+    assert_eq!(w.oms.calls().len(), 1, "only the sale invoice reached VTEX");
+    assert_eq!(
+        w.invoices.invoiced("123543123").await.unwrap().input,
+        Cents(11080),
+        "returns never pass what was invoiced"
+    );
+}
