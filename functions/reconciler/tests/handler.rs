@@ -105,10 +105,29 @@ async fn a_scheduled_run_reports_an_order_canceled_at_vtex_and_leaves_it_held() 
         reads: Mutex::new(0),
     });
     let d = deps(&store, oms.clone(), clock.clone());
+    let lines: Arc<Mutex<Vec<String>>> = Arc::default();
+    let sink = lines.clone();
+    lambda_kit::metrics::set_output(move |l| sink.lock().unwrap().push(l.to_string()));
     let report = handle(&d, event(), clock.now() + Duration::minutes(5))
         .await
         .unwrap();
+    lambda_kit::metrics::reset_output();
     assert_eq!((report.checked, report.drifted, report.unhealed), (1, 1, 1));
+    // Counted: one EMF line of the run, the drift alarm's metric at 1.
+    let emf: Vec<serde_json::Value> = lines
+        .lock()
+        .unwrap()
+        .iter()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .filter(|v: &serde_json::Value| v["Function"] == "reconciler")
+        .collect();
+    assert!(
+        emf.iter().any(|v| v["ReconcileUnhealed"] == 1.0
+            && v["ReconcileDrifted"] == 1.0
+            && v["ReconcileChecked"] == 1.0
+            && v["ReconcileHealed"] == 0.0),
+        "{emf:?}"
+    );
     assert_eq!(report.stop, Stop::Finished);
     let order = store.get("SLR-1").await.unwrap().unwrap();
     assert_eq!(order.status, OrderStatus::Authorized, "not healed");
