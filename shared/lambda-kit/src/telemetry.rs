@@ -49,6 +49,7 @@ pub const OWN_CRATES: &[&str] = &[
     "catalog_sync",
     "catalog_load",
     "console_backfill",
+    "marketplaces",
     "reservation_sweeper",
     "reconciler",
     "outbox_relay",

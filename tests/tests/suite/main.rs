@@ -28,6 +28,7 @@ mod import_local;
 mod import_mse;
 mod invoice_totals;
 mod marketplaces_catalog;
+mod marketplaces_cli;
 mod marketplaces_contract;
 mod marketplaces_flows;
 mod order_log_cap;
