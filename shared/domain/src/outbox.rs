@@ -177,11 +177,16 @@ impl OutboxRelay {
                 break;
             }
         }
-        tracing::info!(
-            delivered = report.delivered,
-            failed = report.failed.len(),
-            "outbox re-drive done"
-        );
+        // An idle pass (the usual one: the stream delivered first) says nothing above DEBUG.
+        if report.delivered > 0 || !report.failed.is_empty() {
+            tracing::info!(
+                delivered = report.delivered,
+                failed = report.failed.len(),
+                "outbox re-drive done"
+            );
+        } else {
+            tracing::debug!("outbox re-drive: nothing pending");
+        }
         Ok(report)
     }
 }
