@@ -163,12 +163,33 @@ fn compare_codes(a: &str, b: &str) -> std::cmp::Ordering {
     }
 }
 
+/// [`compare_codes`] of `normalize_postal_code(raw)` and the already normalized `code`, without
+/// building the normalized text: a checkout matches the destination against every range of every
+/// carrier's zones.
+fn compare_raw_to_code(raw: &str, code: &str) -> std::cmp::Ordering {
+    let normalized = || {
+        raw.bytes()
+            .filter(u8::is_ascii_alphanumeric)
+            .map(|c| c.to_ascii_uppercase())
+    };
+    if normalized().all(|c| c.is_ascii_digit()) && code.bytes().all(|c| c.is_ascii_digit()) {
+        let a = normalized().skip_while(|c| *c == b'0');
+        let b = code.trim_start_matches('0');
+        a.clone()
+            .count()
+            .cmp(&b.len())
+            .then_with(|| a.cmp(b.bytes()))
+    } else {
+        normalized().cmp(code.bytes())
+    }
+}
+
 impl PostalCodeRange {
     /// Whether the (already normalized) `code` lies in this inclusive range.
     pub fn contains(&self, code: &str) -> bool {
-        let from = normalize_postal_code(&self.from);
-        let to = normalize_postal_code(&self.to);
-        !code.is_empty() && compare_codes(&from, code).is_le() && compare_codes(code, &to).is_le()
+        !code.is_empty()
+            && compare_raw_to_code(&self.from, code).is_le()
+            && compare_raw_to_code(&self.to, code).is_ge()
     }
 }
 
@@ -475,6 +496,38 @@ mod tests {
         }
         for code in ["19999-999", "23800-000", "", "abc"] {
             assert!(!r.contains(&normalize_postal_code(code)), "{code}");
+        }
+    }
+
+    #[test]
+    fn a_range_bound_compares_as_its_normalized_text_does() {
+        let texts = [
+            "",
+            "0",
+            "00",
+            "01000-000",
+            "1000000",
+            "01000 001",
+            "22051-030",
+            "22.051-030",
+            "99999-999",
+            "100000000",
+            "abc",
+            "ABC-1",
+            "a1b2",
+            "SW1A 1AA",
+            "sw1a1aa",
+            "-",
+            "0-0",
+        ];
+        for raw in texts {
+            for code in texts.map(normalize_postal_code) {
+                assert_eq!(
+                    compare_raw_to_code(raw, &code),
+                    compare_codes(&normalize_postal_code(raw), &code),
+                    "{raw:?} vs {code:?}"
+                );
+            }
         }
     }
 
