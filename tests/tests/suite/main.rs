@@ -38,6 +38,7 @@ mod orders_schema;
 mod outbound_hygiene;
 mod outbox_contract;
 mod outbox_faults;
+mod outbox_local;
 mod parse_errors;
 mod promotion_flow;
 mod reconcile;
