@@ -405,7 +405,7 @@ impl Run<'_> {
     }
 
     fn body(&self) -> String {
-        let o = OrderRef::by_order_id(&self.order_id());
+        let o = OrderRef::by_order_id(self.order_id());
         match self.flow {
             Flow::Invoice => invoice_msg(
                 &o,
