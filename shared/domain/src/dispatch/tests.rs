@@ -21,6 +21,8 @@ struct FakeOms {
     calls: Mutex<Vec<String>>,
     /// What `GET …/orders/{id}` reads as the order's status (`None`: no such order).
     oms_status: Mutex<Option<String>>,
+    /// `GET …/orders/{id}` answers 503.
+    oms_read_fails: Mutex<bool>,
 }
 
 impl FakeOms {
@@ -29,6 +31,7 @@ impl FakeOms {
             answers: Mutex::new(answers),
             calls: Mutex::default(),
             oms_status: Mutex::default(),
+            oms_read_fails: Mutex::default(),
         }
     }
 
@@ -82,6 +85,12 @@ impl MarketplaceOms for FakeOms {
 
     async fn order_status(&self, an: &str, mkp: &str) -> CallResult<Option<String>> {
         self.calls.lock().unwrap().push(format!("order {an}/{mkp}"));
+        if *self.oms_read_fails.lock().unwrap() {
+            return Ok(CallOutcome::Retryable {
+                retry_after: None,
+                reason: "VTEX answered 503".into(),
+            });
+        }
         Ok(CallOutcome::Success(
             self.oms_status.lock().unwrap().clone(),
         ))
@@ -659,4 +668,39 @@ async fn a_return_racing_another_full_return_is_not_sent_past_what_was_invoiced(
         Cents(11080),
         "returns never pass what was invoiced"
     );
+}
+
+#[tokio::test]
+async fn a_refused_repeat_whose_oms_read_fails_comes_back_with_the_marker_kept() {
+    let w = world(FakeOms::answering(vec![
+        CallOutcome::Success(Receipt(Some("r-c".into()))),
+        CallOutcome::Rejected {
+            status: 409,
+            body: "order already canceled".into(),
+        },
+    ]))
+    .await;
+    w.failing_save(2)
+        .process(attempt(1), CANCEL.as_bytes())
+        .await;
+    *w.oms.oms_read_fails.lock().unwrap() = true;
+    let again = w.dispatcher.process(attempt(2), CANCEL.as_bytes()).await;
+    assert!(
+        matches!(again.disposition, Disposition::Retry { .. }),
+        "{again:?}"
+    );
+    let o = w.order().await;
+    assert_eq!(o.status, OrderStatus::Authorized);
+    assert!(o.seller_cancel.is_some(), "still unknown whether it landed");
+    // OMS answers again and reads canceled: the next delivery completes it.
+    *w.oms.oms_read_fails.lock().unwrap() = false;
+    *w.oms.oms_status.lock().unwrap() = Some("canceled".into());
+    w.oms.answers.lock().unwrap().push(CallOutcome::Rejected {
+        status: 409,
+        body: "order already canceled".into(),
+    });
+    let last = w.dispatcher.process(attempt(3), CANCEL.as_bytes()).await;
+    assert_eq!(last.disposition, Disposition::Done, "{last:?}");
+    assert_eq!(w.order().await.status, OrderStatus::Canceled);
+    assert_eq!(w.stock().await, (10, 0));
 }
