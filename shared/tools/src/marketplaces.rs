@@ -50,7 +50,7 @@ pub const DEFAULT_SECRET_PREFIX: &str = "vtex/marketplaces/";
 pub enum Target {
     Dynamo {
         registry: DynamoRegistry,
-        sdk: aws_config::SdkConfig,
+        sdk: Box<aws_config::SdkConfig>,
         secret_prefix: String,
     },
     Embedded {
@@ -180,7 +180,7 @@ pub async fn run(args: Vec<String>) -> Result<String, String> {
             let sdk = aws_adapters::sdk_config().await;
             Target::Dynamo {
                 registry: DynamoRegistry::new(aws_sdk_dynamodb::Client::new(&sdk), table),
-                sdk,
+                sdk: Box::new(sdk),
                 secret_prefix: lambda_kit::config::var("MARKETPLACE_SECRET_PREFIX")
                     .unwrap_or_else(|| DEFAULT_SECRET_PREFIX.into()),
             }
