@@ -13,7 +13,8 @@
 //! | `ReconcileHealed` | safe repairs made (an invoice or tracking VTEX holds marked *Sent*) |
 //! | `ReconcileUnhealed` | orders still differing after the run: the template's drift alarm |
 //! | `ReconcileThrottled` | OMS reads answered 429 |
-//! | `ReconcileErrors` | orders not read (VTEX failing or refusing, an account not usable) |
+//! | `ReconcileErrors` | orders not read: VTEX failing or refusing (a 403: the key lacks OMS › View orders) |
+//! | `ReconcileSkipped` | orders not read because their account is not registered, or disabled |
 //! | `ReconcileStoppedEarly` | 1 when the run stopped before the oldest order (time, 429s, VTEX down) |
 //!
 //! Nothing here is Lambda-specific: the local runner calls [`handle`] on its own timer.
@@ -225,6 +226,7 @@ pub async fn handle(
         unhealed = report.unhealed,
         throttled = report.throttled,
         errors = report.errors,
+        skipped = report.skipped,
         stop = ?report.stop,
         "reconciliation run"
     );
@@ -242,6 +244,7 @@ fn emit(r: &ReconcileReport) {
             ("ReconcileUnhealed", n(r.unhealed), Unit::Count),
             ("ReconcileThrottled", n(r.throttled), Unit::Count),
             ("ReconcileErrors", n(r.errors), Unit::Count),
+            ("ReconcileSkipped", n(r.skipped), Unit::Count),
             (
                 "ReconcileStoppedEarly",
                 if r.stop == Stop::Finished { 0.0 } else { 1.0 },

@@ -599,9 +599,12 @@ pub struct ReconcileReport {
     pub unhealed: usize,
     /// OMS reads answered 429.
     pub throttled: usize,
-    /// Orders that could not be read or compared (VTEX unavailable or refusing, a call that could
-    /// not be built, store trouble on one order); read again on a later run.
+    /// Orders that could not be read or compared (VTEX unavailable or refusing, store trouble on
+    /// one order); read again on a later run.
     pub errors: usize,
+    /// Orders not read because their account is not registered or disabled (the marketplace
+    /// registry), or its name is unusable: never read with another account's credentials.
+    pub skipped: usize,
     pub stop: Stop,
 }
 
@@ -624,8 +627,11 @@ enum Read {
     View(Option<OmsOrderView>),
     /// 5xx, timeout: counts toward stopping the run.
     Unavailable,
-    /// Refused, or a call that could not be built: this order only.
+    /// Refused by VTEX: this order only.
     Failed,
+    /// The call could not be built: the order's account is not registered, disabled, or not a
+    /// valid account name. Nothing was sent; not VTEX's trouble.
+    Skipped,
 }
 
 /// Consecutive unavailable answers that stop a run.
@@ -648,6 +654,11 @@ impl Reconciler {
         let mut last_read: Option<DateTime<Utc>> = None;
         let mut unavailable_in_a_row = 0u32;
         'pages: loop {
+            // Closed orders cost no OMS read, but paging through many of them takes time too.
+            if self.clock.now() >= deadline {
+                report.stop = Stop::OutOfTime;
+                break;
+            }
             let page = self
                 .listing
                 .list_orders(&filter, cursor.as_ref(), MAX_PAGE)
@@ -711,8 +722,8 @@ impl Reconciler {
                             break Read::Failed;
                         }
                         Err(e) => {
-                            tracing::warn!(order_id = %order.order_id, error = %e, "OMS order read not built");
-                            break Read::Failed;
+                            tracing::warn!(order_id = %order.order_id, error = %e, "OMS order not read: its account is not usable");
+                            break Read::Skipped;
                         }
                     }
                 };
@@ -729,6 +740,7 @@ impl Reconciler {
                         unavailable_in_a_row = 0;
                         report.errors += 1;
                     }
+                    Read::Skipped => report.skipped += 1,
                     Read::View(view) => {
                         unavailable_in_a_row = 0;
                         match self.check(order, view.as_ref(), &mut report).await {

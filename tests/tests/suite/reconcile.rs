@@ -555,3 +555,112 @@ async fn reconcile_progress_contract_moto() {
         .await
         .unwrap();
 }
+
+// ------------------------------------------------------------------ each marketplace its own
+
+/// Two marketplaces registered against the stand-in (each its own base URL and credentials), one
+/// registered but disabled, one never registered: each order is read at its own account with that
+/// account's key, and the orders of the other two are not read at all.
+#[tokio::test]
+async fn each_order_is_read_at_its_own_marketplace_and_unusable_accounts_are_skipped() {
+    use domain::marketplaces::{AccountName, CachedRegistry, Marketplace, MarketplaceRegistry};
+    use embedded_store::marketplaces::SqliteRegistry;
+    use vtex::client::AppCredentials;
+    use vtex_standin::StandInConfig;
+
+    let accounts = [
+        ("alpha", "key-alpha", "token-alpha", true),
+        ("beta", "key-beta", "token-beta", true),
+        ("off", "key-off", "token-off", false),
+    ];
+    let mut config = StandInConfig::default();
+    for (an, key, token, _) in accounts {
+        config = config.with_account(an, AppCredentials::new(key, token));
+    }
+    let (addr, standin) = vtex_standin::serve_with("127.0.0.1:0".parse().unwrap(), config)
+        .await
+        .unwrap();
+    let mut w = embedded().await;
+    w.standin = standin;
+    let path = connector_tests::contract::TempPath::new("reconcile-accounts");
+    let store = EmbeddedStore::open(&path.0).unwrap();
+    let registry = SqliteRegistry::new(&store).unwrap();
+    for (an, key, token, enabled) in accounts {
+        let secret = format!("local/{an}");
+        registry
+            .put_secret(
+                &secret,
+                &serde_json::json!({"appKey": key, "appToken": token}).to_string(),
+            )
+            .await
+            .unwrap();
+        let mut m = Marketplace::new(AccountName::parse(an).unwrap(), "seller-1", secret);
+        m.base_url = Some(format!("http://{addr}/{{an}}"));
+        m.enabled = enabled;
+        registry.put(&m).await.unwrap();
+    }
+    let oms = vtex::accounts::AccountClients::new(
+        Arc::new(CachedRegistry::new(
+            Arc::new(registry.clone()),
+            None,
+            Duration::ZERO,
+        )),
+        Arc::new(registry),
+        // The stack's own base points nowhere: every read must take its entry's.
+        VtexClient::without_credentials("http://127.0.0.1:9/{an}", Duration::from_secs(5)).unwrap(),
+    );
+    for (id, an) in [
+        ("SLR-A", "alpha"),
+        ("SLR-B", "beta"),
+        ("SLR-OFF", "off"),
+        ("SLR-GAMMA", "gamma"),
+    ] {
+        let o = w.authorized(id, &format!("m-{an}"), 2).await;
+        let mut o = w.orders.get(&o.order_id).await.unwrap().unwrap();
+        o.an = an.into();
+        let SaveOutcome::Saved(_) = w.orders.save(&o, StockEffect::None).await.unwrap() else {
+            panic!("{id}")
+        };
+    }
+    w.plant(OmsDrift {
+        value: Some(9_000),
+        ..drift("m-beta")
+    });
+    let mut deps = w.deps(Duration::from_secs(1), Duration::ZERO);
+    deps.oms = Arc::new(oms);
+    let event =
+        serde_json::from_str(include_str!("../../../events/reconciler.scheduled.json")).unwrap();
+    let r = reconciler::handle(&deps, event, w.clock.now() + Span::minutes(5))
+        .await
+        .unwrap();
+    assert_eq!((r.checked, r.skipped, r.errors), (2, 2, 0), "{r:?}");
+    assert_eq!((r.drifted, r.drifts.get("VALUE")), (1, Some(&1)), "{r:?}");
+    let reads: Vec<(Option<String>, String, bool)> = w
+        .standin
+        .state()
+        .requests()
+        .into_iter()
+        .filter(|q| q.method == "GET")
+        .map(|q| (q.account, q.path, q.authorized))
+        .collect();
+    assert_eq!(
+        reads,
+        [
+            // Same creation time: newest first is by id, descending.
+            (
+                Some("beta".into()),
+                "/api/oms/pvt/orders/m-beta".into(),
+                true
+            ),
+            (
+                Some("alpha".into()),
+                "/api/oms/pvt/orders/m-alpha".into(),
+                true
+            ),
+        ],
+        "each read at its own account, with its own key, and no other"
+    );
+    let alert = w.entries("SLR-B", steps::DRIFT).await;
+    assert!(alert[0].detail.contains("VTEX 9000 cents"), "{alert:?}");
+    drop(path);
+}

@@ -567,6 +567,69 @@ async fn an_order_vtex_does_not_know_is_reported() {
     assert!(log[0].detail.contains("VTEX has no such order"));
 }
 
+/// An OMS whose every read cannot be built (the account is not registered).
+struct Unregistered;
+
+#[async_trait]
+impl OmsOrders for Unregistered {
+    async fn get_order(&self, _: &str, _: &str) -> Result<OmsRead, CallError> {
+        Err(CallError::Config(
+            "marketplace account luxstore is not registered".into(),
+        ))
+    }
+}
+
+#[tokio::test]
+async fn orders_of_an_account_that_is_not_usable_are_skipped_not_counted_as_errors() {
+    let mut w = world();
+    for i in 0..4 {
+        w.authorized(order(&format!("SLR-{i}"), &format!("m-{i}"), 2 + i))
+            .await;
+    }
+    w.reconciler.oms = Arc::new(Unregistered);
+    let r = w.run(60).await;
+    assert_eq!(
+        (r.checked, r.skipped, r.errors, r.stop),
+        (0, 4, 0, Stop::Finished)
+    );
+    assert!(w.log("SLR-0", steps::DRIFT).await.is_empty());
+}
+
+#[tokio::test]
+async fn the_alert_names_ids_amounts_and_statuses_never_the_customer() {
+    let w = world();
+    let mut o = order("SLR-1", "m-1", 2);
+    o.customer = serde_json::from_value(serde_json::json!({
+        "email": "ana.souza@example.com", "firstName": "Ana", "lastName": "Souza",
+        "document": "14310315771", "phone": "+5541998718616"
+    }))
+    .unwrap();
+    o.address = serde_json::from_value(serde_json::json!({
+        "receiverName": "Ana Souza", "street": "Rua das Flores", "postalCode": "22051-030"
+    }))
+    .unwrap();
+    w.authorized(o).await;
+    w.vtex(
+        "m-1",
+        view("canceled", 12000, vec![package("NF-9", 500, Some("SR9"))]),
+    );
+    w.run(60).await;
+    let log = w.store.read_log("SLR-1").await.unwrap();
+    let text = serde_json::to_string(&log).unwrap();
+    assert!(text.contains("NF-9") && text.contains("12000"), "{text}");
+    for secret in [
+        "ana",
+        "Ana",
+        "Souza",
+        "14310315771",
+        "998718616",
+        "Flores",
+        "22051",
+    ] {
+        assert!(!text.contains(secret), "{secret} in {text}");
+    }
+}
+
 #[tokio::test]
 async fn progress_contract_on_memory() {
     contract::cursor_round_trips_and_clears(&MemoryProgress::default())
