@@ -1,6 +1,7 @@
 //! Stored invoice records (the dispatch worker's bookkeeping of one invoice and the tracking sent
 //! on it), version 1: the JSON written before stored shapes were explicit, field by field.
-//! Invoices hold no customer data.
+//! Invoices hold no customer data. An order's invoiced sums (issue 12) are kept beside its
+//! records by each adapter (a row, an item), never inside a record: this shape is unchanged.
 
 use crate::{FormatError, Stored};
 use chrono::{DateTime, Utc};

@@ -421,8 +421,8 @@ impl Ctx<'_> {
                             return self.save_canceled(order, &pending, &what, &receipt).await;
                         }
                         Ok(false) => {}
-                        // Unknown whether it landed: keep the marker for the next delivery.
-                        Err(d) => return Ok(d),
+                        // Unknown yet whether it landed: keep the marker for the next delivery.
+                        Err(retry) => return Ok(retry),
                     }
                 }
                 self.clear_cancel_pending(order).await?;
@@ -488,7 +488,7 @@ impl Ctx<'_> {
     }
 
     /// Whether OMS's order reads canceled; `Err` with the disposition when that cannot be told
-    /// now (a retryable answer: back later; a refusal or a configuration error: parked).
+    /// now (a retryable answer: back later). A read OMS refuses counts as not canceled.
     async fn canceled_at_vtex(&self, order: &Order, what: &str) -> Result<bool, Disposition> {
         let step = steps::CANCEL;
         let read = self
@@ -505,10 +505,22 @@ impl Ctx<'_> {
                 retry_after,
                 reason,
             }) => Err(self.journal.later(step, &what, retry_after, &reason).await),
+            // OMS will not tell (e.g. the key lacks the OMS view permission): the cancel is parked
+            // with VTEX's refusal, and reconciliation reports the order if VTEX did cancel it. A
+            // marker kept for a read that never succeeds would hold the order's invoices forever.
             Ok(CallOutcome::Rejected { status, body }) => {
-                Err(self.journal.refused(step, &what, status, &body).await)
+                self.log(
+                    step,
+                    Outcome::Error,
+                    format!("{what}: VTEX refused it with {status}: {body}"),
+                )
+                .await;
+                Ok(false)
             }
-            Err(e) => Err(self.journal.config_error(step, e).await),
+            Err(e) => {
+                self.log(step, Outcome::Error, format!("{what}: {e}")).await;
+                Ok(false)
+            }
         }
     }
 
