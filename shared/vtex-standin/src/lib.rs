@@ -347,10 +347,7 @@ async fn gate(State(s): State<Shared>, req: Request, next: Next) -> Response {
     let (parts, body) = req.into_parts();
     let bytes = to_bytes(body, MAX_BODY).await.unwrap_or_default();
     let header = |n: &str| parts.headers.get(n).and_then(|v| v.to_str().ok());
-    let account = parts
-        .extensions
-        .get::<CalledAccount>()
-        .map(|a| a.0.clone());
+    let account = parts.extensions.get::<CalledAccount>().map(|a| a.0.clone());
     // Each account checks its own credentials: another account's key is refused (403).
     let expected = account
         .as_ref()
