@@ -170,9 +170,7 @@ pub async fn put_secret_value(
                 .secret_string(value)
                 .send()
                 .await
-                .map_err(|e| {
-                    describe(&aws_sdk_secretsmanager::error::DisplayErrorContext(&e))
-                })?;
+                .map_err(|e| describe(&aws_sdk_secretsmanager::error::DisplayErrorContext(&e)))?;
             Ok(out.arn().unwrap_or(name).to_string())
         }
         Err(e) => Err(describe(
