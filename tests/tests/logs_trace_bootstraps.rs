@@ -307,6 +307,7 @@ async fn at_trace_no_bootstrap_prints_a_secret_or_a_customer_value() {
     for (binary, case) in [
         ("catalog-sync", "catalog-sync.price-changed"),
         ("reservation-sweeper", "reservation-sweeper.scheduled"),
+        ("reconciler", "reconciler.scheduled"),
     ] {
         let mut boot = start(&stack, &bins, binary).await;
         let e: Value = serde_json::from_str(&event(case)).unwrap();
