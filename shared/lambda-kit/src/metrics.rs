@@ -44,6 +44,7 @@
 //! | every HTTP function | `AuthFailures` | Count | requests refused with 401 |
 //! | catalog-sync | `StockCountsStale` | Count | `stock.changed` counts ignored: older than the last one applied or than a shipment since |
 //! | catalog-sync | `StockCountsUnordered` | Count | `stock.changed` counts without `asOf`, applied in arrival order |
+//! | reconciler | `ReconcileChecked`, `ReconcileDrifted`, `ReconcileHealed`, `ReconcileUnhealed`, `ReconcileThrottled`, `ReconcileErrors`, `ReconcileSkipped`, `ReconcileStoppedEarly` | Count | one line per run (`functions/reconciler`); `ReconcileUnhealed` > 0 raises the drift alarm |
 
 use serde_json::{Map, Value, json};
 use std::io::Write;
