@@ -428,6 +428,12 @@ impl Ctx<'_> {
                 self.clear_cancel_pending(order).await?;
                 return Ok(self.journal.refused(step, &what, status, &body).await);
             }
+            // A call that could not even be built is parked: nothing is in flight.
+            Answer::Stop(parked @ Disposition::DeadLetter { .. }) => {
+                self.clear_cancel_pending(order).await?;
+                return Ok(parked);
+            }
+            // No answer: the call may have landed; the marker stays for the next delivery.
             Answer::Stop(d) => return Ok(d),
         };
         self.save_canceled(order, &pending, &what, &receipt).await
