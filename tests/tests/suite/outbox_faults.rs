@@ -63,6 +63,8 @@ struct Faults {
     sent: AtomicUsize,
     /// Saves of an order that went through.
     saved: AtomicUsize,
+    /// Outbox deletes that deleted.
+    deleted: AtomicUsize,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -193,7 +195,11 @@ impl Outbox for FaultyOutbox {
         if take(&self.faults.deletes) {
             return Err(down("the outbox delete"));
         }
-        self.inner.mark_delivered(r).await
+        let deleted = self.inner.mark_delivered(r).await?;
+        if deleted {
+            self.faults.deleted.fetch_add(1, Ordering::SeqCst);
+        }
+        Ok(deleted)
     }
 }
 
@@ -603,4 +609,69 @@ async fn embedded_every_crash_point_of_fulfill_cancel_and_expiry_ends_complete()
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn dynamo_every_crash_point_of_fulfill_cancel_and_expiry_ends_complete() {
     every_crash_point(|| Box::pin(in_moto())).await;
+}
+
+/// The stream and the re-drive (or two stream retries) relaying the same records at once: every
+/// event reaches the ERP once (a second send is the queue's to drop), every record is deleted by
+/// exactly one of them, none is left.
+async fn two_relays_race(b: Backend) {
+    let r = rig(b);
+    let mut ids = Vec::new();
+    for i in 0..12 {
+        let order = match r
+            .lc
+            .place(placement(&format!("race-{i}"), VtexDuration::Days(1)))
+            .await
+            .unwrap()
+        {
+            PlacementDecision::Placed { order, .. } => *order,
+            other => panic!("{other:?}"),
+        };
+        r.lc.fulfill(fulfill_req(&order)).await.unwrap();
+        ids.push(format!("{}:order.authorized", order.order_id));
+    }
+    let stream = {
+        let relay = r.relay.clone();
+        let ids = ids.clone();
+        tokio::spawn(async move {
+            for id in ids {
+                relay.deliver(&id).await.unwrap();
+            }
+        })
+    };
+    let redrive = r.relay.drain();
+    let (joined, report) = tokio::join!(stream, redrive);
+    joined.unwrap();
+    assert!(report.unwrap().failed.is_empty());
+
+    let mut got: BTreeMap<String, usize> = BTreeMap::new();
+    for e in r.b.erp.drain().await {
+        *got.entry(e.event_id).or_default() += 1;
+    }
+    let expected: BTreeMap<String, usize> = ids.iter().map(|id| (id.clone(), 1)).collect();
+    assert_eq!(got, expected, "each event once");
+    assert_eq!(
+        r.faults.deleted.load(Ordering::SeqCst),
+        ids.len(),
+        "each record deleted by one relay"
+    );
+    assert!(r.b.outbox.pending(None, 100).await.unwrap().is_empty());
+    eprintln!(
+        "two relays over {} records: {} sends, {} absorbed by the queue's de-duplication",
+        ids.len(),
+        r.faults.sent.load(Ordering::SeqCst),
+        r.faults.sent.load(Ordering::SeqCst) - ids.len()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn embedded_two_relays_racing_deliver_each_event_once() {
+    two_relays_race(embedded().await.unwrap()).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dynamo_two_relays_racing_deliver_each_event_once() {
+    if let Some(b) = in_moto().await {
+        two_relays_race(b).await;
+    }
 }
