@@ -373,6 +373,48 @@ async fn an_invoice_vtex_holds_that_we_recorded_pending_is_marked_sent_once_and_
 }
 
 #[tokio::test]
+async fn tracking_vtex_holds_that_we_recorded_pending_is_marked_sent_and_the_order_ships() {
+    let w = world();
+    let o = w.authorized(order("SLR-1", "m-1", 2)).await;
+    w.record(&o.order_id, invoice("NF-1", 11080), true).await;
+    let mut rec = w.invoices.get("SLR-1", "NF-1").await.unwrap().unwrap();
+    rec.tracking = Some(TrackingRecord {
+        info: TrackingInfo {
+            tracking_number: "SR1".into(),
+            tracking_url: None,
+            courier: None,
+            dispatched_date: None,
+        },
+        state: SendState::Pending,
+    });
+    assert!(matches!(
+        w.invoices.save(&rec, Tally::Keep).await.unwrap(),
+        RecordSave::Saved(_)
+    ));
+    // Invoiced here (the invoice was acknowledged before), the PATCH's answer lost.
+    let mut stored = w.store.get("SLR-1").await.unwrap().unwrap();
+    stored.status = OrderStatus::Invoiced;
+    let SaveOutcome::Saved(_) = w.store.save(&stored, StockEffect::Ship).await.unwrap() else {
+        panic!()
+    };
+    w.vtex(
+        "m-1",
+        view("invoiced", 11080, vec![package("NF-1", 11080, Some("SR1"))]),
+    );
+    let r = w.run(60).await;
+    assert_eq!((r.drifted, r.healed, r.unhealed), (1, 1, 0), "{r:?}");
+    assert_eq!(r.drifts.get("TRACKING_PENDING_HERE"), Some(&1));
+    let rec = w.invoices.get("SLR-1", "NF-1").await.unwrap().unwrap();
+    assert_eq!(rec.tracking.unwrap().state, SendState::Sent);
+    assert_eq!(
+        w.store.get("SLR-1").await.unwrap().unwrap().status,
+        OrderStatus::Shipped
+    );
+    let r = w.run(60).await;
+    assert_eq!((r.drifted, r.healed), (0, 0));
+}
+
+#[tokio::test]
 async fn a_cancel_at_vtex_is_reported_once_and_the_stock_stays_held() {
     let w = world();
     let o = w.authorized(order("SLR-1", "m-1", 2)).await;
