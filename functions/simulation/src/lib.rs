@@ -32,7 +32,9 @@ use std::time::{Duration, Instant};
 use tracing::Instrument;
 use vtex::simulation::{BodyScope, SimulationRequestDto};
 
-pub mod wire;
+/// The answer's writer lives with the DTOs it must match, in `vtex` (compiled at opt-level 3 in
+/// release, unlike this bootstrap's own package: Cargo.toml).
+pub use vtex::simulation::wire;
 
 /// Settings read once per cold start ([`lambda_kit::config`]).
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]

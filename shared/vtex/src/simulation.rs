@@ -13,6 +13,8 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use std::borrow::Cow;
 
+pub mod wire;
+
 // --- request ---------------------------------------------------------------------------------
 
 /// The POST body, or the decoded `purchaseContext` of a GET. Every field is kept loose here so a

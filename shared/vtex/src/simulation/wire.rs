@@ -1,7 +1,8 @@
 //! The simulation answer written straight from [`SimulationResult`] into its JSON bytes: the same
 //! bytes, in the same order, as `serde_json::to_string(&SimulationResponse::from_result(..))`
-//! (vtex::simulation's DTOs stay the definition of the wire shape; the tests compare the two on
-//! every cart they build), without building the DTO tree first.
+//! (the DTOs of [`super`] stay the definition of the wire shape; functions/simulation's
+//! `tests/wire_bytes.rs` compares the two on every cart it builds), without building the DTO tree
+//! first.
 //!
 //! Why: a 50-item checkout answer is ~1.3 KB per line, and most of it is the same for every line
 //! (a scheduled carrier's windows, a pickup point's address). The engine shares those per request
