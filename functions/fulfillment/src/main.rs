@@ -7,6 +7,7 @@ use aws_adapters::invoices::DynamoInvoices;
 use aws_adapters::{OrderPorts, secrets};
 use fulfillment::{Config, handle};
 use lambda_http::{Error, Request, run, service_fn};
+use lambda_kit::auth::RequestAuth;
 use lambda_kit::config::{OrderTables, Vars};
 use std::convert::Infallible;
 use std::sync::Arc;
@@ -56,9 +57,15 @@ async fn main() -> Result<(), Error> {
         let (deps, registry, default_an) =
             (Arc::clone(&deps), Arc::clone(&registry), default_an.clone());
         async move {
-            if let Some(refusal) =
-                lambda_kit::marketplaces::refuse_unregistered(registry.as_ref(), &default_an, &req)
-                    .await
+            // Only an authenticated caller learns which accounts are served; the handler
+            // answers the others 401.
+            if deps.config.auth.check(&req).is_ok()
+                && let Some(refusal) = lambda_kit::marketplaces::refuse_unregistered(
+                    registry.as_ref(),
+                    &default_an,
+                    &req,
+                )
+                .await
             {
                 return Ok::<_, Infallible>(refusal);
             }

@@ -42,7 +42,10 @@ environment:
   CONNECTOR_DATA    SQLite file holding catalog, orders and queues (default .local-data/connector.db)
   CATALOG_FILE      catalog loaded on first start (default shared/sample/catalog.json)
   SWEEP_EVERY_SECS  how often expired reservations are released (default 30)
-  VTEX_BASE_URL     where outbound VTEX calls go (default: an in-process stand-in)
+  VTEX_BASE_URL     where outbound VTEX calls go (default: an in-process stand-in, with the
+                    marketplaces marketplacedemo and luxstore registered against it)
+  DEFAULT_AN        the marketplace of calls without ?an= (default marketplacedemo)
+  marketplaces --store CONNECTOR_DATA add|list|disable|rotate-credentials   more marketplaces
   INBOUND_PATH_SECRET / INBOUND_APP_KEY / INBOUND_APP_TOKEN   inbound auth (default: off)";
 
 impl LocalConfig {
