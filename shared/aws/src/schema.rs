@@ -9,9 +9,9 @@ use aws_sdk_dynamodb::types::{
 };
 
 pub use crate::dynamo::GSI1;
+pub use crate::dynamo::listing::GSI2;
 /// The outbox table (`pk`, `gsi1` of pending records by age, a keys-only stream).
 pub use crate::outbox::create_outbox_table;
-pub use crate::dynamo::listing::GSI2;
 
 fn string_attribute(name: &str) -> Result<AttributeDefinition, BuildError> {
     AttributeDefinition::builder()

@@ -105,8 +105,11 @@ pub trait MarketplaceOms: Send + Sync {
 
     /// The order's status as OMS holds it (`GET …/orders/{id}`, §Get order), `None` when OMS has
     /// no such order. Read when a repeated seller cancel is refused: is it canceled already?
-    async fn order_status(&self, an: &str, marketplace_order_id: &str)
-    -> CallResult<Option<String>>;
+    async fn order_status(
+        &self,
+        an: &str,
+        marketplace_order_id: &str,
+    ) -> CallResult<Option<String>>;
 }
 
 /// What start-handling answered when VTEX took the call.
