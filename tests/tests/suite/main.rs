@@ -31,6 +31,7 @@ mod marketplaces_catalog;
 mod marketplaces_cli;
 mod marketplaces_contract;
 mod marketplaces_flows;
+mod marketplaces_local;
 mod order_log_cap;
 mod orders_events;
 mod orders_flow;
