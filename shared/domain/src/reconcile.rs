@@ -659,10 +659,22 @@ impl Reconciler {
                 report.stop = Stop::OutOfTime;
                 break;
             }
-            let page = self
+            let page = match self
                 .listing
                 .list_orders(&filter, cursor.as_ref(), MAX_PAGE)
-                .await?;
+                .await
+            {
+                Ok(p) => p,
+                Err(e) => {
+                    // Keep what this run got through: the next one resumes after it.
+                    if cursor != start
+                        && let Err(save) = self.progress.save_cursor(cursor.as_ref()).await
+                    {
+                        tracing::warn!(error = %save, "reconciliation cursor not saved");
+                    }
+                    return Err(e);
+                }
+            };
             for order in &page.orders {
                 if !is_open(order.status) {
                     cursor = Some(Cursor::after(order));

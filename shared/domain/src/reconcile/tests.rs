@@ -672,6 +672,51 @@ async fn the_alert_names_ids_amounts_and_statuses_never_the_customer() {
     }
 }
 
+/// The memory listing, failing for every page after the first.
+struct FailsAfterFirstPage(MemoryStore);
+
+#[async_trait]
+impl OrderListing for FailsAfterFirstPage {
+    async fn list_orders(
+        &self,
+        filter: &OrderFilter,
+        after: Option<&Cursor>,
+        limit: usize,
+    ) -> Result<crate::listing::OrderPage, StoreError> {
+        match after {
+            None => self.0.list_orders(filter, None, limit).await,
+            Some(_) => Err(StoreError::Unavailable("index unavailable".into())),
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_store_failure_mid_run_keeps_the_progress_made_before_it() {
+    let mut w = world();
+    let sku = serde_json::from_value(serde_json::json!({
+        "id": "2002495", "name": "Capa slimfit", "prices": [],
+        "stock": { "wh1": { "onHand": 1000, "reserved": 0 } }
+    }))
+    .unwrap();
+    w.store.upsert_sku(&sku).await.unwrap();
+    for i in 0..(MAX_PAGE + 5) {
+        let mut o = order(&format!("SLR-{i:03}"), &format!("m-{i}"), 2);
+        o.created_at -= chrono::Duration::seconds(i as i64);
+        w.authorized(o).await;
+        w.vtex(&format!("m-{i}"), view("handling", 11080, vec![]));
+    }
+    w.reconciler.listing = Arc::new(FailsAfterFirstPage(w.store.clone()));
+    let deadline = w.clock.now() + chrono::Duration::hours(1);
+    assert!(w.reconciler.run(deadline).await.is_err());
+    let saved = w
+        .progress
+        .load_cursor()
+        .await
+        .unwrap()
+        .expect("the first page's progress");
+    assert_eq!(saved.order_id, format!("SLR-{:03}", MAX_PAGE - 1));
+}
+
 #[tokio::test]
 async fn progress_contract_on_memory() {
     contract::cursor_round_trips_and_clears(&MemoryProgress::default())
