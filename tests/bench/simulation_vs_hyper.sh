@@ -14,8 +14,9 @@
 #                     # also an older build of the runner, in the same run against the same
 #                     # reference (its answers must be byte-for-byte ours, or the run stops)
 #
-# Builds with the workspace's release profile (opt-level "z", fat LTO: what Lambda runs) into the
-# shared target/release; set CARGO_PROFILE_RELEASE_* to measure another profile.
+# Builds with the workspace's release profile (fat LTO; opt-level 3 for the simulation's crates and
+# the runner, "z" for everything else: the root Cargo.toml) into the shared target/release; set
+# CARGO_PROFILE_RELEASE_* to measure another profile.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 ROOT=$PWD

@@ -53,6 +53,10 @@ pub struct App {
     pub default_an: Option<String>,
 }
 
+/// See the dependency's note in Cargo.toml.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[tokio::main]
 async fn main() {
     lambda_kit::telemetry::init_pretty();
