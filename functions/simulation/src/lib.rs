@@ -15,6 +15,7 @@
 //! `SimulationUnavailableItems`, `SimulationDegraded`) as EMF metrics ([`lambda_kit::metrics`]).
 
 use domain::clock::Clock;
+use domain::marketplaces::CachedRegistry;
 use domain::ports::CatalogReader;
 use domain::shipping::ShippingRules;
 use domain::simulation::SimulationRequest;
@@ -134,6 +135,10 @@ pub struct Deps {
     pub rules: RulesCache,
     /// The answer's SLA tails already written ([`wire::TailCache`]).
     pub tails: wire::TailCache,
+    /// The marketplace registry ([`Deps::with_marketplaces`]): a simulation for an account it does
+    /// not serve is refused, and prices come from the price list the marketplace's `sc` maps to.
+    /// `None` (tests of the quote alone): every account is quoted on its own `sc`.
+    pub marketplaces: Option<Arc<CachedRegistry>>,
 }
 
 impl Deps {
@@ -145,7 +150,13 @@ impl Deps {
             config,
             rules,
             tails: wire::TailCache::default(),
+            marketplaces: None,
         }
+    }
+
+    pub fn with_marketplaces(mut self, registry: Arc<CachedRegistry>) -> Self {
+        self.marketplaces = Some(registry);
+        self
     }
 }
 
@@ -253,6 +264,12 @@ async fn respond(deps: &Deps, req: &Request) -> Result<(Response<Body>, Quote), 
     };
     let sc = pick("sc", body_scope.sc, &deps.config.default_sc);
     let an = pick("an", body_scope.an, &deps.config.default_an);
+    // Before any store read: 403 MKP001 for an account not served (a lookup in the cached list).
+    let served = match &deps.marketplaces {
+        Some(registry) => Some(lambda_kit::marketplaces::served(registry, an.as_deref()).await?),
+        None => None,
+    };
+    let price_list = served.as_ref().and_then(|s| s.price_list(sc.as_deref()));
 
     let now = deps.clock.now();
     let ids = request.distinct_sku_ids();
@@ -272,6 +289,7 @@ async fn respond(deps: &Deps, req: &Request) -> Result<(Response<Body>, Quote), 
             rules: &rules,
             an: an.as_deref(),
             sc: sc.as_deref(),
+            price_list,
             now,
         },
     );

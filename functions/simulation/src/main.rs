@@ -1,5 +1,6 @@
-//! Composition root of the simulation Lambda: configuration, the DynamoDB catalog, then the runtime
-//! loop. Everything else lives in the library so the local runner and the tests share it.
+//! Composition root of the simulation Lambda: configuration, the DynamoDB catalog, the marketplace
+//! registry, then the runtime loop. Everything else lives in the library so the local runner and
+//! the tests share it.
 
 use aws_adapters::dynamo::DynamoCatalog;
 use domain::clock::SystemClock;
@@ -11,7 +12,8 @@ use std::sync::Arc;
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     lambda_kit::telemetry::init();
-    let mut config = Config::from_vars(&lambda_kit::config::Vars::env())?;
+    let vars = lambda_kit::config::Vars::env();
+    let mut config = Config::from_vars(&vars)?;
     if config.table_name.is_empty() {
         return Err("CATALOG_TABLE is not set".into());
     }
@@ -23,7 +25,21 @@ async fn main() -> Result<(), Error> {
     // Checked by `handle` (inside the request's correlation span), before any store read.
     let arn = config.auth_secret_arn.clone();
     config.auth = aws_adapters::secrets::inbound_auth(&sdk, arn.as_deref(), config.auth).await?;
-    let deps = Arc::new(Deps::new(Arc::new(catalog), Arc::new(SystemClock), config));
+    let marketplaces = lambda_kit::config::Marketplaces::from_vars(&vars)?;
+    let registry = aws_adapters::marketplaces::cached_registry(
+        &sdk,
+        marketplaces.table,
+        marketplaces.builtin,
+        marketplaces.cache_ttl,
+    );
+    // Read during the cold start, so the first simulation only looks its account up. A failure
+    // here is not fatal: the first request reads again (and answers 503 if that fails too).
+    if let Err(e) = registry.entries().await {
+        tracing::warn!(error = %e, "marketplace registry not read at start");
+    }
+    let deps = Arc::new(
+        Deps::new(Arc::new(catalog), Arc::new(SystemClock), config).with_marketplaces(registry),
+    );
     run(service_fn(move |req: Request| {
         let deps = Arc::clone(&deps);
         async move { Ok::<_, Infallible>(handle(&deps, req).await) }

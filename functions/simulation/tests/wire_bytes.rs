@@ -116,6 +116,7 @@ fn check(file: &CatalogFile, seed: u64, carts: usize) {
                 rules: &file.shipping_rules,
                 an,
                 sc,
+                price_list: None,
                 now,
             },
         );
@@ -193,6 +194,7 @@ fn an_empty_cart_and_a_50_item_checkout_to_rio_match() {
                 rules: &file.shipping_rules,
                 an: None,
                 sc: Some("1"),
+                price_list: None,
                 now: times()[0],
             },
         );

@@ -400,6 +400,7 @@ async fn catalog(State(c): State<Arc<Console>>, Query(q): Query_) -> Response {
             rules: &rules,
             an: given("an"),
             sc: given("sc"),
+            price_list: None,
             now: c.board.clock.now(),
         },
     );

@@ -133,6 +133,10 @@ pub struct SimulationContext<'a> {
     pub rules: &'a ShippingRules,
     pub an: Option<&'a str>,
     pub sc: Option<&'a str>,
+    /// The price list the marketplace's `sc` maps to in its registry entry
+    /// ([`crate::marketplaces::Marketplace::price_list_for`]): prices are looked up with it in
+    /// place of `sc` (stock, carriers and the channel's assortment still follow `sc`). `None`: `sc`.
+    pub price_list: Option<&'a str>,
     pub now: DateTime<Utc>,
 }
 
@@ -308,7 +312,7 @@ fn quote_item(
     ctx: &SimulationContext<'_>,
 ) -> QuotedItem {
     let sku = ctx.skus.sku(&item.id);
-    let price = sku.and_then(|s| s.price_at(ctx.an, ctx.sc, ctx.now));
+    let price = sku.and_then(|s| s.price_at(ctx.an, ctx.price_list.or(ctx.sc), ctx.now));
     let (delivery_stock, pickup_stock, total) = sku.map_or((0, 0, 0), |s| channels.stock(s));
     let availability = match sku {
         None => Availability::UnknownSku,

@@ -23,6 +23,10 @@ pub enum ApiError {
     PayloadTooLarge { limit: usize },
     #[error("{code}: {message}")]
     Unprocessable { code: &'static str, message: String },
+    /// 403: the caller is authenticated but this stack does not serve what it asks for (an
+    /// unregistered marketplace account, `MKP001`).
+    #[error("{code}: {message}")]
+    Forbidden { code: &'static str, message: String },
     #[error("internal: {0}")]
     Internal(String),
     #[error("unavailable: {0}")]
@@ -67,6 +71,7 @@ impl ApiError {
             ApiError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::Unprocessable { .. } => StatusCode::UNPROCESSABLE_ENTITY,
+            ApiError::Forbidden { .. } => StatusCode::FORBIDDEN,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
             ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
         }
@@ -77,7 +82,8 @@ impl ApiError {
             ApiError::BadRequest { code, message }
             | ApiError::NotFound { code, message }
             | ApiError::Conflict { code, message }
-            | ApiError::Unprocessable { code, message } => (code, message.clone()),
+            | ApiError::Unprocessable { code, message }
+            | ApiError::Forbidden { code, message } => (code, message.clone()),
             ApiError::Unauthorized => ("AUTH001", "Missing or invalid credentials".into()),
             ApiError::MethodNotAllowed => ("HTTP405", "Method not allowed on this route".into()),
             ApiError::PayloadTooLarge { limit } => (

@@ -165,7 +165,14 @@ async fn run() -> Result<(), String> {
     let app = Arc::new(App {
         store: store.clone(),
         auth,
-        simulation: simulation::Deps::new(shared.clone(), clock.clone(), sim_config),
+        simulation: {
+            let deps = simulation::Deps::new(shared.clone(), clock.clone(), sim_config);
+            // None only when every account goes to VTEX_BASE_URL (nothing to refuse).
+            match vtex.catalog_registry.clone() {
+                Some(registry) => deps.with_marketplaces(registry),
+                None => deps,
+            }
+        },
         placement: order_placement::Deps::new(
             shared.clone(),
             shared.clone(),

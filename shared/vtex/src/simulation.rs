@@ -985,6 +985,7 @@ mod tests {
                 rules: &rules,
                 an: None,
                 sc: None,
+                price_list: None,
                 now: Utc.with_ymd_and_hms(2026, 11, 18, 12, 0, 0).unwrap(),
             },
         )

@@ -32,6 +32,7 @@ mod marketplaces_cli;
 mod marketplaces_contract;
 mod marketplaces_flows;
 mod marketplaces_local;
+mod marketplaces_simulation;
 mod order_log_cap;
 mod orders_events;
 mod orders_flow;

@@ -168,6 +168,7 @@ fn run(
             rules,
             an: None,
             sc,
+            price_list: None,
             now: now(),
         },
     )
@@ -309,6 +310,7 @@ fn price_follows_an_and_sc() {
                 rules: &rules,
                 an,
                 sc,
+                price_list: None,
                 now: now(),
             },
         )
