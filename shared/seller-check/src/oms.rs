@@ -148,11 +148,14 @@ impl Oms {
         });
     }
 
-    pub fn fulfilled(&self, marketplace_order_id: &str) {
+    /// The order's fulfill, sent at `sent`, was answered 200. The time is when the call went out,
+    /// not when its answer came back: a seller may invoice as soon as it authorized, before its
+    /// answer reaches us, and that invoice does follow the fulfill.
+    pub fn fulfilled(&self, marketplace_order_id: &str, sent: Instant) {
         let mut s = self.lock();
         for e in s.expected.iter_mut() {
             if e.marketplace_order_id == marketplace_order_id && e.fulfilled_at.is_none() {
-                e.fulfilled_at = Some(Instant::now());
+                e.fulfilled_at = Some(sent);
             }
         }
     }

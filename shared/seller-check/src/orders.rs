@@ -385,11 +385,12 @@ impl<'a> Orders<'a> {
         ));
 
         let mut j = Judge::new();
+        let sent = std::time::Instant::now();
         let f1 = self.fulfill(&a_order, &a_id).await;
         if let Some(oms) = self.oms
             && f1.is(200)
         {
-            oms.fulfilled(&a_id);
+            oms.fulfilled(&a_id, sent);
         }
         j.saw(&f1);
         let receipt = |x: &Exchange| x.json.as_ref().and_then(|v| v.get("receipt")).cloned();
