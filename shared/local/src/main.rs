@@ -160,7 +160,12 @@ async fn run() -> Result<(), String> {
         },
     };
 
-    let sim_config = simulation::Config::from_vars(&Vars::env()).map_err(|e| e.0)?;
+    let mut sim_config = simulation::Config::from_vars(&Vars::env()).map_err(|e| e.0)?;
+    // The runner's default account (marketplacedemo against the stand-in) when DEFAULT_AN is
+    // unset, as placement has it: a simulation without `an` is quoted for it, not refused.
+    if sim_config.default_an.is_none() {
+        sim_config.default_an = vtex.default_an.clone();
+    }
     let shared = Arc::new(store.clone());
     let app = Arc::new(App {
         store: store.clone(),

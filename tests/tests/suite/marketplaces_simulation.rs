@@ -173,3 +173,105 @@ async fn a_simulation_for_an_account_not_served_is_refused_with_mkp001() {
     deps.marketplaces.as_ref().unwrap().invalidate();
     assert_eq!(price(&deps, again()).await, LIST_PRICE);
 }
+
+/// The real local runner (`connector-local` from `CONNECTOR_BOOTSTRAP_DIR`, as
+/// `marketplaces_local` runs it): its two marketplaces and its default account are quoted, a
+/// third account is refused.
+mod local_runner {
+    use serde_json::Value;
+    use std::path::PathBuf;
+    use std::process::{Child, Command, Stdio};
+    use std::time::{Duration, Instant};
+
+    struct Runner {
+        child: Child,
+        data: PathBuf,
+    }
+
+    impl Drop for Runner {
+        fn drop(&mut self) {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+            for suffix in ["", "-wal", "-shm"] {
+                let _ = std::fs::remove_file(format!("{}{suffix}", self.data.display()));
+            }
+        }
+    }
+
+    fn free_port() -> u16 {
+        std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port()
+    }
+
+    fn start(port: u16) -> Option<Runner> {
+        let bin = std::env::var("CONNECTOR_BOOTSTRAP_DIR")
+            .map(|d| PathBuf::from(d).join("connector-local"))
+            .ok()
+            .filter(|b| b.exists());
+        let Some(bin) = bin else {
+            if std::env::var_os("CI").is_some() {
+                panic!("the local runner is needed under CI: set CONNECTOR_BOOTSTRAP_DIR");
+            }
+            eprintln!(
+                "SKIPPED: no connector-local in CONNECTOR_BOOTSTRAP_DIR; tests/run.sh builds it"
+            );
+            return None;
+        };
+        let data = std::env::temp_dir().join(format!("marketplaces-simulation-{port}.db"));
+        let child = Command::new(bin)
+            .arg("--reset")
+            .env("PORT", port.to_string())
+            .env("STANDIN_PORT", free_port().to_string())
+            .env("CONNECTOR_DATA", &data)
+            .env("SWEEP_EVERY_SECS", "3600")
+            .env_remove("VTEX_BASE_URL")
+            .env_remove("DEFAULT_AN")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("connector-local starts");
+        let runner = Runner { child, data };
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(Instant::now() < deadline, "connector-local did not listen");
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        Some(runner)
+    }
+
+    #[tokio::test]
+    async fn the_local_runner_quotes_its_marketplaces_and_refuses_a_third() {
+        let port = free_port();
+        let Some(_runner) = start(port) else {
+            return;
+        };
+        let http = reqwest::Client::new();
+        let body = r#"{"items":[{"id":"2000037","quantity":1,"seller":"1"}],"postalCode":"22051030","country":"BRA"}"#;
+        for (query, status) in [
+            ("?sc=1", 200),
+            ("?sc=1&an=marketplacedemo", 200),
+            ("?sc=1&an=luxstore", 200),
+            ("?sc=1&an=thirdmarket", 403),
+        ] {
+            let resp = http
+                .post(format!(
+                    "http://127.0.0.1:{port}/pvt/orderForms/simulation{query}"
+                ))
+                .header("content-type", "application/json")
+                .body(body)
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(resp.status().as_u16(), status, "{query}");
+            let v: Value = resp.json().await.unwrap();
+            if status == 200 {
+                assert!(v["items"][0]["price"].as_i64().is_some(), "{query}: {v}");
+            } else {
+                assert_eq!(v["error"]["code"], "MKP001", "{query}: {v}");
+            }
+        }
+    }
+}
