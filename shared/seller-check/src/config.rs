@@ -92,7 +92,8 @@ endpoint
   --query-secret S           the endpoint expects ?secret=S
   --app-key K --app-token T  the endpoint expects X-VTEX-API-AppKey / AppToken headers
   --authorization            send K/T as `Authorization: VTEX key=\"K\" token=\"T\"` instead
-  --an NAME                  marketplace account sent as ?an= (default sellercheck)
+  --an NAME                  marketplace account sent as ?an= (default sellercheck; a seller that
+                             checks accounts needs one it has registered)
   --sc ID                    sales channel sent as ?sc= (default 1)
   --seller ID                items[].seller (default 1)
 

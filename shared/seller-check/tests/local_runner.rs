@@ -183,7 +183,8 @@ fn a_plain_run_against_the_local_runner_passes_and_places_nothing() {
         return;
     };
     let base = format!("http://127.0.0.1:{}", runner.port);
-    let (code, report) = seller_check(&["--base", &base]);
+    // The local runner answers only the marketplaces it registers (MKP001 for any other `an`).
+    let (code, report) = seller_check(&["--base", &base, "--an", "marketplacedemo"]);
     assert_eq!(ids(&report, "fail"), Vec::<String>::new(), "{report}");
     assert_eq!(code, 0);
     let skipped = ids(&report, "skip");
