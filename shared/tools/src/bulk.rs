@@ -13,17 +13,26 @@
 //!    too, so running the load again after a VTEX failure heals it.
 //!
 //! Progress goes to a callback after every `progress_every` SKUs (or notifications) and at the end.
+//!
+//! In a stack that sells on several marketplaces the notifier is [`marketplace_notifier`]: each
+//! notification goes to every registered, enabled marketplace that wants catalog changes and sells
+//! the SKU, each as its own seller with its own key, as the catalog sync sends them.
 
 use catalog_sync::{Notifier, Sent};
 use domain::catalog::CatalogFile;
 use domain::catalog_messages::{ChangeSet, changes};
 use domain::catalog_notify::{self, NotifyKind, SyncStateStore};
 use domain::clock::Clock;
+use domain::marketplaces::{CachedRegistry, SecretSource};
 use domain::ports::{CatalogReader, CatalogWriter, StoreError};
 use futures::stream::{self, StreamExt, TryStreamExt};
 use std::collections::BTreeMap;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
+use vtex::accounts::MarketplaceCatalogs;
+use vtex::catalog::CatalogClient;
+use vtex::client::AppCredentials;
 
 /// Keys per read (DynamoDB BatchGetItem's limit).
 const READ_CHUNK: usize = 100;
@@ -65,6 +74,45 @@ pub struct BulkTargets<'a> {
     pub clock: &'a dyn Clock,
     /// `None`: write only (`--no-notify`).
     pub notifier: Option<&'a Notifier>,
+}
+
+/// The notifier of a load over the marketplace registry ([`MarketplaceCatalogs`]): `registry`
+/// says who is notified (enabled, notifying, selling the SKU on one of its channels) and under
+/// which seller id and base URL, `secrets` holds each one's key. `config` (the catalog sync's
+/// settings) gives the URLs of entries that name none, the timeout, the suggestion's currency and
+/// the window within which a marketplace that accepted a notification is not sent it again (a
+/// retry caused by one marketplace's 429 reaches only the ones still owed it).
+pub fn marketplace_notifier(
+    config: &catalog_sync::Config,
+    registry: Arc<CachedRegistry>,
+    secrets: Arc<dyn SecretSource>,
+    catalog: Arc<dyn CatalogReader>,
+) -> Result<Notifier, String> {
+    // Only its connection pool and timeout are used: each marketplace's client has its own key.
+    let pool = CatalogClient::new(
+        &config.endpoints(),
+        AppCredentials::new("", ""),
+        config.vtex_timeout,
+    )
+    .map_err(|e| e.to_string())?;
+    let window = config
+        .coalescing
+        .window
+        .to_std()
+        .unwrap_or(Duration::from_secs(60));
+    Ok(Notifier {
+        vtex: Arc::new(MarketplaceCatalogs::new(
+            registry,
+            secrets,
+            catalog.clone(),
+            pool,
+            config.vtex_base_url.clone(),
+            Some(config.suggestions_base_url.clone()),
+            config.suggestion_settings(),
+            window,
+        )),
+        catalog,
+    })
 }
 
 /// Which step a progress report is about.
@@ -297,5 +345,153 @@ async fn notify_one(
             }
             _ => return Ok(sent),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use domain::clock::SystemClock;
+    use domain::marketplaces::{AccountName, Marketplace, MarketplaceRegistry};
+    use embedded_store::EmbeddedStore;
+    use embedded_store::marketplaces::SqliteRegistry;
+    use lambda_kit::config::Vars;
+    use std::collections::BTreeSet;
+    use vtex_standin::StandInConfig;
+
+    fn sku(id: &str, channels: &[&str], price: i64) -> domain::catalog::Sku {
+        serde_json::from_value(serde_json::json!({
+            "id": id,
+            "name": format!("SKU {id}"),
+            "prices": [{"price": price, "listPrice": price}],
+            "stock": {"w1": {"onHand": 5}},
+            "salesChannels": channels,
+        }))
+        .unwrap()
+    }
+
+    fn file(skus: Vec<domain::catalog::Sku>) -> CatalogFile {
+        CatalogFile {
+            version: 1,
+            shipping_rules: domain::shipping::ShippingRules::empty(),
+            skus,
+        }
+    }
+
+    /// A load over the registry notifies each SKU to every enabled, notifying marketplace that
+    /// sells it, each as its own seller with its own key (the stand-in checks the key against the
+    /// account): alpha sells everywhere, beta on channel 2 only, quiet wants no catalog changes,
+    /// off is disabled. SKU 2002495 sells on every channel, 77 on channel 1 only.
+    #[tokio::test]
+    async fn a_load_notifies_every_marketplace_that_sells_each_sku_as_its_own_seller() {
+        let accounts: [(&str, &str, &[&str], bool, bool); 4] = [
+            ("alpha", "seller-in-alpha", &[], true, true),
+            ("beta", "seller-in-beta", &["2"], true, true),
+            ("quiet", "seller-in-quiet", &[], false, true),
+            ("off", "seller-in-off", &[], true, false),
+        ];
+        let mut config = StandInConfig::default();
+        for (an, ..) in &accounts {
+            config = config.with_account(
+                an,
+                AppCredentials::new(format!("key-{an}"), format!("token-{an}")),
+            );
+        }
+        let (addr, standin) = vtex_standin::serve_with("127.0.0.1:0".parse().unwrap(), config)
+            .await
+            .unwrap();
+        standin
+            .state()
+            .catalog
+            .lock()
+            .unwrap()
+            .know(["2002495", "77"]);
+        let store = EmbeddedStore::open_in_memory().unwrap();
+        let table = SqliteRegistry::new(&store).unwrap();
+        for (an, seller, channels, notify, enabled) in accounts {
+            let secret = format!("local/{an}");
+            let value = serde_json::json!({"appKey": format!("key-{an}"), "appToken": format!("token-{an}")});
+            table.put_secret(&secret, &value.to_string()).await.unwrap();
+            let mut m = Marketplace::new(AccountName::parse(an).unwrap(), seller, secret);
+            m.base_url = Some(format!("http://{addr}/{{an}}"));
+            m.sales_channels = channels.iter().map(|c| c.to_string()).collect();
+            m.notify_catalog = notify;
+            m.enabled = enabled;
+            table.put(&m).await.unwrap();
+        }
+        let sync_config = catalog_sync::Config::from_vars(&Vars::from_pairs([
+            ("VTEX_SELLER_ID", "not-a-marketplace-seller"),
+            ("DEFAULT_AN", "unused"),
+            ("VTEX_BASE_URL", "http://127.0.0.1:9/{an}"),
+        ]))
+        .unwrap();
+        let notifier = marketplace_notifier(
+            &sync_config,
+            Arc::new(CachedRegistry::new(
+                Arc::new(table.clone()),
+                None,
+                Duration::ZERO,
+            )),
+            Arc::new(table),
+            Arc::new(store.clone()),
+        )
+        .unwrap();
+        let targets = BulkTargets {
+            catalog: &store,
+            writer: &store,
+            sync: &store,
+            clock: &SystemClock,
+            notifier: Some(&notifier),
+        };
+        let seller = |an: &str| accounts.iter().find(|a| a.0 == an).unwrap().1;
+        // (account, SKU) of every call, each checked to carry its account's seller id and key.
+        let reached = || -> BTreeSet<(String, String)> {
+            standin
+                .state()
+                .requests()
+                .iter()
+                .map(|r| {
+                    let an = r.account.clone().unwrap_or_default();
+                    assert!(r.authorized, "{an}: {} {}", r.method, r.path);
+                    assert!(r.path.contains(seller(&an)), "{an}: {}", r.path);
+                    let sku = ["2002495", "77"]
+                        .into_iter()
+                        .find(|s| r.path.contains(&format!("/{s}")))
+                        .unwrap_or_else(|| panic!("{}", r.path));
+                    (an, sku.to_string())
+                })
+                .collect()
+        };
+        let pair = |an: &str, sku: &str| (an.to_string(), sku.to_string());
+        let opts = BulkOptions::default();
+        let first = file(vec![sku("2002495", &[], 1000), sku("77", &["1"], 500)]);
+        let report = run(&first, targets, &opts, &|_, _, _| {}).await.unwrap();
+        assert!(report.failures.is_empty(), "{:?}", report.failures);
+        assert_eq!(
+            reached(),
+            BTreeSet::from([
+                pair("alpha", "2002495"),
+                pair("alpha", "77"),
+                pair("beta", "2002495")
+            ])
+        );
+        // A price change of 77 alone reaches alpha alone, as its own seller.
+        standin.state().reset();
+        let second = file(vec![sku("2002495", &[], 1000), sku("77", &["1"], 450)]);
+        let report = run(&second, targets, &opts, &|_, _, _| {}).await.unwrap();
+        assert!(report.failures.is_empty(), "{:?}", report.failures);
+        assert_eq!(report.sent.get(&NotifyKind::Price), Some(&1));
+        let journal: Vec<String> = standin
+            .state()
+            .requests()
+            .iter()
+            .map(|r| format!("{:?} {} {}", r.account, r.method, r.path))
+            .collect();
+        assert_eq!(
+            journal,
+            vec![
+                "Some(\"alpha\") POST /api/notificator/seller-in-alpha/changenotification/77/price"
+            ]
+        );
     }
 }

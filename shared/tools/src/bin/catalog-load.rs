@@ -7,24 +7,29 @@
 //!
 //! Notifying needs the worker's settings: `VTEX_SELLER_ID`, `VTEX_ACCOUNT` (or `DEFAULT_AN`),
 //! optionally `VTEX_BASE_URL` / `VTEX_SUGGESTIONS_BASE_URL`, and credentials
-//! (`VTEX_CREDENTIALS_SECRET_ARN`, or `VTEX_APP_KEY` + `VTEX_APP_TOKEN`).
+//! (`VTEX_CREDENTIALS_SECRET_ARN`, or `VTEX_APP_KEY` + `VTEX_APP_TOKEN`): that account is the
+//! built-in entry of the marketplace registry. Each change is notified to every registered,
+//! enabled marketplace that wants catalog changes and sells the SKU, each as its own seller with
+//! its own key (`connector_tools::bulk::marketplace_notifier`): the registry and its secrets are
+//! the embedded store's with `--embedded`, else `MARKETPLACES_TABLE` and Secrets Manager.
 //!
 //! Progress and the summary go to stderr. Exit status: 0 done; 1 bad usage, an invalid file or a
 //! store failure (nothing, or only part, written: run it again); 2 written, but some
 //! notifications failed (listed).
 
-use catalog_sync::{Config, Notifier, credentials};
+use catalog_sync::Config;
 use connector_tools::bulk::{self, BulkOptions, BulkTargets, Stage};
 use domain::catalog_messages::validate_catalog_file;
 use domain::catalog_notify::SyncStateStore;
 use domain::clock::SystemClock;
+use domain::marketplaces::{CachedRegistry, FallbackSecrets, SecretSource, StaticSecrets};
 use domain::ports::{CatalogReader, CatalogWriter};
-use lambda_kit::config::Vars;
+use embedded_store::EmbeddedStore;
+use embedded_store::marketplaces::SqliteRegistry;
+use lambda_kit::config::{Marketplaces, PLAIN_CREDENTIALS_SECRET, Vars};
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
-use vtex::catalog::CatalogClient;
-use vtex::ports::Notificator;
 
 const USAGE: &str = "usage: catalog-load FILE [--embedded PATH] [--table NAME] [--no-notify] [--dry-run] [--progress-every N]";
 
@@ -85,7 +90,49 @@ type Stores = (
     Arc<dyn CatalogReader>,
     Arc<dyn CatalogWriter>,
     Arc<dyn SyncStateStore>,
+    Option<EmbeddedStore>,
 );
+
+/// The registry and the secrets its entries name: the embedded store's (`embedded`), else the
+/// DynamoDB table and Secrets Manager; the plain `VTEX_APP_KEY` / `VTEX_APP_TOKEN` first.
+async fn registry(
+    vars: &Vars,
+    embedded: Option<&EmbeddedStore>,
+) -> Result<(Arc<CachedRegistry>, Arc<dyn SecretSource>), String> {
+    let m = Marketplaces::from_vars(vars).map_err(|e| e.to_string())?;
+    let plain = StaticSecrets::new();
+    if let Some(v) = &m.plain_credentials {
+        plain.set(PLAIN_CREDENTIALS_SECRET, v.clone());
+    }
+    Ok(match embedded {
+        Some(store) => {
+            let table = SqliteRegistry::new(store).map_err(|e| e.to_string())?;
+            (
+                Arc::new(CachedRegistry::new(
+                    Arc::new(table.clone()),
+                    m.builtin,
+                    m.cache_ttl,
+                )),
+                Arc::new(FallbackSecrets {
+                    first: plain,
+                    then: Arc::new(table),
+                }),
+            )
+        }
+        None => {
+            let m = m.require_credentials().map_err(|e| e.to_string())?;
+            let sdk = aws_adapters::sdk_config().await;
+            (
+                aws_adapters::marketplaces::cached_registry(&sdk, m.table, m.builtin, m.cache_ttl),
+                aws_adapters::marketplaces::marketplace_secrets(
+                    &sdk,
+                    m.cache_ttl,
+                    m.plain_credentials.map(|v| (PLAIN_CREDENTIALS_SECRET, v)),
+                ),
+            )
+        }
+    })
+}
 
 async fn run() -> Result<ExitCode, String> {
     lambda_kit::telemetry::init_pretty();
@@ -120,14 +167,15 @@ async fn run() -> Result<ExitCode, String> {
         args.file.display()
     );
 
-    let (catalog, writer, sync): Stores = match &args.embedded {
+    let (catalog, writer, sync, embedded): Stores = match &args.embedded {
         Some(path) => {
-            let store = embedded_store::EmbeddedStore::open(path)
+            let store = EmbeddedStore::open(path)
                 .map_err(|e| format!("cannot open {}: {e}", path.display()))?;
             (
                 Arc::new(store.clone()),
                 Arc::new(store.clone()),
-                Arc::new(store),
+                Arc::new(store.clone()),
+                Some(store),
             )
         }
         None => {
@@ -146,25 +194,32 @@ async fn run() -> Result<ExitCode, String> {
                 store.clone(),
                 store,
                 Arc::new(aws_adapters::dynamo::DynamoSyncStates::new(client, table)),
+                None,
             )
         }
     };
     let notifier = if args.notify && !args.dry_run {
-        let config =
-            Config::from_vars(&Vars::env()).map_err(|e| format!("{e} (or pass --no-notify)"))?;
-        let vtex = CatalogClient::new(
-            &config.endpoints(),
-            credentials::from_env().await?,
-            config.vtex_timeout,
-        )
-        .map_err(|e| e.to_string())?;
-        Some(Notifier {
-            vtex: Arc::new(Notificator {
-                client: vtex,
-                suggestion: config.suggestion_settings(),
-            }),
-            catalog: catalog.clone(),
-        })
+        let vars = Vars::env();
+        let config = Config::from_vars(&vars).map_err(|e| format!("{e} (or pass --no-notify)"))?;
+        let (registry, secrets) = registry(&vars, embedded.as_ref())
+            .await
+            .map_err(|e| format!("{e} (or pass --no-notify)"))?;
+        let notifying = registry
+            .notifying()
+            .await
+            .map_err(|e| format!("cannot read the marketplace registry: {e}"))?;
+        let names: Vec<String> = notifying.iter().map(|m| m.account.to_string()).collect();
+        if names.is_empty() {
+            eprintln!("catalog-load: no enabled marketplace wants catalog changes; none notified");
+        } else {
+            eprintln!("catalog-load: notifying {}", names.join(", "));
+        }
+        Some(bulk::marketplace_notifier(
+            &config,
+            registry,
+            secrets,
+            catalog.clone(),
+        )?)
     } else {
         None
     };
