@@ -41,6 +41,40 @@ pub struct DynamoCatalog {
 }
 
 impl DynamoCatalog {
+    /// One conditional UpdateItem of the SKU item: `false` when its condition failed (someone
+    /// wrote in between; the caller re-reads and decides), an error for anything else.
+    async fn update_if(
+        &self,
+        sku_id: &str,
+        update: String,
+        condition: String,
+        e: &Expr,
+    ) -> Result<bool, StoreError> {
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(sku_key(sku_id)))
+            .update_expression(update)
+            .condition_expression(condition)
+            .set_expression_attribute_names(e.names())
+            .set_expression_attribute_values(e.values())
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(true),
+            Err(err)
+                if matches!(
+                    err.as_service_error(),
+                    Some(UpdateItemError::ConditionalCheckFailedException(_))
+                ) =>
+            {
+                Ok(false)
+            }
+            Err(err) => Err(sdk_error("UpdateItem", err)),
+        }
+    }
+
     pub fn new(client: Client, table: impl Into<String>) -> Self {
         DynamoCatalog {
             client,
@@ -403,29 +437,10 @@ impl CatalogWriter for DynamoCatalog {
                     )
                 }
             };
-            let result = self
-                .client
-                .update_item()
-                .table_name(&self.table)
-                .set_key(Some(sku_key(sku_id)))
-                .update_expression(update)
-                .condition_expression(condition)
-                .set_expression_attribute_names(e.names())
-                .set_expression_attribute_values(e.values())
-                .send()
-                .await;
-            match result {
-                Ok(_) => return Ok(true),
-                Err(err)
-                    if matches!(
-                        err.as_service_error(),
-                        Some(UpdateItemError::ConditionalCheckFailedException(_))
-                    ) =>
-                {
-                    backoff(attempt).await
-                }
-                Err(err) => return Err(sdk_error("UpdateItem", err)),
+            if self.update_if(sku_id, update, condition, &e).await? {
+                return Ok(true);
             }
+            backoff(attempt).await;
         }
         Err(StoreError::Unavailable(format!(
             "stock update of SKU {sku_id} kept conflicting with concurrent writes"
@@ -463,29 +478,10 @@ impl CatalogWriter for DynamoCatalog {
             }
             let previous = read.stock.get(location).map(|l| l.on_hand);
             let (update, condition, e) = snapshot_write(snapshot, read.stock.get(location));
-            let result = self
-                .client
-                .update_item()
-                .table_name(&self.table)
-                .set_key(Some(sku_key(sku_id)))
-                .update_expression(update)
-                .condition_expression(condition)
-                .set_expression_attribute_names(e.names())
-                .set_expression_attribute_values(e.values())
-                .send()
-                .await;
-            match result {
-                Ok(_) => return Ok(SnapshotOutcome::Applied { previous }),
-                Err(err)
-                    if matches!(
-                        err.as_service_error(),
-                        Some(UpdateItemError::ConditionalCheckFailedException(_))
-                    ) =>
-                {
-                    backoff(attempt).await
-                }
-                Err(err) => return Err(sdk_error("UpdateItem", err)),
+            if self.update_if(sku_id, update, condition, &e).await? {
+                return Ok(SnapshotOutcome::Applied { previous });
             }
+            backoff(attempt).await;
         }
         Err(StoreError::Unavailable(format!(
             "stock count of SKU {sku_id} kept conflicting with concurrent writes"
@@ -534,31 +530,11 @@ impl CatalogWriter for DynamoCatalog {
             } else {
                 format!("{rev_name} = {old_rev}")
             };
-            let result = self
-                .client
-                .update_item()
-                .table_name(&self.table)
-                .set_key(Some(sku_key(sku_id)))
-                .update_expression(format!(
-                    "SET {data_name} = {data_value}, {rev_name} = {new_rev}"
-                ))
-                .condition_expression(condition)
-                .set_expression_attribute_names(e.names())
-                .set_expression_attribute_values(e.values())
-                .send()
-                .await;
-            match result {
-                Ok(_) => return Ok(true),
-                Err(err)
-                    if matches!(
-                        err.as_service_error(),
-                        Some(UpdateItemError::ConditionalCheckFailedException(_))
-                    ) =>
-                {
-                    backoff(attempt).await
-                }
-                Err(err) => return Err(sdk_error("UpdateItem", err)),
+            let update = format!("SET {data_name} = {data_value}, {rev_name} = {new_rev}");
+            if self.update_if(sku_id, update, condition, &e).await? {
+                return Ok(true);
             }
+            backoff(attempt).await;
         }
         Err(StoreError::Unavailable(format!(
             "price update of SKU {sku_id} kept conflicting with concurrent writes"
