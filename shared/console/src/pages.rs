@@ -419,6 +419,14 @@ pub fn order(base: &str, p: &OrderPage<'_>) -> Markup {
                             span class="inline" { (e.date) " · " (e.description) " (" (e.city) ", " (e.state) ")" }
                         }
                     }))
+                    // Recorded before the call to VTEX; until the order is saved CANCELED the call
+                    // may or may not have landed, so the operator should not cancel again.
+                    @if let Some(s) = &v.seller_cancel {
+                        (milestone(false, "Seller cancel pending", html! {
+                            "requested " (readable(&s.requested_at)) " · request " code { (s.request_id) }
+                            " · not confirmed by the marketplace yet"
+                        }))
+                    }
                     @if let Some(c) = &v.canceled {
                         (milestone(true, "Canceled", html! { (readable(&c.date)) " · by " (format!("{:?}", c.by).to_lowercase()) " · receipt " code { (c.receipt) } }))
                     } @else if o.status == OrderStatus::Expired {
@@ -882,5 +890,41 @@ mod tests {
             "Marketplace payment value"
         );
         assert_eq!(label("items"), "Items");
+    }
+
+    #[test]
+    fn an_order_page_shows_a_pending_seller_cancel_without_its_reason() {
+        use chrono::{TimeZone, Utc};
+        let at = Utc.with_ymd_and_hms(2026, 1, 2, 3, 4, 5).unwrap();
+        let mut o: Order = serde_json::from_value(serde_json::json!({
+            "orderId": "SLR-1", "an": "luxstore", "marketplaceOrderId": "959311095",
+            "marketplacePaymentValue": 0, "status": "AUTHORIZED", "lines": [],
+            "createdAt": "2026-01-02T03:04:05Z", "expiresAt": "2026-01-09T03:04:05Z",
+        }))
+        .unwrap();
+        let render = |o: &Order| {
+            let view = AdminOrderView::new(o, &[]);
+            order(
+                "/console",
+                &OrderPage {
+                    order: o,
+                    view: &view,
+                    invoices: &[],
+                    attention: &[],
+                    parked: &[],
+                },
+            )
+            .into_string()
+        };
+        assert!(!render(&o).contains("Seller cancel pending"));
+        o.seller_cancel = Some(domain::order::PendingSellerCancel {
+            request_id: "erp-msg-7".into(),
+            reason: "sem estoque no CD".into(),
+            requested_at: at,
+        });
+        let page = render(&o);
+        assert!(page.contains("Seller cancel pending"), "{page}");
+        assert!(page.contains("erp-msg-7"), "{page}");
+        assert!(!page.contains("sem estoque"), "{page}");
     }
 }

@@ -26,6 +26,9 @@ pub struct AdminOrderView {
     pub canceled: Option<CancellationView>,
     /// `cancellationRequestId` of a marketplace cancel recorded but not confirmed.
     pub pending_cancellation: Option<String>,
+    /// A seller cancellation recorded before its call to VTEX and not yet settled (the order is
+    /// not `CANCELED` yet): the call may have landed. Its reason is left out, as the cancel's.
+    pub seller_cancel: Option<SellerCancelView>,
     /// One page of the log, oldest first: by default the newest [`MAX_LOG_IN_VIEW`] entries.
     pub log: Vec<LogView>,
     /// How many older entries are not on this page (a long-lived order with many retries): the view
@@ -35,6 +38,14 @@ pub struct AdminOrderView {
     pub log_total: usize,
     /// The `logBefore` that asks for the next older page; absent on the oldest page.
     pub log_next_before: Option<usize>,
+}
+
+/// The pending marker of a seller cancellation ([`Order::seller_cancel`]).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SellerCancelView {
+    pub request_id: String,
+    pub requested_at: String,
 }
 
 /// Most log entries an admin view carries (an entry is at most about a kilobyte).
@@ -214,6 +225,10 @@ impl AdminOrderView {
                 by: c.by,
             }),
             pending_cancellation: order.pending_cancellation.clone(),
+            seller_cancel: order.seller_cancel.as_ref().map(|s| SellerCancelView {
+                request_id: s.request_id.clone(),
+                requested_at: format_date(s.requested_at),
+            }),
             log_omitted: shown.start,
             log_total: log.len(),
             log_next_before: (shown.start > 0).then_some(shown.start),
@@ -330,5 +345,23 @@ mod tests {
                 "{err}"
             );
         }
+    }
+
+    #[test]
+    fn a_pending_seller_cancel_shows_its_request_and_time_but_not_its_reason() {
+        let at = Utc.with_ymd_and_hms(2026, 1, 2, 3, 4, 5).unwrap();
+        let none = serde_json::to_value(AdminOrderView::new(&order(), &[])).unwrap();
+        assert_eq!(none["sellerCancel"], serde_json::Value::Null);
+        let mut o = order();
+        o.seller_cancel = Some(crate::order::PendingSellerCancel {
+            request_id: "erp-msg-7".into(),
+            reason: "sem estoque no CD".into(),
+            requested_at: at,
+        });
+        let view = AdminOrderView::new(&o, &[]);
+        let json = serde_json::to_value(&view).unwrap();
+        assert_eq!(json["sellerCancel"]["requestId"], "erp-msg-7");
+        assert_eq!(json["sellerCancel"]["requestedAt"], format_date(at));
+        assert!(!json.to_string().contains("sem estoque"), "{json}");
     }
 }
