@@ -232,11 +232,21 @@ pub async fn resolve(
         Ok(a) => a,
         Err(why) => return Ok(Err(Refusal::Invalid(why))),
     };
-    Ok(match registry.get(&account).await? {
-        None => Err(Refusal::Unregistered(account)),
-        Some(m) if !m.enabled => Err(Refusal::Disabled(account)),
+    Ok(admit(&account, registry.get(&account).await?))
+}
+
+/// The rule behind [`resolve`], for a caller holding the registry's entry for `account` already
+/// (owned, or borrowed from [`CachedRegistry::entries`] so nothing is cloned per request): an
+/// entry is served only when it exists and is enabled.
+pub fn admit<M: std::borrow::Borrow<Marketplace>>(
+    account: &AccountName,
+    entry: Option<M>,
+) -> Result<M, Refusal> {
+    match entry {
+        None => Err(Refusal::Unregistered(account.clone())),
+        Some(m) if !m.borrow().enabled => Err(Refusal::Disabled(account.clone())),
         Some(m) => Ok(m),
-    })
+    }
 }
 
 /// The registry as the functions read it: the built-in entry under the table's, the list read once

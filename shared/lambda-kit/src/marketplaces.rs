@@ -11,7 +11,7 @@
 
 use crate::{ApiError, Route, query_or};
 use domain::marketplaces::{
-    AccountName, CachedRegistry, Marketplace, MarketplaceRegistry, Refusal, resolve,
+    AccountName, CachedRegistry, Marketplace, MarketplaceRegistry, Refusal, admit, resolve,
 };
 use lambda_http::{Body, Request, Response};
 use std::collections::BTreeMap;
@@ -72,11 +72,8 @@ pub async fn served(registry: &CachedRegistry, an: Option<&str>) -> Result<Serve
     let account =
         AccountName::parse(an.unwrap_or_default()).map_err(|why| refused(Refusal::Invalid(why)))?;
     let entries = registry.entries().await.map_err(ApiError::from)?;
-    match entries.get(&account) {
-        None => Err(refused(Refusal::Unregistered(account))),
-        Some(m) if !m.enabled => Err(refused(Refusal::Disabled(account))),
-        Some(_) => Ok(Served { entries, account }),
-    }
+    admit(&account, entries.get(&account)).map_err(refused)?;
+    Ok(Served { entries, account })
 }
 
 #[cfg(test)]
