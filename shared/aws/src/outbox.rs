@@ -13,11 +13,7 @@ use async_trait::async_trait;
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::operation::delete_item::DeleteItemError;
 use aws_sdk_dynamodb::operation::put_item::PutItemError;
-use aws_sdk_dynamodb::types::{
-    AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType, Projection,
-    ProjectionType, Put, ScalarAttributeType, StreamSpecification, StreamViewType,
-    TransactWriteItem,
-};
+use aws_sdk_dynamodb::types::{Put, TransactWriteItem};
 use chrono::{DateTime, SecondsFormat, Utc};
 use domain::outbox::{Outbox, OutboxRecord};
 use domain::ports::{OrderEvent, StoreError};
@@ -191,52 +187,4 @@ impl Outbox for DynamoOutbox {
             Err(err) => Err(sdk_error("DeleteItem", err)),
         }
     }
-}
-
-/// The outbox table as `template.yaml` declares it: `pk` (S), the `gsi1` index of pending records
-/// by age (projection ALL), a keys-only stream.
-pub async fn create_outbox_table(
-    client: &Client,
-    name: &str,
-) -> Result<(), aws_sdk_dynamodb::Error> {
-    let attr = |n: &str| {
-        AttributeDefinition::builder()
-            .attribute_name(n)
-            .attribute_type(ScalarAttributeType::S)
-            .build()
-    };
-    let key = |n: &str, t: KeyType| {
-        KeySchemaElement::builder()
-            .attribute_name(n)
-            .key_type(t)
-            .build()
-    };
-    let gsi = GlobalSecondaryIndex::builder()
-        .index_name(OUTBOX_GSI)
-        .key_schema(key("gsi1pk", KeyType::Hash)?)
-        .key_schema(key("gsi1sk", KeyType::Range)?)
-        .projection(
-            Projection::builder()
-                .projection_type(ProjectionType::All)
-                .build(),
-        )
-        .build()?;
-    client
-        .create_table()
-        .table_name(name)
-        .billing_mode(BillingMode::PayPerRequest)
-        .attribute_definitions(attr("pk")?)
-        .attribute_definitions(attr("gsi1pk")?)
-        .attribute_definitions(attr("gsi1sk")?)
-        .key_schema(key("pk", KeyType::Hash)?)
-        .global_secondary_indexes(gsi)
-        .stream_specification(
-            StreamSpecification::builder()
-                .stream_enabled(true)
-                .stream_view_type(StreamViewType::KeysOnly)
-                .build()?,
-        )
-        .send()
-        .await?;
-    Ok(())
 }

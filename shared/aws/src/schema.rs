@@ -5,13 +5,12 @@ use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::error::BuildError;
 use aws_sdk_dynamodb::types::{
     AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType, Projection,
-    ProjectionType, ScalarAttributeType,
+    ProjectionType, ScalarAttributeType, StreamSpecification, StreamViewType,
 };
 
 pub use crate::dynamo::GSI1;
 pub use crate::dynamo::listing::GSI2;
-/// The outbox table (`pk`, `gsi1` of pending records by age, a keys-only stream).
-pub use crate::outbox::create_outbox_table;
+use crate::outbox::OUTBOX_GSI;
 
 fn string_attribute(name: &str) -> Result<AttributeDefinition, BuildError> {
     AttributeDefinition::builder()
@@ -24,6 +23,20 @@ fn key(name: &str, key_type: KeyType) -> Result<KeySchemaElement, BuildError> {
     KeySchemaElement::builder()
         .attribute_name(name)
         .key_type(key_type)
+        .build()
+}
+
+/// A global secondary index on two string keys, projection ALL (every index the template declares).
+fn index(name: &str, hash: &str, range: &str) -> Result<GlobalSecondaryIndex, BuildError> {
+    GlobalSecondaryIndex::builder()
+        .index_name(name)
+        .key_schema(key(hash, KeyType::Hash)?)
+        .key_schema(key(range, KeyType::Range)?)
+        .projection(
+            Projection::builder()
+                .projection_type(ProjectionType::All)
+                .build(),
+        )
         .build()
 }
 
@@ -49,26 +62,8 @@ pub async fn create_orders_table(
     client: &Client,
     name: &str,
 ) -> Result<(), aws_sdk_dynamodb::Error> {
-    let gsi1 = GlobalSecondaryIndex::builder()
-        .index_name(GSI1)
-        .key_schema(key("gsi1pk", KeyType::Hash)?)
-        .key_schema(key("gsi1sk", KeyType::Range)?)
-        .projection(
-            Projection::builder()
-                .projection_type(ProjectionType::All)
-                .build(),
-        )
-        .build()?;
-    let gsi2 = GlobalSecondaryIndex::builder()
-        .index_name(GSI2)
-        .key_schema(key("gsi2pk", KeyType::Hash)?)
-        .key_schema(key("gsi2sk", KeyType::Range)?)
-        .projection(
-            Projection::builder()
-                .projection_type(ProjectionType::All)
-                .build(),
-        )
-        .build()?;
+    let gsi1 = index(GSI1, "gsi1pk", "gsi1sk")?;
+    let gsi2 = index(GSI2, "gsi2pk", "gsi2sk")?;
     client
         .create_table()
         .table_name(name)
@@ -122,6 +117,33 @@ pub(crate) async fn string_key_table(
         .billing_mode(BillingMode::PayPerRequest)
         .attribute_definitions(string_attribute(hash)?)
         .key_schema(key(hash, KeyType::Hash)?)
+        .send()
+        .await?;
+    Ok(())
+}
+
+/// The outbox table as `template.yaml` declares it: `pk` (S), the `gsi1` index of pending records
+/// by age (projection ALL), a keys-only stream.
+pub async fn create_outbox_table(
+    client: &Client,
+    name: &str,
+) -> Result<(), aws_sdk_dynamodb::Error> {
+    let gsi = index(OUTBOX_GSI, "gsi1pk", "gsi1sk")?;
+    client
+        .create_table()
+        .table_name(name)
+        .billing_mode(BillingMode::PayPerRequest)
+        .attribute_definitions(string_attribute("pk")?)
+        .attribute_definitions(string_attribute("gsi1pk")?)
+        .attribute_definitions(string_attribute("gsi1sk")?)
+        .key_schema(key("pk", KeyType::Hash)?)
+        .global_secondary_indexes(gsi)
+        .stream_specification(
+            StreamSpecification::builder()
+                .stream_enabled(true)
+                .stream_view_type(StreamViewType::KeysOnly)
+                .build()?,
+        )
         .send()
         .await?;
     Ok(())
