@@ -21,8 +21,7 @@ use storage_format::catalog::{StockMarksV1, mark_time};
 mod decoded;
 mod read_model;
 
-pub(crate) use read_model::ReadModel;
-use read_model::file_version;
+pub(crate) use read_model::{ReadModel, Versions};
 
 /// Ids per statement of a batched SKU read (well below SQLite's bound on parameters).
 const READ_CHUNK: usize = 500;
@@ -128,16 +127,14 @@ impl CatalogReader for EmbeddedStore {
             .filter(|id| seen.insert(id.as_str()))
             .cloned()
             .collect();
-        if let Some(Ok(version)) = self.try_conn(file_version)
-            && let Some(found) = self.catalog.skus(version, &ids)
-        {
+        // Taken before the file is read: what is remembered is never older than its version.
+        let version = self.versions.now()?;
+        if let Some(found) = self.catalog.skus(version, &ids) {
             return Ok(found);
         }
-        let (version, ids, found) = self
+        let (ids, found) = self
             .with_conn(move |conn| {
                 let tx = conn.transaction().map_err(sql_error)?;
-                // Read first: the transaction's reads see the file at this version.
-                let version = file_version(&tx)?;
                 let mut found = HashMap::new();
                 // Two statements per chunk of ids (records, then their stock) rather than two per SKU.
                 for chunk in ids.chunks(READ_CHUNK) {
@@ -179,7 +176,7 @@ impl CatalogReader for EmbeddedStore {
                 tx.commit().map_err(sql_error)?;
                 let found: HashMap<SkuId, Arc<Sku>> =
                     found.into_iter().map(|(id, s)| (id, Arc::new(s))).collect();
-                Ok((version, ids, found))
+                Ok((ids, found))
             })
             .await?;
         self.catalog.remember_skus(version, &ids, &found);
@@ -187,15 +184,13 @@ impl CatalogReader for EmbeddedStore {
     }
 
     async fn shipping_rules(&self) -> Result<Option<ShippingRules>, StoreError> {
-        if let Some(Ok(version)) = self.try_conn(file_version)
-            && let Some(rules) = self.catalog.rules(version)
-        {
+        let version = self.versions.now()?;
+        if let Some(rules) = self.catalog.rules(version) {
             return Ok(rules);
         }
-        let (version, data): (_, Option<String>) = self
+        let data: Option<String> = self
             .with_conn(|conn| {
                 let tx = conn.transaction().map_err(sql_error)?;
-                let version = file_version(&tx)?;
                 let data = tx
                     .query_row(
                         "SELECT data FROM settings WHERE key = ?1",
@@ -205,7 +200,7 @@ impl CatalogReader for EmbeddedStore {
                     .optional()
                     .map_err(sql_error)?;
                 tx.commit().map_err(sql_error)?;
-                Ok((version, data))
+                Ok(data)
             })
             .await?;
         let rules = data.map(|d| decode(&d)).transpose()?;

@@ -120,6 +120,8 @@ pub struct EmbeddedStore {
     clock: Arc<dyn Clock>,
     /// The catalog as last read, answered without the blocking pool while the file is unchanged.
     catalog: Arc<catalog::ReadModel>,
+    /// How the read model tells the file changed without taking `conn`.
+    versions: Arc<catalog::Versions>,
 }
 
 impl std::fmt::Debug for EmbeddedStore {
@@ -131,6 +133,7 @@ impl std::fmt::Debug for EmbeddedStore {
 impl EmbeddedStore {
     /// Opens (creating if needed) the store file at `path`, in WAL mode.
     pub fn open(path: impl AsRef<Path>) -> Result<Self, StoreError> {
+        let path = path.as_ref();
         let conn = Connection::open(path).map_err(sql_error)?;
         let mode: String = conn
             .pragma_update_and_check(None, "journal_mode", "WAL", |row| row.get(0))
@@ -143,7 +146,9 @@ impl EmbeddedStore {
         // WAL + NORMAL is durable across process crashes; only a power loss may drop the last commits.
         conn.pragma_update(None, "synchronous", "NORMAL")
             .map_err(sql_error)?;
-        Self::init(conn)
+        let store = Self::init(conn)?;
+        store.versions.open_probe(path)?;
+        Ok(store)
     }
 
     /// A store that lives as long as the value (tests, throw-away runs).
@@ -159,6 +164,7 @@ impl EmbeddedStore {
             conn: Arc::new(Mutex::new(conn)),
             clock: Arc::new(SystemClock),
             catalog: Arc::default(),
+            versions: Arc::default(),
         })
     }
 
@@ -180,25 +186,17 @@ impl EmbeddedStore {
         F: FnOnce(&mut Connection) -> Result<T, StoreError> + Send + 'static,
     {
         let conn = self.conn.clone();
+        let versions = self.versions.clone();
         tokio::task::spawn_blocking(move || {
             // A panic mid-call rolled its transaction back while unwinding: the connection is fine.
             let mut conn = conn.lock().unwrap_or_else(|e| e.into_inner());
-            f(&mut conn)
+            let done = f(&mut conn);
+            // Before the connection is released and the caller hears of its write.
+            versions.published(&conn);
+            done
         })
         .await
         .map_err(|e| StoreError::Unavailable(format!("store task failed: {e}")))?
-    }
-
-    /// Runs `f` with the connection on the calling thread when no one holds it, else `None`.
-    /// Only for calls of a few microseconds that never wait on the file's locks: the caller is an
-    /// async worker, and a held connection (a write, a long read) sends it the blocking-pool way.
-    fn try_conn<T>(&self, f: impl FnOnce(&Connection) -> T) -> Option<T> {
-        let conn = match self.conn.try_lock() {
-            Ok(conn) => conn,
-            Err(std::sync::TryLockError::Poisoned(e)) => e.into_inner(),
-            Err(std::sync::TryLockError::WouldBlock) => return None,
-        };
-        Some(f(&conn))
     }
 }
 

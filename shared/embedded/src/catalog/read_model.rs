@@ -9,48 +9,88 @@
 //! [`CatalogReader::get_skus`]: domain::ports::CatalogReader::get_skus
 //!
 //! Never stale: an entry is only answered at the [`FileVersion`] it was read at, and that version
-//! changes with every write to the file, by this store (SQLite's count of rows this connection
-//! changed, which any catalog write moves; a rolled-back write moves it too, which only costs a
-//! re-read) or by any other connection or process (`PRAGMA data_version`, e.g. `catalog-load
-//! --embedded` while the runner runs). A write still in progress on this store holds the
-//! connection, so the version cannot be read then and the read takes the ordinary path, which
-//! waits for it.
+//! changes with every write to the file, by this store (SQLite's count of rows its connection
+//! changed, which any catalog write moves, published when the write releases the connection; a
+//! rolled-back write moves it too, which only costs a re-read) or by any other connection or
+//! process (`PRAGMA data_version` on a probe connection of its own, held for a microsecond, e.g. `catalog-load --embedded`
+//! while the runner runs, or this store's own commits). Neither needs the store's connection, so
+//! concurrent simulations read the model in parallel instead of queueing behind it, or behind a
+//! write, on the blocking pool. A read of the file takes its version first, so what it remembers
+//! is never older than the version it is filed under.
 
 use crate::sql_error;
 use domain::catalog::{Sku, SkuId};
 use domain::ports::StoreError;
 use domain::shipping::ShippingRules;
-use rusqlite::Connection;
+use rusqlite::{Connection, OpenFlags};
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, OnceLock, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 /// More SKUs than this and the model starts over (bounds what unknown ids can make it hold).
 const MAX_SKUS: usize = 20_000;
 
-/// The state of the file as this connection sees it: equal versions, equal contents.
+/// The state of the file as this store sees it: equal versions, equal contents.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct FileVersion {
-    /// Moves when another connection commits (SQLite: never for this connection's own commits).
+    /// Moves when any other connection commits, this store's own included (0 in memory, where
+    /// no other connection exists).
     data_version: i64,
-    /// Rows this connection inserted, updated or deleted since it was opened.
+    /// Rows this store's connection inserted, updated or deleted since it was opened.
     own_changes: u64,
 }
 
-/// The version of the file `conn` sees now; inside a transaction, the version its reads see.
-pub(crate) fn file_version(conn: &Connection) -> Result<FileVersion, StoreError> {
-    let data_version = conn
-        .prepare_cached("PRAGMA data_version")
-        .and_then(|mut stmt| stmt.query_row([], |row| row.get(0)))
+/// What [`FileVersion`] is read from.
+#[derive(Default)]
+pub(crate) struct Versions {
+    own_changes: AtomicU64,
+    /// A read-only connection to the file; none for a store in memory. One, because each
+    /// connection counts `data_version` its own way; it is held for a microsecond or two.
+    probe: OnceLock<Mutex<Connection>>,
+}
+
+impl Versions {
+    /// Opens the probe connection of the file at `path` (already in WAL mode).
+    pub(crate) fn open_probe(&self, path: &Path) -> Result<(), StoreError> {
+        let probe = Connection::open_with_flags(
+            path,
+            OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )
         .map_err(sql_error)?;
-    Ok(FileVersion {
-        data_version,
-        own_changes: conn.total_changes(),
-    })
+        let _ = self.probe.set(Mutex::new(probe));
+        Ok(())
+    }
+
+    /// Called with the store's connection before it is released after a call.
+    pub(crate) fn published(&self, conn: &Connection) {
+        self.own_changes
+            .store(conn.total_changes(), Ordering::Release);
+    }
+
+    /// The version of the file now.
+    pub(crate) fn now(&self) -> Result<FileVersion, StoreError> {
+        let own_changes = self.own_changes.load(Ordering::Acquire);
+        let data_version = match self.probe.get() {
+            None => 0,
+            Some(probe) => {
+                let probe = probe.lock().unwrap_or_else(|e| e.into_inner());
+                probe
+                    .prepare_cached("PRAGMA data_version")
+                    .and_then(|mut stmt| stmt.query_row([], |row| row.get(0)))
+                    .map_err(sql_error)?
+            }
+        };
+        Ok(FileVersion {
+            data_version,
+            own_changes,
+        })
+    }
 }
 
 #[derive(Default)]
 pub(crate) struct ReadModel {
-    state: Mutex<State>,
+    state: RwLock<State>,
 }
 
 #[derive(Default)]
@@ -74,8 +114,12 @@ impl State {
 }
 
 impl ReadModel {
-    fn lock(&self) -> MutexGuard<'_, State> {
-        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    fn read(&self) -> RwLockReadGuard<'_, State> {
+        self.state.read().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn write(&self) -> RwLockWriteGuard<'_, State> {
+        self.state.write().unwrap_or_else(|e| e.into_inner())
     }
 
     /// The SKUs among `ids` as the file holds them at `version`; `None` unless every id was
@@ -85,7 +129,7 @@ impl ReadModel {
         version: FileVersion,
         ids: &[SkuId],
     ) -> Option<HashMap<SkuId, Arc<Sku>>> {
-        let state = self.lock();
+        let state = self.read();
         if state.version != Some(version) {
             return None;
         }
@@ -105,7 +149,7 @@ impl ReadModel {
         ids: &[SkuId],
         found: &HashMap<SkuId, Arc<Sku>>,
     ) {
-        let mut state = self.lock();
+        let mut state = self.write();
         state.at(version);
         if state.skus.len() + ids.len() > MAX_SKUS {
             state.skus.clear();
@@ -117,7 +161,7 @@ impl ReadModel {
 
     /// The shipping rules at `version`, when read at that version.
     pub(crate) fn rules(&self, version: FileVersion) -> Option<Option<ShippingRules>> {
-        let state = self.lock();
+        let state = self.read();
         if state.version != Some(version) {
             return None;
         }
@@ -125,7 +169,7 @@ impl ReadModel {
     }
 
     pub(crate) fn remember_rules(&self, version: FileVersion, rules: &Option<ShippingRules>) {
-        let mut state = self.lock();
+        let mut state = self.write();
         state.at(version);
         state.rules = Some(rules.clone());
     }
@@ -192,6 +236,38 @@ mod tests {
         store.put_shipping_rules(&rules).await.unwrap();
         assert_eq!(store.shipping_rules().await.unwrap(), Some(rules.clone()));
         assert_eq!(store.shipping_rules().await.unwrap(), Some(rules));
+    }
+
+    /// The store's connection held by a long call (a write, a queue scan) no longer makes
+    /// simulations queue behind it: the model answers what the file held before that call.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_read_while_the_connection_is_held_is_answered_without_waiting_for_it() {
+        let file =
+            File(std::env::temp_dir().join(format!("read-model-{}.sqlite", uuid::Uuid::new_v4())));
+        let store = EmbeddedStore::open(&file.0).unwrap();
+        store.upsert_sku(&sku("a", 5)).await.unwrap();
+        assert_eq!(read(&store, "a").await, Some(5));
+        let (held_tx, held_rx) = std::sync::mpsc::channel::<()>();
+        let (release_tx, release_rx) = std::sync::mpsc::channel::<()>();
+        let holder = {
+            let store = store.clone();
+            tokio::spawn(async move {
+                store
+                    .with_conn(move |_conn| {
+                        held_tx.send(()).unwrap();
+                        release_rx.recv().unwrap();
+                        Ok(())
+                    })
+                    .await
+            })
+        };
+        held_rx.recv().unwrap();
+        let answered = tokio::time::timeout(std::time::Duration::from_secs(20), read(&store, "a"))
+            .await
+            .expect("the read waited for the held connection");
+        release_tx.send(()).unwrap();
+        holder.await.unwrap().unwrap();
+        assert_eq!(answered, Some(5));
     }
 
     #[tokio::test]
