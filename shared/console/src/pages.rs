@@ -725,7 +725,7 @@ pub fn catalog(
                                             li {
                                                 strong { (sla.name) } " (" code { (sla.id) } ", " (sla.channel.as_str()) ") · "
                                                 (money(sla.price)) " · " (sla.shipping_estimate.to_string()) " · from " code { (sla.location_id) }
-                                                @if !sla.delivery_windows.is_empty() { " · " (sla.delivery_windows.len()) " delivery window(s)" }
+                                                @if !sla.delivery_windows().is_empty() { " · " (sla.delivery_windows().len()) " delivery window(s)" }
                                             }
                                         }
                                     }

@@ -186,32 +186,90 @@ pub struct ChannelStock {
     pub stock_balance: i64,
 }
 
-/// One delivery option for one item line.
+/// One delivery option for one item line. Its texts are borrowed from the rules: the same for
+/// every line it is offered to, so neither copied nor reference-counted per line.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Sla {
-    /// The carrier or pickup point id; VTEX returns it as `selectedSla`. The texts of an SLA are
-    /// the same for every line it is offered to, so shared rather than copied per line.
-    pub id: Arc<str>,
-    pub name: Arc<str>,
+pub struct Sla<'a> {
+    /// The carrier or pickup point id; VTEX returns it as `selectedSla`.
+    pub id: &'a str,
+    pub name: &'a str,
     pub channel: DeliveryChannel,
     /// Freight of the whole item line, in cents.
     pub price: Cents,
     pub shipping_estimate: VtexDuration,
-    /// Empty unless the carrier does scheduled delivery. The same for every line of a request
-    /// (computed once per carrier), so shared rather than copied per line.
-    pub delivery_windows: Arc<[DeliveryWindowSlot]>,
-    /// The pickup point, for `pickup-in-point` SLAs; shared by every line it is offered to.
-    pub pickup_point: Option<Arc<PickupPoint>>,
+    /// `None` unless the carrier does scheduled delivery ([`Sla::delivery_windows`]). The same
+    /// for every line of a request (computed once per carrier), so shared rather than copied.
+    pub windows: Option<Arc<[DeliveryWindowSlot]>>,
+    /// The pickup point, for `pickup-in-point` SLAs.
+    pub pickup_point: Option<&'a PickupPoint>,
     /// Where the line's stock would be reserved.
-    pub location_id: Arc<str>,
+    pub location_id: &'a str,
+}
+
+impl Sla<'_> {
+    /// The delivery windows on offer; empty unless the carrier does scheduled delivery.
+    pub fn delivery_windows(&self) -> &[DeliveryWindowSlot] {
+        self.windows.as_deref().unwrap_or_default()
+    }
+}
+
+/// The stock of each channel of a line: `delivery` always, `pickup-in-point` only when it has
+/// stock (module docs). Reads as a slice; held inline, so a line allocates nothing for it.
+#[derive(Debug, Clone, Copy)]
+pub struct ChannelStocks {
+    channels: [ChannelStock; 2],
+    len: usize,
+}
+
+impl ChannelStocks {
+    fn delivery(stock_balance: i64) -> Self {
+        let delivery = ChannelStock {
+            channel: DeliveryChannel::Delivery,
+            stock_balance,
+        };
+        ChannelStocks {
+            channels: [delivery; 2],
+            len: 1,
+        }
+    }
+
+    fn with_pickup(mut self, stock_balance: i64) -> Self {
+        self.channels[1] = ChannelStock {
+            channel: DeliveryChannel::PickupInPoint,
+            stock_balance,
+        };
+        self.len = 2;
+        self
+    }
+}
+
+impl std::ops::Deref for ChannelStocks {
+    type Target = [ChannelStock];
+    fn deref(&self) -> &[ChannelStock] {
+        &self.channels[..self.len]
+    }
+}
+
+impl PartialEq for ChannelStocks {
+    fn eq(&self, other: &Self) -> bool {
+        **self == **other
+    }
+}
+
+impl PartialEq<Vec<ChannelStock>> for ChannelStocks {
+    fn eq(&self, other: &Vec<ChannelStock>) -> bool {
+        **self == other[..]
+    }
 }
 
 /// The answer for one requested item: the `items[i]` and `logisticsInfo[i]` of the response.
+/// Borrows its texts from the request, the SKU and the rules (a 50-item answer used to copy
+/// ~10 strings and vectors per line only to write them out and drop them).
 #[derive(Debug, Clone, PartialEq)]
-pub struct QuotedItem {
+pub struct QuotedItem<'a> {
     pub request_index: usize,
-    pub id: SkuId,
-    pub seller: String,
+    pub id: &'a str,
+    pub seller: &'a str,
     pub requested: i64,
     /// `min(requested, stock_balance)`; `0` when unavailable.
     pub quantity: i64,
@@ -219,28 +277,29 @@ pub struct QuotedItem {
     pub price: Cents,
     pub list_price: Cents,
     pub price_valid_until: Option<DateTime<Utc>>,
-    pub measurement_unit: String,
+    pub measurement_unit: &'a str,
     pub unit_multiplier: i64,
-    pub offerings: Vec<Offering>,
+    /// Empty when unavailable.
+    pub offerings: &'a [Offering],
     /// Sellable stock over the channels we serve, not clamped; `0` when unavailable.
     pub stock_balance: i64,
-    pub delivery_channels: Vec<ChannelStock>,
+    pub delivery_channels: ChannelStocks,
     /// The rules' `shipsTo`, the same for every line.
-    pub ships_to: Arc<[String]>,
-    pub slas: Vec<Sla>,
+    pub ships_to: &'a [String],
+    pub slas: Vec<Sla<'a>>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
-pub struct SimulationResult {
+pub struct SimulationResult<'a> {
     pub mode: Mode,
     /// Echoed at checkout, `None` at indexation (§Simulation).
-    pub country: Option<String>,
-    pub postal_code: Option<String>,
+    pub country: Option<&'a str>,
+    pub postal_code: Option<&'a str>,
     /// One per requested item, in request order.
-    pub items: Vec<QuotedItem>,
+    pub items: Vec<QuotedItem<'a>>,
 }
 
-impl SimulationResult {
+impl SimulationResult<'_> {
     pub fn unavailable_count(&self) -> usize {
         self.items
             .iter()
@@ -270,7 +329,10 @@ impl Channels<'_> {
 }
 
 /// Quotes every requested item (see the module docs for the rules).
-pub fn simulate(request: &SimulationRequest, ctx: &SimulationContext<'_>) -> SimulationResult {
+pub fn simulate<'a>(
+    request: &'a SimulationRequest,
+    ctx: &SimulationContext<'a>,
+) -> SimulationResult<'a> {
     let mode = request.mode();
     let channels = Channels {
         delivery: ctx.rules.delivery_locations(ctx.sc),
@@ -280,18 +342,20 @@ pub fn simulate(request: &SimulationRequest, ctx: &SimulationContext<'_>) -> Sim
         Mode::Checkout => Offers::for_destination(request, ctx),
         Mode::Indexation => Offers::default(),
     };
-    let ships_to: Arc<[String]> = ctx.rules.ships_to.iter().cloned().collect();
     let items = request
         .items
         .iter()
         .enumerate()
-        .map(|(index, item)| quote_item(index, item, mode, &channels, &offers, &ships_to, ctx))
+        .map(|(index, item)| quote_item(index, item, mode, &channels, &offers, ctx))
         .collect();
     let (country, postal_code) = match mode {
         Mode::Indexation => (None, None),
         Mode::Checkout => (
-            request.country.clone(),
-            request.postal_code.clone().filter(|p| !p.trim().is_empty()),
+            request.country.as_deref(),
+            request
+                .postal_code
+                .as_deref()
+                .filter(|p| !p.trim().is_empty()),
         ),
     };
     SimulationResult {
@@ -302,15 +366,14 @@ pub fn simulate(request: &SimulationRequest, ctx: &SimulationContext<'_>) -> Sim
     }
 }
 
-fn quote_item(
+fn quote_item<'a>(
     index: usize,
-    item: &RequestedItem,
+    item: &'a RequestedItem,
     mode: Mode,
     channels: &Channels<'_>,
-    offers: &Offers<'_>,
-    ships_to: &Arc<[String]>,
-    ctx: &SimulationContext<'_>,
-) -> QuotedItem {
+    offers: &Offers<'a>,
+    ctx: &SimulationContext<'a>,
+) -> QuotedItem<'a> {
     let sku = ctx.skus.sku(&item.id);
     let price = sku.and_then(|s| s.price_at(ctx.an, ctx.price_list.or(ctx.sc), ctx.now));
     let (delivery_stock, pickup_stock, total) = sku.map_or((0, 0, 0), |s| channels.stock(s));
@@ -327,23 +390,20 @@ fn quote_item(
     });
     let mut quoted = QuotedItem {
         request_index: index,
-        id: item.id.clone(),
-        seller: item.seller.clone(),
+        id: &item.id,
+        seller: &item.seller,
         requested: item.quantity,
         quantity: 0,
         availability,
         price: unit_price,
         list_price,
         price_valid_until: price.and_then(|p| p.valid_until),
-        measurement_unit: sku.map_or_else(|| "un".to_string(), |s| s.measurement_unit.clone()),
+        measurement_unit: sku.map_or("un", |s| &s.measurement_unit),
         unit_multiplier: sku.map_or(1, |s| s.unit_multiplier),
-        offerings: Vec::new(),
+        offerings: &[],
         stock_balance: 0,
-        delivery_channels: vec![ChannelStock {
-            channel: DeliveryChannel::Delivery,
-            stock_balance: 0,
-        }],
-        ships_to: ships_to.clone(),
+        delivery_channels: ChannelStocks::delivery(0),
+        ships_to: &ctx.rules.ships_to,
         slas: Vec::new(),
     };
     let Some(sku) = sku.filter(|_| availability == Availability::Available) else {
@@ -351,13 +411,10 @@ fn quote_item(
     };
     quoted.quantity = item.quantity.clamp(0, total);
     quoted.stock_balance = total;
-    quoted.offerings = sku.offerings.clone();
-    quoted.delivery_channels[0].stock_balance = delivery_stock;
+    quoted.offerings = &sku.offerings;
+    quoted.delivery_channels = ChannelStocks::delivery(delivery_stock);
     if pickup_stock > 0 {
-        quoted.delivery_channels.push(ChannelStock {
-            channel: DeliveryChannel::PickupInPoint,
-            stock_balance: pickup_stock,
-        });
+        quoted.delivery_channels = quoted.delivery_channels.with_pickup(pickup_stock);
     }
     if mode == Mode::Checkout {
         quoted.slas = offers.quote(sku, quoted.quantity);
@@ -369,13 +426,13 @@ fn quote_item(
 /// point, the zone that covers the destination and, for scheduled delivery, the windows on offer.
 /// What depends only on the request (zones, windows) is worked out once here, not per line.
 struct Offer<'a> {
-    id: Arc<str>,
-    name: Arc<str>,
+    id: &'a str,
+    name: &'a str,
     channel: DeliveryChannel,
     zone: &'a Zone,
-    location: Arc<str>,
-    delivery_windows: Arc<[DeliveryWindowSlot]>,
-    pickup_point: Option<Arc<PickupPoint>>,
+    location: &'a str,
+    windows: Option<Arc<[DeliveryWindowSlot]>>,
+    pickup_point: Option<&'a PickupPoint>,
 }
 
 /// The request's offers, in rules order: carriers first, then pickup points.
@@ -397,23 +454,23 @@ impl<'a> Offers<'a> {
             let Some(zone) = zone_for(&carrier.zones, country, postal) else {
                 continue;
             };
-            let delivery_windows: Arc<[DeliveryWindowSlot]> = match &carrier.scheduled {
+            let windows = match &carrier.scheduled {
                 Some(schedule) => {
                     let windows = schedule.windows_at(ctx.now);
                     if windows.is_empty() {
                         continue;
                     }
-                    windows.into()
+                    Some(windows.into())
                 }
-                None => Arc::new([]),
+                None => None,
             };
             offers.push(Offer {
-                id: carrier.id.as_str().into(),
-                name: carrier.name.as_str().into(),
+                id: &carrier.id,
+                name: &carrier.name,
                 channel: DeliveryChannel::Delivery,
                 zone,
-                location: carrier.warehouse_id.as_str().into(),
-                delivery_windows,
+                location: &carrier.warehouse_id,
+                windows,
                 pickup_point: None,
             });
         }
@@ -421,39 +478,38 @@ impl<'a> Offers<'a> {
             let Some(zone) = zone_for(&point.serves, country, postal) else {
                 continue;
             };
-            let id: Arc<str> = point.id.as_str().into();
             offers.push(Offer {
-                id: id.clone(),
-                name: point.name.as_str().into(),
+                id: &point.id,
+                name: &point.name,
                 channel: DeliveryChannel::PickupInPoint,
                 zone,
-                location: id,
-                delivery_windows: Arc::new([]),
-                pickup_point: Some(Arc::new(point.clone())),
+                location: &point.id,
+                windows: None,
+                pickup_point: Some(point),
             });
         }
         Offers(offers)
     }
 
     /// The SLAs of one available line of `quantity` units.
-    fn quote(&self, sku: &Sku, quantity: i64) -> Vec<Sla> {
+    fn quote(&self, sku: &Sku, quantity: i64) -> Vec<Sla<'a>> {
         let weight = sku.dimensions.weight_g;
         self.0
             .iter()
             .filter(|o| {
                 // The line must fit in the single location it would be reserved at.
-                let here = sku.sellable_at(&o.location);
+                let here = sku.sellable_at(o.location);
                 here > 0 && here >= quantity
             })
             .map(|o| Sla {
-                id: o.id.clone(),
-                name: o.name.clone(),
+                id: o.id,
+                name: o.name,
                 channel: o.channel,
                 price: o.zone.price.for_line(quantity, weight),
                 shipping_estimate: o.zone.shipping_estimate,
-                delivery_windows: o.delivery_windows.clone(),
-                pickup_point: o.pickup_point.clone(),
-                location_id: o.location.clone(),
+                windows: o.windows.clone(),
+                pickup_point: o.pickup_point,
+                location_id: o.location,
             })
             .collect()
     }

@@ -443,8 +443,8 @@ impl SimulationResponse {
     /// processes payments (the usual case, G1).
     pub fn from_result(result: &SimulationResult, merchant_name: Option<&str>) -> Self {
         SimulationResponse {
-            country: result.country.clone(),
-            postal_code: result.postal_code.clone(),
+            country: result.country.map(str::to_string),
+            postal_code: result.postal_code.map(str::to_string),
             items: result
                 .items
                 .iter()
@@ -458,14 +458,14 @@ impl SimulationResponse {
 
 fn item(i: &QuotedItem, merchant_name: Option<&str>) -> SimulationItem {
     SimulationItem {
-        id: i.id.clone(),
+        id: i.id.to_string(),
         request_index: i.request_index,
         price: i.price,
         list_price: i.list_price,
         quantity: i.quantity,
-        seller: i.seller.clone(),
+        seller: i.seller.to_string(),
         merchant_name: merchant_name.map(str::to_string),
-        measurement_unit: i.measurement_unit.clone(),
+        measurement_unit: i.measurement_unit.to_string(),
         unit_multiplier: i.unit_multiplier,
         price_tags: Vec::new(),
         price_valid_until: i
@@ -512,7 +512,7 @@ fn sla(s: &Sla) -> SlaDto {
         shipping_estimate: s.shipping_estimate,
         price: s.price,
         available_delivery_windows: s
-            .delivery_windows
+            .delivery_windows()
             .iter()
             .map(|w| DeliveryWindowDto {
                 start_date_utc: window_time(w.start),
@@ -843,7 +843,8 @@ mod tests {
         assert!(serde_json::from_str::<SimulationRequestDto>(r#"{"items": "x"}"#).is_err());
     }
 
-    fn sample_result(postal: Option<&str>) -> SimulationResult {
+    /// Its inputs are kept for the rest of the test run: the result borrows them.
+    fn sample_result(postal: Option<&str>) -> SimulationResult<'static> {
         let sku = Sku {
             id: "2000037".into(),
             active: true,
@@ -960,7 +961,8 @@ mod tests {
             }],
             follow_up_email: String::new(),
         };
-        let skus: HashMap<_, _> = [(sku.id.clone(), sku)].into_iter().collect();
+        let skus: &'static HashMap<_, _> =
+            Box::leak(Box::new([(sku.id.clone(), sku)].into_iter().collect()));
         let req = SimulationRequest {
             items: vec![
                 RequestedItem {
@@ -978,11 +980,12 @@ mod tests {
             postal_code: postal.map(str::to_string),
             geo_coordinates: vec![],
         };
+        let (req, rules) = (Box::leak(Box::new(req)), Box::leak(Box::new(rules)));
         simulate(
-            &req,
+            req,
             &SimulationContext {
-                skus: &skus,
-                rules: &rules,
+                skus,
+                rules,
                 an: None,
                 sc: None,
                 price_list: None,

@@ -168,7 +168,7 @@ impl Writer<'_> {
 
     fn item(&mut self, i: &QuotedItem, merchant_name: Option<&str>) {
         self.raw("{\"id\":");
-        self.str(&i.id);
+        self.str(i.id);
         self.raw(",\"requestIndex\":");
         self.uint(i.request_index as u64);
         self.raw(",\"price\":");
@@ -178,11 +178,11 @@ impl Writer<'_> {
         self.raw(",\"quantity\":");
         self.int(i.quantity);
         self.raw(",\"seller\":");
-        self.str(&i.seller);
+        self.str(i.seller);
         self.raw(",\"merchantName\":");
         self.opt_str(merchant_name);
         self.raw(",\"measurementUnit\":");
-        self.str(&i.measurement_unit);
+        self.str(i.measurement_unit);
         self.raw(",\"unitMultiplier\":");
         self.int(i.unit_multiplier);
         self.raw(",\"priceTags\":[],\"priceValidUntil\":");
@@ -247,8 +247,8 @@ impl Writer<'_> {
         // The same offer (carrier or pickup point) shares its texts with every line it is
         // offered to: its head is escaped once per answer.
         let key = (
-            Arc::as_ptr(&s.id).cast::<u8>(),
-            Arc::as_ptr(&s.name).cast::<u8>(),
+            s.id.as_ptr(),
+            s.name.as_ptr(),
             s.channel,
             s.shipping_estimate,
         );
@@ -257,11 +257,11 @@ impl Writer<'_> {
             None => {
                 let from = self.out.len();
                 self.raw("{\"id\":");
-                self.str(&s.id);
+                self.str(s.id);
                 self.raw(",\"deliveryChannel\":");
                 self.str(s.channel.as_str());
                 self.raw(",\"name\":");
-                self.str(&s.name);
+                self.str(s.name);
                 // Digits and a unit letter: nothing to escape.
                 let _ = write!(
                     self.out,
@@ -274,12 +274,11 @@ impl Writer<'_> {
         }
         self.raw(",\"price\":");
         self.int(s.price.0);
-        let windows = s.delivery_windows.as_ptr();
+        let windows = s.delivery_windows().as_ptr();
         let pickup = s
             .pickup_point
-            .as_ref()
-            .map_or(std::ptr::null(), Arc::as_ptr);
-        let len = s.delivery_windows.len();
+            .map_or(std::ptr::null(), |p| p as *const PickupPoint);
+        let len = s.delivery_windows().len();
         let known = self
             .tails
             .iter()
@@ -288,8 +287,8 @@ impl Writer<'_> {
             Some(index) => index,
             None => {
                 let bytes = match self.cache {
-                    Some(cache) => cache.tail(&s.delivery_windows, s.pickup_point.as_deref()),
-                    None => sla_tail(&s.delivery_windows, s.pickup_point.as_deref()).into(),
+                    Some(cache) => cache.tail(s.delivery_windows(), s.pickup_point),
+                    None => sla_tail(s.delivery_windows(), s.pickup_point).into(),
                 };
                 self.tails.push(Tail {
                     windows,
