@@ -285,7 +285,7 @@ async fn respond(deps: &Deps, req: &Request) -> Result<(Response<Body>, Quote), 
     let result = simulate(
         &request,
         &SimulationContext {
-            skus: &skus,
+            skus: &*skus,
             rules: &rules,
             an: an.as_deref(),
             sc: sc.as_deref(),

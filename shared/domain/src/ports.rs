@@ -29,13 +29,16 @@ pub trait CatalogReader: Send + Sync {
     /// Adapters must batch: a DynamoDB adapter costs at most ⌈distinct ids / 100⌉ round trips.
     async fn get_skus(&self, ids: &[SkuId]) -> Result<HashMap<SkuId, Sku>, StoreError>;
 
-    /// [`CatalogReader::get_skus`], each SKU shared rather than copied: what the simulation reads
-    /// per request. An adapter that keeps decoded SKUs in memory (the embedded store's read model)
-    /// overrides it to hand out its own copy instead of cloning every SKU (names, prices, product
-    /// data) on every simulation.
-    async fn get_skus_shared(&self, ids: &[SkuId]) -> Result<HashMap<SkuId, Arc<Sku>>, StoreError> {
-        let found = self.get_skus(ids).await?;
-        Ok(found.into_iter().map(|(id, s)| (id, Arc::new(s))).collect())
+    /// [`CatalogReader::get_skus`] as a lookup of the SKUs among `ids` (unknown ids absent; ids
+    /// outside `ids` may or may not answer): what the simulation reads per request. An adapter
+    /// that keeps decoded SKUs in memory (the embedded store's read model) overrides it to hand
+    /// out its own snapshot, instead of cloning every SKU (names, prices, product data) or even
+    /// its id on every simulation.
+    async fn get_skus_shared(
+        &self,
+        ids: &[SkuId],
+    ) -> Result<Arc<dyn crate::simulation::SkuLookup>, StoreError> {
+        Ok(Arc::new(self.get_skus(ids).await?))
     }
 
     /// The current shipping rules, or `None` if none were loaded yet.

@@ -109,7 +109,7 @@ impl SimulationRequest {
 /// The SKUs read for a request, by id (unknown ids simply absent): a map of owned SKUs, or of
 /// shared ones ([`crate::ports::CatalogReader::get_skus_shared`], what the simulation handler
 /// reads, so no SKU is copied per request).
-pub trait SkuLookup: std::fmt::Debug + Sync {
+pub trait SkuLookup: std::fmt::Debug + Send + Sync {
     fn sku(&self, id: &str) -> Option<&Sku>;
 }
 

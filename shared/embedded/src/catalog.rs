@@ -12,6 +12,7 @@ use domain::ports::{
     StoreError,
 };
 use domain::shipping::ShippingRules;
+use domain::simulation::SkuLookup;
 use domain::store_support::merge_stock;
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 use std::collections::{BTreeMap, HashMap, HashSet};
@@ -112,26 +113,60 @@ pub(crate) fn sku_exists(conn: &Connection, sku_id: &str) -> Result<bool, StoreE
 #[async_trait]
 impl CatalogReader for EmbeddedStore {
     async fn get_skus(&self, ids: &[SkuId]) -> Result<HashMap<SkuId, Sku>, StoreError> {
-        let found = self.get_skus_shared(ids).await?;
-        Ok(found
-            .into_iter()
-            .map(|(id, sku)| (id, Arc::unwrap_or_clone(sku)))
-            .collect())
+        let found = self.skus_shared(ids).await?;
+        let mut owned = HashMap::with_capacity(ids.len());
+        for id in ids {
+            if let Some(sku) = found.sku(id) {
+                owned.insert(id.clone(), sku.clone());
+            }
+        }
+        Ok(owned)
     }
 
     /// Answered from the read model without copying a SKU when the file is unchanged.
-    async fn get_skus_shared(&self, ids: &[SkuId]) -> Result<HashMap<SkuId, Arc<Sku>>, StoreError> {
+    async fn get_skus_shared(&self, ids: &[SkuId]) -> Result<Arc<dyn SkuLookup>, StoreError> {
+        self.skus_shared(ids).await
+    }
+
+    async fn shipping_rules(&self) -> Result<Option<ShippingRules>, StoreError> {
+        let version = self.versions.now()?;
+        if let Some(rules) = self.catalog.rules(version) {
+            return Ok(rules);
+        }
+        let data: Option<String> = self
+            .with_conn(|conn| {
+                let tx = conn.transaction().map_err(sql_error)?;
+                let data = tx
+                    .query_row(
+                        "SELECT data FROM settings WHERE key = ?1",
+                        [RULES_KEY],
+                        |row| row.get(0),
+                    )
+                    .optional()
+                    .map_err(sql_error)?;
+                tx.commit().map_err(sql_error)?;
+                Ok(data)
+            })
+            .await?;
+        let rules = data.map(|d| decode(&d)).transpose()?;
+        self.catalog.remember_rules(version, &rules);
+        Ok(rules)
+    }
+}
+
+impl EmbeddedStore {
+    async fn skus_shared(&self, ids: &[SkuId]) -> Result<Arc<dyn SkuLookup>, StoreError> {
+        // Taken before the file is read: what is remembered is never older than its version.
+        let version = self.versions.now()?;
+        if let Some(found) = self.catalog.skus(version, ids) {
+            return Ok(found);
+        }
         let mut seen = HashSet::new();
         let ids: Vec<SkuId> = ids
             .iter()
             .filter(|id| seen.insert(id.as_str()))
             .cloned()
             .collect();
-        // Taken before the file is read: what is remembered is never older than its version.
-        let version = self.versions.now()?;
-        if let Some(found) = self.catalog.skus(version, &ids) {
-            return Ok(found);
-        }
         let (ids, found) = self
             .with_conn(move |conn| {
                 let tx = conn.transaction().map_err(sql_error)?;
@@ -180,32 +215,7 @@ impl CatalogReader for EmbeddedStore {
             })
             .await?;
         self.catalog.remember_skus(version, &ids, &found);
-        Ok(found)
-    }
-
-    async fn shipping_rules(&self) -> Result<Option<ShippingRules>, StoreError> {
-        let version = self.versions.now()?;
-        if let Some(rules) = self.catalog.rules(version) {
-            return Ok(rules);
-        }
-        let data: Option<String> = self
-            .with_conn(|conn| {
-                let tx = conn.transaction().map_err(sql_error)?;
-                let data = tx
-                    .query_row(
-                        "SELECT data FROM settings WHERE key = ?1",
-                        [RULES_KEY],
-                        |row| row.get(0),
-                    )
-                    .optional()
-                    .map_err(sql_error)?;
-                tx.commit().map_err(sql_error)?;
-                Ok(data)
-            })
-            .await?;
-        let rules = data.map(|d| decode(&d)).transpose()?;
-        self.catalog.remember_rules(version, &rules);
-        Ok(rules)
+        Ok(Arc::new(found))
     }
 }
 

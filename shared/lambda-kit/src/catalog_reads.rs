@@ -6,6 +6,7 @@ use chrono::{DateTime, Utc};
 use domain::catalog::{Sku, SkuId};
 use domain::ports::{CatalogReader, StoreError};
 use domain::shipping::ShippingRules;
+use domain::simulation::SkuLookup;
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
@@ -112,7 +113,16 @@ pub async fn load(
     Option<Arc<ShippingRules>>,
     Option<String>,
 ) {
-    load_with(catalog.get_skus(ids), catalog, rules, ids, now, budget).await
+    load_with(
+        catalog.get_skus(ids),
+        HashMap::new,
+        catalog,
+        rules,
+        ids,
+        now,
+        budget,
+    )
+    .await
 }
 
 /// [`load`], the SKUs shared ([`CatalogReader::get_skus_shared`]): what the simulation reads.
@@ -123,12 +133,13 @@ pub async fn load_shared(
     now: DateTime<Utc>,
     budget: Duration,
 ) -> (
-    HashMap<SkuId, Arc<Sku>>,
+    Arc<dyn SkuLookup>,
     Option<Arc<ShippingRules>>,
     Option<String>,
 ) {
     load_with(
         catalog.get_skus_shared(ids),
+        || Arc::new(HashMap::<SkuId, Sku>::new()),
         catalog,
         rules,
         ids,
@@ -138,22 +149,20 @@ pub async fn load_shared(
     .await
 }
 
+/// `empty`: the answer when nothing could be read (every item unavailable).
 async fn load_with<T>(
-    read: impl Future<Output = Result<HashMap<SkuId, T>, StoreError>>,
+    read: impl Future<Output = Result<T, StoreError>>,
+    empty: impl Fn() -> T,
     catalog: &dyn CatalogReader,
     rules: &RulesCache,
     ids: &[SkuId],
     now: DateTime<Utc>,
     budget: Duration,
-) -> (
-    HashMap<SkuId, T>,
-    Option<Arc<ShippingRules>>,
-    Option<String>,
-) {
+) -> (T, Option<Arc<ShippingRules>>, Option<String>) {
     let deadline = tokio::time::Instant::now() + budget;
     let skus = async {
         if ids.is_empty() {
-            return Ok(Ok(HashMap::new()));
+            return Ok(Ok(empty()));
         }
         tokio::time::timeout_at(deadline, read).await
     };
@@ -161,9 +170,9 @@ async fn load_with<T>(
     let (skus, rules) = tokio::join!(skus, rules);
     let (skus, mut failure) = match skus {
         Ok(Ok(found)) => (found, None),
-        Ok(Err(e)) => (HashMap::new(), Some(describe(&e))),
+        Ok(Err(e)) => (empty(), Some(describe(&e))),
         Err(_) => (
-            HashMap::new(),
+            empty(),
             Some(format!(
                 "SKU read exceeded the {} ms budget",
                 budget.as_millis()

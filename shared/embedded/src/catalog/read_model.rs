@@ -22,6 +22,7 @@ use crate::sql_error;
 use domain::catalog::{Sku, SkuId};
 use domain::ports::StoreError;
 use domain::shipping::ShippingRules;
+use domain::simulation::SkuLookup;
 use rusqlite::{Connection, OpenFlags};
 use std::collections::HashMap;
 use std::path::Path;
@@ -93,11 +94,22 @@ pub(crate) struct ReadModel {
     state: RwLock<State>,
 }
 
+/// The SKUs read at one version, `None` for an id with no SKU. Immutable once handed out: a
+/// simulation holds one `Arc` of it rather than one per SKU (whose counts both cores would bounce
+/// between them on every request), and reads from it without a lock.
+#[derive(Debug, Default, Clone)]
+pub(crate) struct SkuSnapshot(HashMap<SkuId, Option<Arc<Sku>>, foldhash::fast::RandomState>);
+
+impl SkuLookup for SkuSnapshot {
+    fn sku(&self, id: &str) -> Option<&Sku> {
+        self.0.get(id)?.as_deref()
+    }
+}
+
 #[derive(Default)]
 struct State {
     version: Option<FileVersion>,
-    /// `None`: no such SKU.
-    skus: HashMap<SkuId, Option<Arc<Sku>>>,
+    skus: Arc<SkuSnapshot>,
     /// Outer `None`: not read at this version; inner: no rules stored.
     rules: Option<Option<ShippingRules>>,
 }
@@ -107,7 +119,7 @@ impl State {
     fn at(&mut self, version: FileVersion) {
         if self.version != Some(version) {
             self.version = Some(version);
-            self.skus.clear();
+            self.skus = Arc::default();
             self.rules = None;
         }
     }
@@ -124,22 +136,14 @@ impl ReadModel {
 
     /// The SKUs among `ids` as the file holds them at `version`; `None` unless every id was
     /// read at that version.
-    pub(crate) fn skus(
-        &self,
-        version: FileVersion,
-        ids: &[SkuId],
-    ) -> Option<HashMap<SkuId, Arc<Sku>>> {
+    pub(crate) fn skus(&self, version: FileVersion, ids: &[SkuId]) -> Option<Arc<SkuSnapshot>> {
         let state = self.read();
         if state.version != Some(version) {
             return None;
         }
-        let mut found = HashMap::with_capacity(ids.len());
-        for id in ids {
-            if let Some(sku) = state.skus.get(id)? {
-                found.insert(id.clone(), sku.clone());
-            }
-        }
-        Some(found)
+        ids.iter()
+            .all(|id| state.skus.0.contains_key(id.as_str()))
+            .then(|| state.skus.clone())
     }
 
     /// Records what a read at `version` of `ids` found (an id missing from `found` has no SKU).
@@ -151,11 +155,13 @@ impl ReadModel {
     ) {
         let mut state = self.write();
         state.at(version);
-        if state.skus.len() + ids.len() > MAX_SKUS {
-            state.skus.clear();
+        // Copied only while a simulation still holds the previous snapshot.
+        let skus = Arc::make_mut(&mut state.skus);
+        if skus.0.len() + ids.len() > MAX_SKUS {
+            skus.0.clear();
         }
         for id in ids.iter().take(MAX_SKUS) {
-            state.skus.insert(id.clone(), found.get(id).cloned());
+            skus.0.insert(id.clone(), found.get(id).cloned());
         }
     }
 
@@ -236,6 +242,26 @@ mod tests {
         store.put_shipping_rules(&rules).await.unwrap();
         assert_eq!(store.shipping_rules().await.unwrap(), Some(rules.clone()));
         assert_eq!(store.shipping_rules().await.unwrap(), Some(rules));
+    }
+
+    /// The model answers a cart only if it read every one of its ids at this version: an id it
+    /// never read is read from the file, not answered as unknown.
+    #[tokio::test]
+    async fn an_id_not_read_yet_is_read_from_the_file() {
+        let store = EmbeddedStore::open_in_memory().unwrap();
+        store.upsert_sku(&sku("a", 5)).await.unwrap();
+        store.upsert_sku(&sku("b", 6)).await.unwrap();
+        assert_eq!(read(&store, "a").await, Some(5));
+        assert_eq!(read(&store, "b").await, Some(6));
+        let both = store
+            .get_skus(&["a".to_string(), "c".to_string(), "b".to_string()])
+            .await
+            .unwrap();
+        assert_eq!(
+            (on_hand(both.get("a")), on_hand(both.get("b"))),
+            (Some(5), Some(6))
+        );
+        assert!(!both.contains_key("c"));
     }
 
     /// The store's connection held by a long call (a write, a queue scan) no longer makes

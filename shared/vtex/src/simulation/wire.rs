@@ -43,9 +43,9 @@ fn write_response(
         cache,
     };
     w.raw("{\"country\":");
-    w.opt_str(result.country.as_deref());
+    w.opt_str(result.country);
     w.raw(",\"postalCode\":");
-    w.opt_str(result.postal_code.as_deref());
+    w.opt_str(result.postal_code);
     w.raw(",\"items\":[");
     for (i, item) in result.items.iter().enumerate() {
         if i > 0 {
