@@ -146,8 +146,8 @@ impl EmbeddedStore {
         // WAL + NORMAL is durable across process crashes; only a power loss may drop the last commits.
         conn.pragma_update(None, "synchronous", "NORMAL")
             .map_err(sql_error)?;
-        let store = Self::init(conn)?;
-        store.versions.open_probe(path)?;
+        let mut store = Self::init(conn)?;
+        store.versions = Arc::new(catalog::Versions::open_file(path)?);
         Ok(store)
     }
 
@@ -190,9 +190,10 @@ impl EmbeddedStore {
         tokio::task::spawn_blocking(move || {
             // A panic mid-call rolled its transaction back while unwinding: the connection is fine.
             let mut conn = conn.lock().unwrap_or_else(|e| e.into_inner());
+            let changes_before = conn.total_changes();
             let done = f(&mut conn);
             // Before the connection is released and the caller hears of its write.
-            versions.published(&conn);
+            versions.published(&conn, changes_before);
             done
         })
         .await
