@@ -246,9 +246,32 @@ pub struct DeliveryWindowSlot {
 
 /// Parses a local `HH:MM` (also `HH:MM:SS`) time of a window template.
 pub fn parse_local_time(s: &str) -> Option<NaiveTime> {
-    NaiveTime::parse_from_str(s.trim(), "%H:%M")
-        .or_else(|_| NaiveTime::parse_from_str(s.trim(), "%H:%M:%S"))
-        .ok()
+    let s = s.trim();
+    // The usual two-digit forms without chrono's format interpreter (every checkout with a
+    // scheduled carrier parses its templates); anything else, and a leap second, goes to it.
+    let two = |b: &[u8]| match b {
+        [h, l] if h.is_ascii_digit() && l.is_ascii_digit() => {
+            Some(u32::from((h - b'0') * 10 + (l - b'0')))
+        }
+        _ => None,
+    };
+    let fast = match s.as_bytes() {
+        [h @ .., b':', m1, m2] if h.len() == 2 => two(h)
+            .zip(two(&[*m1, *m2]))
+            .and_then(|(h, m)| NaiveTime::from_hms_opt(h, m, 0)),
+        [h1, h2, b':', m1, m2, b':', s1, s2] => {
+            match (two(&[*h1, *h2]), two(&[*m1, *m2]), two(&[*s1, *s2])) {
+                (Some(h), Some(m), Some(sec)) if sec < 60 => NaiveTime::from_hms_opt(h, m, sec),
+                _ => None,
+            }
+        }
+        _ => None,
+    };
+    fast.or_else(|| {
+        NaiveTime::parse_from_str(s, "%H:%M")
+            .or_else(|_| NaiveTime::parse_from_str(s, "%H:%M:%S"))
+            .ok()
+    })
 }
 
 impl ScheduledDelivery {
@@ -585,6 +608,34 @@ mod tests {
         assert!(parse_local_time("23:59:59").is_some());
         for bad in ["24:00", "8h", "", "12:60"] {
             assert!(parse_local_time(bad).is_none(), "{bad}");
+        }
+    }
+
+    /// The two-digit fast path answers what chrono's formats answer, on every two-digit time
+    /// (valid or not), leap seconds and padding included.
+    #[test]
+    fn local_times_parse_as_chrono_parses_them() {
+        let chrono = |s: &str| {
+            NaiveTime::parse_from_str(s.trim(), "%H:%M")
+                .or_else(|_| NaiveTime::parse_from_str(s.trim(), "%H:%M:%S"))
+                .ok()
+        };
+        let mut texts = Vec::new();
+        for h in 0..=25 {
+            for m in [0, 1, 30, 59, 60, 61] {
+                texts.push(format!("{h:02}:{m:02}"));
+                texts.push(format!(" {h:02}:{m:02} "));
+                texts.push(format!("{h}:{m:02}"));
+                for sec in [0, 9, 59, 60, 61] {
+                    texts.push(format!("{h:02}:{m:02}:{sec:02}"));
+                }
+            }
+        }
+        texts.extend(
+            ["", ":", "1:2", "0a:00", "08:0a", "08-00", "08:00:", "+8:00"].map(String::from),
+        );
+        for t in &texts {
+            assert_eq!(parse_local_time(t), chrono(t), "{t:?}");
         }
     }
 

@@ -97,7 +97,7 @@ impl SimulationRequest {
     /// The cart's SKU ids, each once, in the order of their first line (what to read from the
     /// catalog).
     pub fn distinct_sku_ids(&self) -> Vec<SkuId> {
-        let mut seen = std::collections::HashSet::new();
+        let mut seen = std::collections::HashSet::with_capacity(self.items.len());
         self.items
             .iter()
             .filter(|i| seen.insert(i.id.as_str()))

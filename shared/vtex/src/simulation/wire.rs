@@ -161,9 +161,8 @@ impl Writer<'_> {
                 break;
             }
         }
-        // ASCII digits only.
-        self.out
-            .push_str(std::str::from_utf8(&digits[at..]).unwrap_or_default());
+        // ASCII digits: one byte per char, no UTF-8 check of the slice.
+        self.out.extend(digits[at..].iter().map(|&d| char::from(d)));
     }
 
     fn item(&mut self, i: &QuotedItem, merchant_name: Option<&str>) {
