@@ -141,28 +141,14 @@ impl Writer<'_> {
         }
     }
 
-    /// A whole number in decimal, as serde_json writes it (without the `fmt` machinery: a 50-item
-    /// answer holds ~700 of them).
+    /// A whole number in decimal, as serde_json writes it (with serde_json's own `itoa`, without
+    /// the `fmt` machinery: a 50-item answer holds ~700 of them).
     fn int(&mut self, n: i64) {
-        if n < 0 {
-            self.out.push('-');
-        }
-        self.uint(n.unsigned_abs());
+        self.out.push_str(itoa::Buffer::new().format(n));
     }
 
-    fn uint(&mut self, mut n: u64) {
-        let mut digits = [b'0'; 20];
-        let mut at = digits.len();
-        loop {
-            at -= 1;
-            digits[at] = b'0' + (n % 10) as u8;
-            n /= 10;
-            if n == 0 {
-                break;
-            }
-        }
-        // ASCII digits: one byte per char, no UTF-8 check of the slice.
-        self.out.extend(digits[at..].iter().map(|&d| char::from(d)));
+    fn uint(&mut self, n: u64) {
+        self.out.push_str(itoa::Buffer::new().format(n));
     }
 
     fn item(&mut self, i: &QuotedItem, merchant_name: Option<&str>) {
