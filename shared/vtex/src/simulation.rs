@@ -11,8 +11,8 @@ use domain::VtexDuration;
 use domain::simulation::{QuotedItem, RequestedItem, SimulationRequest, SimulationResult, Sla};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
-use std::borrow::Cow;
 
+mod usual;
 pub mod wire;
 
 // --- request ---------------------------------------------------------------------------------
@@ -160,88 +160,7 @@ pub fn parse_usual_request(
     body: &[u8],
     max_items: usize,
 ) -> Option<(SimulationRequest, BodyScope)> {
-    let ObjectOnly(fast): ObjectOnly<FastRequest<'_>> = serde_json::from_slice(body).ok()?;
-    if fast.items.len() > max_items {
-        return None;
-    }
-    let items = fast
-        .items
-        .into_iter()
-        .map(|ObjectOnly(i)| {
-            let id = i.id.filter(|s| !s.trim().is_empty())?;
-            let quantity = i.quantity.filter(|q| *q >= 0)?;
-            let seller = i.seller.or(i.seller_capitalized)?;
-            Some(RequestedItem {
-                id: id.into_owned(),
-                quantity,
-                seller: seller.into_owned(),
-            })
-        })
-        .collect::<Option<Vec<_>>>()?;
-    let non_blank =
-        |v: Option<Cow<'_, str>>| v.filter(|s| !s.trim().is_empty()).map(Cow::into_owned);
-    let request = SimulationRequest {
-        items,
-        country: fast.country.map(Cow::into_owned),
-        postal_code: fast.postal_code.map(Cow::into_owned),
-        geo_coordinates: fast.geo_coordinates.unwrap_or_default(),
-    };
-    let scope = BodyScope {
-        sc: non_blank(fast.sc),
-        an: non_blank(fast.an),
-    };
-    Some((request, scope))
-}
-
-/// [`parse_usual_request`]'s shape: only the types the usual body has (serde refuses the rest, and
-/// a duplicate key), strings borrowed from the body unless they hold escapes.
-#[derive(Deserialize)]
-struct FastRequest<'a> {
-    #[serde(borrow)]
-    items: Vec<ObjectOnly<FastItem<'a>>>,
-    #[serde(default, borrow, rename = "postalCode")]
-    postal_code: Option<Cow<'a, str>>,
-    #[serde(default, borrow)]
-    country: Option<Cow<'a, str>>,
-    #[serde(default, rename = "geoCoordinates")]
-    geo_coordinates: Option<Vec<f64>>,
-    #[serde(default, borrow)]
-    sc: Option<Cow<'a, str>>,
-    #[serde(default, borrow)]
-    an: Option<Cow<'a, str>>,
-}
-
-/// A derived struct also deserializes from an array, by position; the tolerant path takes only
-/// objects, so the fast one must too.
-struct ObjectOnly<T>(T);
-
-impl<'de, T: Deserialize<'de>> Deserialize<'de> for ObjectOnly<T> {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct Object<T>(std::marker::PhantomData<T>);
-        impl<'de, T: Deserialize<'de>> serde::de::Visitor<'de> for Object<T> {
-            type Value = T;
-            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-                f.write_str("a JSON object")
-            }
-            fn visit_map<A: serde::de::MapAccess<'de>>(self, map: A) -> Result<T, A::Error> {
-                T::deserialize(serde::de::value::MapAccessDeserializer::new(map))
-            }
-        }
-        d.deserialize_map(Object(std::marker::PhantomData))
-            .map(ObjectOnly)
-    }
-}
-
-#[derive(Deserialize)]
-struct FastItem<'a> {
-    #[serde(default, borrow)]
-    id: Option<Cow<'a, str>>,
-    #[serde(default)]
-    quantity: Option<i64>,
-    #[serde(default, borrow)]
-    seller: Option<Cow<'a, str>>,
-    #[serde(default, borrow, rename = "Seller")]
-    seller_capitalized: Option<Cow<'a, str>>,
+    usual::parse(body, max_items)
 }
 
 /// A string field that VTEX or a hand-written client may send as a number.
@@ -725,6 +644,29 @@ mod tests {
             Some("[\"-43.18\", -22.96]"),
             Some("[-43.18, -22.96]"),
             Some("[\"\"]"),
+            // Malformed or unusual JSON, which the fast reader must refuse exactly when serde_json
+            // does (in a field it skips, too).
+            Some("01"),
+            Some("1."),
+            Some("-"),
+            Some(".5"),
+            Some("1e"),
+            Some("tru"),
+            Some("nul"),
+            Some("[1,]"),
+            Some("{\"a\":1,}"),
+            Some("{\"a\" 1}"),
+            Some("\"\\x\""),
+            Some("\"\\ud800\""),
+            Some("\"\\ud83d\\ude00\""),
+            Some("\"\\udc00\""),
+            Some("\"tab\there\""),
+            Some("\"caf\u{e9}\""),
+            Some("1e400"),
+            Some("-1.5e-3"),
+            Some("[[[[[[[[[[1]]]]]]]]]]"),
+            Some("{\"k\\u0069\":{\"x\":[true,false,null]}}"),
+            Some("\"\\/\\b\\f\\n\\r\\t\\u0041\""),
         ];
         let state = std::cell::Cell::new(15_u64);
         let pick = |n: usize| {
