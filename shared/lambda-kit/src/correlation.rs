@@ -35,33 +35,53 @@ pub struct Correlation {
     pub traceparent: Option<String>,
 }
 
+/// The one definition of the request span, for [`Correlation::span`] and [`request_span`].
+/// ERROR level so the span is enabled whatever the log level: with `RUST_LOG=warn`, an INFO span
+/// would be filtered out and the warnings would lose their correlation. The id expressions are
+/// evaluated only when the span is enabled (`tracing`'s macros evaluate field values inside
+/// their enabled check).
+macro_rules! correlation_span {
+    ($function:expr, $operation_id:expr, $traceparent:expr) => {
+        tracing::error_span!(
+            "request",
+            function = $function,
+            operation_id = $operation_id,
+            traceparent = $traceparent,
+            order_id = Empty,
+            marketplace_order_id = Empty,
+        )
+    };
+}
+
 impl Correlation {
     pub fn from_request(req: &Request) -> Self {
         Correlation {
-            operation_id: header(req, OPERATION_ID_HEADER).and_then(clean),
-            traceparent: header(req, TRACEPARENT_HEADER).and_then(clean),
+            operation_id: header_id(req, OPERATION_ID_HEADER).map(str::to_string),
+            traceparent: header_id(req, TRACEPARENT_HEADER).map(str::to_string),
         }
     }
 
     /// The span for one unit of work of `function` (an HTTP request here; a queue message for the
     /// SQS functions, which build the [`Correlation`] from the message).
     pub fn span(&self, function: &'static str) -> Span {
-        // ERROR level so the span is enabled whatever the log level: with `RUST_LOG=warn`, an
-        // INFO span would be filtered out and the warnings would lose their correlation.
-        tracing::error_span!(
-            "request",
+        correlation_span!(
             function,
-            operation_id = self.operation_id.as_deref().unwrap_or("-"),
-            traceparent = self.traceparent.as_deref().unwrap_or("-"),
-            order_id = Empty,
-            marketplace_order_id = Empty,
+            self.operation_id.as_deref().unwrap_or("-"),
+            self.traceparent.as_deref().unwrap_or("-")
         )
     }
 }
 
 /// The span to run one HTTP request of `function` in: `handle(...).instrument(request_span(..))`.
+/// The same span as `Correlation::from_request(req).span(function)`, without copying the ids;
+/// when no subscriber would record it (its level or target filtered out, or no subscriber at
+/// all), the headers are not even read.
 pub fn request_span(function: &'static str, req: &Request) -> Span {
-    Correlation::from_request(req).span(function)
+    correlation_span!(
+        function,
+        header_id(req, OPERATION_ID_HEADER).unwrap_or("-"),
+        header_id(req, TRACEPARENT_HEADER).unwrap_or("-")
+    )
 }
 
 /// One HTTP request of `function` in its [`request_span`]: an error of `respond` becomes VTEX's
@@ -110,15 +130,15 @@ pub fn record_order(order_id: &str, marketplace_order_id: &str) {
     record_marketplace_order_id(marketplace_order_id);
 }
 
-/// Trimmed and bounded; blank is absent. `header` already refused non-visible-ASCII values, so
-/// cutting at a byte index is cutting at a character.
-fn clean(value: &str) -> Option<String> {
-    let v = value.trim();
-    (!v.is_empty()).then(|| v[..v.len().min(MAX_ID_LEN)].to_string())
+/// The header `name`, trimmed and bounded; blank is absent. `header` already refused
+/// non-visible-ASCII values, so cutting at a byte index is cutting at a character.
+fn header_id<'a>(req: &'a Request, name: &str) -> Option<&'a str> {
+    let v = header(req, name)?.trim();
+    (!v.is_empty()).then(|| &v[..v.len().min(MAX_ID_LEN)])
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use std::io::Write;
     use std::sync::{Arc, Mutex};
@@ -151,6 +171,80 @@ mod tests {
             .lines()
             .map(|l| serde_json::from_str(l).unwrap())
             .collect()
+    }
+
+    /// Counts this thread's allocations, so a test can tell whether a call did any work that
+    /// allocates (other tests run on other threads).
+    struct CountingAlloc;
+
+    thread_local! {
+        static ALLOCATIONS: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
+    }
+
+    // SAFETY: every call is forwarded to the system allocator unchanged; the counter is a
+    // const-initialized thread-local without destructor, which allocates nothing itself.
+    unsafe impl std::alloc::GlobalAlloc for CountingAlloc {
+        unsafe fn alloc(&self, layout: std::alloc::Layout) -> *mut u8 {
+            let _ = ALLOCATIONS.try_with(|n| n.set(n.get() + 1));
+            unsafe { std::alloc::System.alloc(layout) }
+        }
+        unsafe fn dealloc(&self, ptr: *mut u8, layout: std::alloc::Layout) {
+            unsafe { std::alloc::System.dealloc(ptr, layout) }
+        }
+    }
+
+    #[global_allocator]
+    static COUNTING: CountingAlloc = CountingAlloc;
+
+    /// `f`'s result and how many allocations it made on this thread.
+    pub(crate) fn allocations_in<T>(f: impl FnOnce() -> T) -> (T, usize) {
+        let before = ALLOCATIONS.with(|n| n.get());
+        let out = f();
+        (out, ALLOCATIONS.with(|n| n.get()) - before)
+    }
+
+    #[test]
+    fn a_request_span_nothing_records_reads_and_copies_nothing() {
+        let r = req(&[
+            ("x-vtex-operation-id", "op-42"),
+            (
+                "traceparent",
+                "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01",
+            ),
+        ]);
+        let sink = Buf::default();
+        let subscriber = crate::telemetry::json_subscriber("off", move || sink.clone());
+        let _guard = tracing::subscriber::set_default(subscriber);
+        let (span, allocations) = allocations_in(|| request_span("simulation", &r));
+        assert!(span.is_disabled());
+        // `Correlation::from_request(&r).span(..)` copies both ids first, enabled or not.
+        assert_eq!(allocations, 0);
+        let (_, allocations) = allocations_in(|| Correlation::from_request(&r).span("simulation"));
+        assert_eq!(allocations, 2, "the owned ids this test compares with");
+    }
+
+    #[tokio::test]
+    async fn request_span_and_correlation_span_print_the_same_line() {
+        let r = req(&[("x-vtex-operation-id", " op-7 "), ("traceparent", "tp-1")]);
+        let mut printed = Vec::new();
+        for by_correlation in [false, true] {
+            let buf = Buf::default();
+            let writer = buf.clone();
+            let subscriber = crate::telemetry::json_subscriber("warn", move || writer.clone());
+            let _guard = tracing::subscriber::set_default(subscriber);
+            let span = if by_correlation {
+                Correlation::from_request(&r).span("simulation")
+            } else {
+                request_span("simulation", &r)
+            };
+            async { tracing::warn!("inside") }.instrument(span).await;
+            let mut line = lines(&buf).remove(0);
+            line.as_object_mut().unwrap().remove("timestamp");
+            printed.push(line);
+        }
+        assert_eq!(printed[0], printed[1]);
+        assert_eq!(printed[0]["span"]["operation_id"], "op-7");
+        assert_eq!(printed[0]["span"]["traceparent"], "tp-1");
     }
 
     #[test]

@@ -136,6 +136,9 @@ pub fn emit_for(function: &str, metrics: &[(&str, f64, Unit)]) {
 /// One [`emit_for`] line for a call with one outcome among `names`: `outcome` is 1, the others 0,
 /// so each metric's sum and sample count stay comparable.
 pub fn emit_outcome(function: &str, names: &[&str], outcome: &str) {
+    if !has_output() {
+        return;
+    }
     let metrics: Vec<(&str, f64, Unit)> = names
         .iter()
         .map(|n| (*n, if *n == outcome { 1.0 } else { 0.0 }, Unit::Count))
@@ -276,8 +279,29 @@ mod tests {
         assert_eq!(v["_aws"]["CloudWatchMetrics"][0]["Dimensions"], json!([[]]));
     }
 
+    /// The tests that set or rely on the process-wide output, one at a time.
+    static OUTPUT_TESTS: Mutex<()> = Mutex::new(());
+
+    #[test]
+    fn nothing_is_built_for_a_line_no_output_takes() {
+        let _one = OUTPUT_TESTS.lock().unwrap_or_else(|e| e.into_inner());
+        if to_stdout() {
+            return; // METRICS_STDOUT or a Lambda name in the environment: there is an output
+        }
+        let (_, allocations) = crate::correlation::tests::allocations_in(|| {
+            emit_outcome(
+                "fulfillment",
+                &["OrdersFulfilled", "FulfillRetries"],
+                "FulfillRetries",
+            );
+            emit_for("simulation", &[("SimulationItems", 2.0, Unit::Count)]);
+        });
+        assert_eq!(allocations, 0);
+    }
+
     #[test]
     fn emit_writes_one_line_to_the_output_with_the_current_time() {
+        let _one = OUTPUT_TESTS.lock().unwrap_or_else(|e| e.into_inner());
         let lines = Arc::new(Mutex::new(Vec::<String>::new()));
         let sink = lines.clone();
         set_output(move |l| sink.lock().unwrap().push(l.to_string()));

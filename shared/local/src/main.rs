@@ -12,16 +12,19 @@ mod bridge;
 mod config;
 mod queues;
 mod reconcile;
+mod serve;
 mod vtex;
 mod workers;
 
 use axum::Router;
 use axum::extract::State;
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
+use bytes::Bytes;
 use config::LocalConfig;
 use domain::clock::{Clock, SystemClock};
 use domain::ports::CatalogReader;
 use embedded_store::EmbeddedStore;
+use http_body_util::Full;
 use lambda_kit::Route;
 use lambda_kit::auth::{InboundAuth, RequestAuth};
 use lambda_kit::config::{Inbound, Vars};
@@ -221,7 +224,7 @@ async fn run() -> Result<(), String> {
 
     let router = Router::new()
         .merge(queues::router())
-        .fallback(protocol)
+        .fallback(fallback)
         .with_state(app.clone())
         .merge(console_ui::router(console(&store, clock.clone())?));
     let listener = tokio::net::TcpListener::bind(("127.0.0.1", cfg.port))
@@ -237,19 +240,11 @@ async fn run() -> Result<(), String> {
     workers::spawn(app.clone(), &cfg);
     reconcile::spawn(&store, &vtex, clock.clone())?;
     local::outbox::spawn(&store, clock.clone());
-    // Answers are written whole, so Nagle's algorithm only delays their last segment behind the
-    // client's delayed ACK (tens of ms on a keep-alive connection); VTEX's 2.5 s budget is ours.
-    let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
-        if let Err(e) = tcp.set_nodelay(true) {
-            tracing::debug!(error = %e, "TCP_NODELAY not set");
-        }
-    });
-    axum::serve(listener, router)
-        .with_graceful_shutdown(async {
-            let _ = tokio::signal::ctrl_c().await;
-        })
-        .await
-        .map_err(|e| e.to_string())
+    serve::run(listener, app, router, async {
+        let _ = tokio::signal::ctrl_c().await;
+    })
+    .await;
+    Ok(())
 }
 
 /// The operator console at `/console/`, over the embedded store and the workers' local queues.
@@ -279,13 +274,29 @@ fn console(
     }))
 }
 
-/// Every protocol route, dispatched exactly as API Gateway would to each function.
-async fn protocol(State(app): State<Arc<App>>, req: axum::extract::Request) -> Response {
+/// What the router answers for a path none of its routes has: the protocol dispatch, as for a
+/// request [`serve`] hands it directly (so the 404 of an unknown path is the protocol's).
+async fn fallback(State(app): State<Arc<App>>, req: axum::extract::Request) -> Response {
+    let route = Route::match_path(req.uri().path());
+    protocol(&app, route, req).await.map(axum::body::Body::new)
+}
+
+/// Every protocol route, dispatched exactly as API Gateway would to each function; `None` is a
+/// path that is none of them (404). The body is read first: one too large is a 413 whatever the
+/// path.
+async fn protocol<B>(
+    app: &App,
+    route: Option<Route>,
+    req: http::Request<B>,
+) -> http::Response<Full<Bytes>>
+where
+    B: hyper::body::Body + Unpin,
+{
     let req = match bridge::to_lambda(req).await {
         Ok(r) => r,
         Err(resp) => return resp,
     };
-    let Some(route) = Route::match_path(req.uri().path()) else {
+    let Some(route) = route else {
         return bridge::from_lambda(
             lambda_kit::ApiError::not_found("HTTP404", "No such route").into_response(),
         );
@@ -293,22 +304,29 @@ async fn protocol(State(app): State<Arc<App>>, req: axum::extract::Request) -> R
     if let Err(e) = app.auth.check(&req) {
         return bridge::from_lambda(e.into_response());
     }
-    if let Some(refusal) =
+    // Only these name a marketplace account to check (`refuse_unregistered` lets the others
+    // through without a look).
+    if matches!(
+        route,
+        Route::PlaceOrders | Route::Fulfill(_) | Route::Cancel(_)
+    ) && let Some(refusal) =
         lambda_kit::marketplaces::refuse_unregistered(app.registry.as_ref(), &app.default_an, &req)
             .await
     {
         return bridge::from_lambda(refusal);
     }
+    // The other handlers' futures are boxed: the largest is 13 times the simulation's, and every
+    // request's future is as large as the largest it may become (hyper moves it into place).
     let resp = match route {
         Route::Simulation => simulation::handle(&app.simulation, req).await,
         Route::PlaceOrders => {
             vtex::register_placement(app.standin.as_ref(), req.body().as_ref());
-            order_placement::handle(&app.placement, req).await
+            Box::pin(order_placement::handle(&app.placement, req)).await
         }
         Route::Fulfill(_) | Route::Cancel(_) | Route::AdminOrder(_) => {
-            fulfillment::handle(&app.fulfillment, req).await
+            Box::pin(fulfillment::handle(&app.fulfillment, req)).await
         }
-        Route::MseInvoice(_) => mse::handle(&app.mse, req).await,
+        Route::MseInvoice(_) => Box::pin(mse::handle(&app.mse, req)).await,
     };
-    bridge::from_lambda(resp).into_response()
+    bridge::from_lambda(resp)
 }
