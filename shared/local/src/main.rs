@@ -304,19 +304,14 @@ where
     if let Err(e) = app.auth.check(&req) {
         return bridge::from_lambda(e.into_response());
     }
-    // Only these name a marketplace account to check (`refuse_unregistered` lets the others
-    // through without a look).
-    if matches!(
-        route,
-        Route::PlaceOrders | Route::Fulfill(_) | Route::Cancel(_)
-    ) && let Some(refusal) =
+    if let Some(refusal) =
         lambda_kit::marketplaces::refuse_unregistered(app.registry.as_ref(), &app.default_an, &req)
             .await
     {
         return bridge::from_lambda(refusal);
     }
-    // The other handlers' futures are boxed: the largest is 13 times the simulation's, and every
-    // request's future is as large as the largest it may become (hyper moves it into place).
+    // The other handlers' futures are boxed: unboxed, this future was 25.5 KB (the simulation's
+    // is 1.9 KB), and hyper moves each request's future into place whatever route it takes.
     let resp = match route {
         Route::Simulation => simulation::handle(&app.simulation, req).await,
         Route::PlaceOrders => {
