@@ -23,8 +23,14 @@ impl Route {
     /// Matches a request path (already percent-decoded or not; ids are decoded here).
     pub fn match_path(path: &str) -> Option<Route> {
         let path = path.split('?').next().unwrap_or(path);
-        let segs: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
-        let n = segs.len();
+        // Only the last four segments decide; kept on the stack (every request is matched).
+        let mut last = [""; 4];
+        let mut n = 0;
+        for seg in path.rsplit('/').filter(|s| !s.is_empty()).take(4) {
+            n += 1;
+            last[4 - n] = seg;
+        }
+        let segs = &last[4 - n..];
         let tail = |k: usize| -> Option<&[&str]> { (n >= k).then(|| &segs[n - k..]) };
         if let Some(["pvt", "orderForms", "simulation"]) = tail(3) {
             return Some(Route::Simulation);

@@ -117,9 +117,12 @@ where
 /// Human-readable logs for the local runner.
 pub fn init_pretty() {
     let filter = std::env::var("RUST_LOG").unwrap_or_else(|_| "info".to_string());
+    // Colour only for a terminal: a log piped to a file (the test harness, `> runner.log`) was
+    // full of escape codes, and writing them was a sixth of each request span's cost.
     let _ = tracing_subscriber::fmt()
         .with_env_filter(EnvFilter::new(filter))
         .with_target(false)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stdout()))
         .finish()
         .with(cap())
         .try_init();
