@@ -254,17 +254,20 @@ impl<'a> Reader<'a> {
     fn string(&mut self) -> Option<Cow<'a, str>> {
         self.eat(b'"')?;
         let start = self.at;
-        loop {
-            match self.peek()? {
-                b'"' => {
-                    let text = std::str::from_utf8(&self.b[start..self.at]).ok()?;
-                    self.at += 1;
-                    return Some(Cow::Borrowed(text));
-                }
-                b'\\' => break,
-                0x00..=0x1f => return None,
-                _ => self.at += 1,
+        // One scan to the first quote, escape or control byte (a slice search, not a byte at a
+        // time through `peek`).
+        let stop = self.b[start..]
+            .iter()
+            .position(|&c| c == b'"' || c == b'\\' || c < 0x20)?;
+        self.at = start + stop;
+        match self.b[self.at] {
+            b'"' => {
+                let text = std::str::from_utf8(&self.b[start..self.at]).ok()?;
+                self.at += 1;
+                return Some(Cow::Borrowed(text));
             }
+            b'\\' => {}
+            _ => return None,
         }
         let mut out = std::str::from_utf8(&self.b[start..self.at])
             .ok()?
