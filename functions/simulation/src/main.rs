@@ -32,11 +32,15 @@ async fn main() -> Result<(), Error> {
         marketplaces.builtin,
         marketplaces.cache_ttl,
     );
-    // Read during the cold start, so the first simulation only looks its account up. A failure
-    // here is not fatal: the first request reads again (and answers 503 if that fails too).
-    if let Err(e) = registry.entries().await {
-        tracing::warn!(error = %e, "marketplace registry not read at start");
-    }
+    // Read while the runtime starts rather than before it (a DynamoDB round trip was most of the
+    // cold init): the first simulation waits for this read instead of making its own. A failure
+    // is not fatal: the first request reads again (and answers 503 if that fails too).
+    let prefetch = registry.clone();
+    tokio::spawn(async move {
+        if let Err(e) = prefetch.entries().await {
+            tracing::warn!(error = %e, "marketplace registry not read at start");
+        }
+    });
     let deps = Arc::new(
         Deps::new(Arc::new(catalog), Arc::new(SystemClock), config).with_marketplaces(registry),
     );

@@ -256,6 +256,9 @@ pub struct CachedRegistry {
     builtin: Option<Marketplace>,
     ttl: Duration,
     snapshot: Mutex<Option<Snapshot>>,
+    /// Held by the first read while nothing was ever read: callers arriving meanwhile (the first
+    /// request racing the cold start's read) wait for it rather than read a second time.
+    first_read: futures::lock::Mutex<()>,
 }
 
 struct Snapshot {
@@ -274,18 +277,33 @@ impl CachedRegistry {
             builtin,
             ttl,
             snapshot: Mutex::new(None),
+            first_read: futures::lock::Mutex::new(()),
         }
     }
 
     /// Every entry, built-in included (unless the table replaces it), by account.
     pub async fn entries(&self) -> Result<Arc<BTreeMap<AccountName, Marketplace>>, StoreError> {
-        let stale = {
+        let fresh = || {
             let guard = self.snapshot.lock().unwrap_or_else(|e| e.into_inner());
             match guard.as_ref() {
-                Some(s) if s.read_at.elapsed() < self.ttl => return Ok(s.entries.clone()),
-                Some(s) => Some(s.entries.clone()),
-                None => None,
+                Some(s) if s.read_at.elapsed() < self.ttl => Ok(s.entries.clone()),
+                Some(s) => Err(Some(s.entries.clone())),
+                None => Err(None),
             }
+        };
+        let stale = match fresh() {
+            Ok(entries) => return Ok(entries),
+            Err(stale) => stale,
+        };
+        let _first = match stale {
+            None => {
+                let guard = self.first_read.lock().await;
+                if let Ok(entries) = fresh() {
+                    return Ok(entries);
+                }
+                Some(guard)
+            }
+            Some(_) => None,
         };
         // Read outside the lock: two callers may both read at expiry, which costs one extra
         // read and never blocks a caller behind another's store call.
@@ -586,6 +604,63 @@ mod tests {
             },
         ];
         assert!(m.problem().is_some());
+    }
+
+    /// A registry whose `list` counts its calls and holds each until released.
+    struct Slow {
+        inner: MemoryRegistry,
+        lists: std::sync::atomic::AtomicUsize,
+        release: tokio::sync::Semaphore,
+    }
+
+    #[async_trait::async_trait]
+    impl MarketplaceRegistry for Slow {
+        async fn get(&self, account: &AccountName) -> Result<Option<Marketplace>, StoreError> {
+            self.inner.get(account).await
+        }
+        async fn list(&self) -> Result<Vec<Marketplace>, StoreError> {
+            self.lists.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            let _ = self.release.acquire().await.unwrap();
+            self.inner.list().await
+        }
+        async fn put(&self, marketplace: &Marketplace) -> Result<(), StoreError> {
+            self.inner.put(marketplace).await
+        }
+        async fn disable(&self, account: &AccountName) -> Result<bool, StoreError> {
+            self.inner.disable(account).await
+        }
+    }
+
+    /// The cold start's read and the first request racing it: one read of the store, both served.
+    #[tokio::test]
+    async fn callers_racing_the_first_read_wait_for_it_instead_of_reading_again() {
+        let slow = Arc::new(Slow {
+            inner: MemoryRegistry::with([Marketplace::new(an("on"), "1", "s")]),
+            lists: Default::default(),
+            release: tokio::sync::Semaphore::new(0),
+        });
+        let cached = Arc::new(CachedRegistry::new(
+            slow.clone(),
+            None,
+            Duration::from_secs(60),
+        ));
+        let callers: Vec<_> = (0..3)
+            .map(|_| {
+                let cached = cached.clone();
+                tokio::spawn(async move { cached.entries().await.unwrap().len() })
+            })
+            .collect();
+        while slow.lists.load(std::sync::atomic::Ordering::SeqCst) == 0 {
+            tokio::task::yield_now().await;
+        }
+        for _ in 0..20 {
+            tokio::task::yield_now().await;
+        }
+        slow.release.add_permits(3);
+        for caller in callers {
+            assert_eq!(caller.await.unwrap(), 1);
+        }
+        assert_eq!(slow.lists.load(std::sync::atomic::Ordering::SeqCst), 1);
     }
 
     #[tokio::test]
