@@ -32,7 +32,7 @@ use domain::simulation::SkuLookup;
 use rusqlite::{Connection, OpenFlags};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock, RwLock, RwLockReadGuard, RwLockWriteGuard, Weak};
 use std::time::{Duration, Instant};
 
@@ -69,7 +69,14 @@ struct Probe {
     data_version: AtomicI64,
     /// When it was last asked, in nanoseconds since `origin`.
     asked_at: AtomicU64,
+    /// Set by this process's own writes, which move `data_version` too: the next version is
+    /// asked at once, so what is read after a write is filed under the version that follows it,
+    /// not under a stale one that the next probe would discard (one more read of the file,
+    /// perhaps behind a long call holding the connection).
+    stale: AtomicBool,
     origin: Instant,
+    /// [`FOREIGN_WRITE_WINDOW`] (tests widen it).
+    window: Duration,
 }
 
 /// The write counters of the files this process has open, by canonical path.
@@ -93,6 +100,10 @@ impl Versions {
     /// The versions of the file at `path` (already in WAL mode): its write counter shared with
     /// the process's other stores on it, and a probe for the other processes' writes.
     pub(crate) fn open_file(path: &Path) -> Result<Self, StoreError> {
+        Self::open_file_with_window(path, FOREIGN_WRITE_WINDOW)
+    }
+
+    pub(crate) fn open_file_with_window(path: &Path, window: Duration) -> Result<Self, StoreError> {
         let conn = Connection::open_with_flags(
             path,
             OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
@@ -102,7 +113,9 @@ impl Versions {
             conn: Mutex::new(conn),
             data_version: AtomicI64::new(0),
             asked_at: AtomicU64::new(0),
+            stale: AtomicBool::new(false),
             origin: Instant::now(),
+            window,
         };
         probe.ask()?;
         Ok(Versions {
@@ -115,6 +128,9 @@ impl Versions {
     /// connection's change count from before the call.
     pub(crate) fn published(&self, conn: &Connection, changes_before: u64) {
         if conn.total_changes() != changes_before {
+            if let Some(probe) = self.probe.get() {
+                probe.stale.store(true, Ordering::Release);
+            }
             self.writes.fetch_add(1, Ordering::AcqRel);
         }
     }
@@ -137,7 +153,9 @@ impl Probe {
     fn data_version(&self) -> Result<i64, StoreError> {
         let since = self.origin.elapsed().as_nanos() as u64;
         let asked_at = self.asked_at.load(Ordering::Acquire);
-        if since.saturating_sub(asked_at) < FOREIGN_WRITE_WINDOW.as_nanos() as u64 {
+        if !self.stale.load(Ordering::Acquire)
+            && since.saturating_sub(asked_at) < self.window.as_nanos() as u64
+        {
             return Ok(self.data_version.load(Ordering::Acquire));
         }
         self.ask()
@@ -145,6 +163,8 @@ impl Probe {
 
     fn ask(&self) -> Result<i64, StoreError> {
         let conn = self.conn.lock().unwrap_or_else(|e| e.into_inner());
+        // Cleared before asking: a write published meanwhile marks it again.
+        self.stale.store(false, Ordering::Release);
         let asked_at = self.origin.elapsed().as_nanos() as u64;
         let version = conn
             .prepare_cached("PRAGMA data_version")
@@ -354,9 +374,16 @@ mod tests {
     async fn a_read_while_the_connection_is_held_is_answered_without_waiting_for_it() {
         let file =
             File(std::env::temp_dir().join(format!("read-model-{}.sqlite", uuid::Uuid::new_v4())));
-        let store = EmbeddedStore::open(&file.0).unwrap();
+        // A window wide enough that the read below falls inside the one the store opened with.
+        let window = std::time::Duration::from_millis(200);
+        let mut store = EmbeddedStore::open(&file.0).unwrap();
+        store.versions =
+            std::sync::Arc::new(super::Versions::open_file_with_window(&file.0, window).unwrap());
         store.upsert_sku(&sku("a", 5)).await.unwrap();
         assert_eq!(read(&store, "a").await, Some(5));
+        // Past the probe's window: the version the read above was filed under must still be
+        // the file's (the write just before it moved the probe's count too).
+        tokio::time::sleep(window * 2).await;
         let (held_tx, held_rx) = std::sync::mpsc::channel::<()>();
         let (release_tx, release_rx) = std::sync::mpsc::channel::<()>();
         let holder = {
