@@ -1,6 +1,6 @@
 //! The simulation's store reads: the shipping rules through a refresh cache ([`RulesCache`]) and
-//! the cart's SKUs, both within a time budget ([`load`]; shared/docs/protocol.md §Simulation: VTEX
-//! gives a seller 2.5 s).
+//! the cart's SKUs, both within a time budget ([`load_shared`]; shared/docs/protocol.md
+//! §Simulation: VTEX gives a seller 2.5 s).
 
 use chrono::{DateTime, Utc};
 use domain::catalog::{Sku, SkuId};
@@ -100,32 +100,9 @@ impl RulesCache {
     }
 }
 
-/// Reads the SKUs and the rules concurrently within the store budget. On failure the SKUs are
-/// empty (every item unavailable) and the reason is returned for the log.
-pub async fn load(
-    catalog: &dyn CatalogReader,
-    rules: &RulesCache,
-    ids: &[SkuId],
-    now: DateTime<Utc>,
-    budget: Duration,
-) -> (
-    HashMap<SkuId, Sku>,
-    Option<Arc<ShippingRules>>,
-    Option<String>,
-) {
-    load_with(
-        catalog.get_skus(ids),
-        HashMap::new,
-        catalog,
-        rules,
-        ids,
-        now,
-        budget,
-    )
-    .await
-}
-
-/// [`load`], the SKUs shared ([`CatalogReader::get_skus_shared`]): what the simulation reads.
+/// Reads the cart's SKUs ([`CatalogReader::get_skus_shared`]) and the rules concurrently within
+/// the store budget: what the simulation reads. On failure the lookup is empty (every item
+/// unavailable) and the reason is returned for the log.
 pub async fn load_shared(
     catalog: &dyn CatalogReader,
     rules: &RulesCache,
@@ -137,34 +114,13 @@ pub async fn load_shared(
     Option<Arc<ShippingRules>>,
     Option<String>,
 ) {
-    load_with(
-        catalog.get_skus_shared(ids),
-        || Arc::new(HashMap::<SkuId, Sku>::new()),
-        catalog,
-        rules,
-        ids,
-        now,
-        budget,
-    )
-    .await
-}
-
-/// `empty`: the answer when nothing could be read (every item unavailable).
-async fn load_with<T>(
-    read: impl Future<Output = Result<T, StoreError>>,
-    empty: impl Fn() -> T,
-    catalog: &dyn CatalogReader,
-    rules: &RulesCache,
-    ids: &[SkuId],
-    now: DateTime<Utc>,
-    budget: Duration,
-) -> (T, Option<Arc<ShippingRules>>, Option<String>) {
+    let empty = || -> Arc<dyn SkuLookup> { Arc::new(HashMap::<SkuId, Sku>::new()) };
     let deadline = tokio::time::Instant::now() + budget;
     let skus = async {
         if ids.is_empty() {
             return Ok(Ok(empty()));
         }
-        tokio::time::timeout_at(deadline, read).await
+        tokio::time::timeout_at(deadline, catalog.get_skus_shared(ids)).await
     };
     let rules = rules.get(catalog, now, deadline);
     let (skus, rules) = tokio::join!(skus, rules);
