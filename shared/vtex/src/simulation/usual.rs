@@ -84,50 +84,44 @@ impl<'a> Reader<'a> {
     /// `{…}` at the cursor, calling `field` with the cursor on each value; keys with escapes are
     /// left to the tolerant path.
     fn object(&mut self, mut field: impl FnMut(&mut Self, &str) -> Option<()>) -> Option<()> {
-        self.eat(b'{')?;
-        self.ws();
-        if self.eat(b'}').is_some() {
-            return Some(());
-        }
-        loop {
-            let Cow::Borrowed(key) = self.string()? else {
+        self.sequence(b'{', b'}', |r| {
+            let Cow::Borrowed(key) = r.string()? else {
                 return None;
             };
-            self.ws();
-            self.eat(b':')?;
-            self.ws();
-            field(self, key)?;
-            self.ws();
-            match self.peek()? {
-                b',' => {
-                    self.at += 1;
-                    self.ws();
-                }
-                b'}' => {
-                    self.at += 1;
-                    return Some(());
-                }
-                _ => return None,
-            }
-        }
+            r.ws();
+            r.eat(b':')?;
+            r.ws();
+            field(r, key)
+        })
     }
 
     /// `[…]` at the cursor, calling `element` with the cursor on each element.
-    fn array(&mut self, mut element: impl FnMut(&mut Self) -> Option<()>) -> Option<()> {
-        self.eat(b'[')?;
+    fn array(&mut self, element: impl FnMut(&mut Self) -> Option<()>) -> Option<()> {
+        self.sequence(b'[', b']', element)
+    }
+
+    /// `open`, `item`s separated by commas, `close` (an object's members or an array's
+    /// elements).
+    fn sequence(
+        &mut self,
+        open: u8,
+        close: u8,
+        mut item: impl FnMut(&mut Self) -> Option<()>,
+    ) -> Option<()> {
+        self.eat(open)?;
         self.ws();
-        if self.eat(b']').is_some() {
+        if self.eat(close).is_some() {
             return Some(());
         }
         loop {
-            element(self)?;
+            item(self)?;
             self.ws();
             match self.peek()? {
                 b',' => {
                     self.at += 1;
                     self.ws();
                 }
-                b']' => {
+                c if c == close => {
                     self.at += 1;
                     return Some(());
                 }
